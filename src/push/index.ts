@@ -1,0 +1,516 @@
+// Push path between the HTTP body of POST /loki/api/v1/push (and legacy /api/prom/push) and the
+// list of validated streams the ingester appends: content-encoding handling (gzip/deflate with
+// a decompressed-size cap, snappy tolerated), protobuf or JSON decoding, stream label parsing
+// with service_name discovery, then Loki's distributor validation (labels, timestamps, line
+// and structured-metadata limits, partial acceptance with grouped 400 text), structured
+// metadata name sanitising and detected_level. Pure functions: no HTTP framework, no fs.
+
+import zlib from 'node:zlib';
+import { labelsToString, type Labels } from '../util/labels.js';
+import { parseLabelsText, LabelParseError } from './labelparser.js';
+import {
+  readPushRequest,
+  snappyUncompress,
+  snappyCompress,
+  encodePushRequestRaw,
+  ProtoError,
+  SnappyTooLargeError,
+  type RawEntry,
+  type EncodableStream,
+} from './protobuf.js';
+import { decodeJsonV0, decodeJsonV1, JsonPushError } from './json.js';
+import {
+  addServiceName,
+  isInternalStream,
+  sanitizeLabelName,
+  LabelNameError,
+  newLevelDetector,
+  detectLevel,
+  normalizeLogLevel,
+  DETECTED_LEVEL,
+  DEFAULT_DISCOVER_SERVICE_NAME,
+  DEFAULT_LOG_LEVEL_FIELDS,
+  SERVICE_NAME_LABEL,
+  type LevelDetector,
+} from './detect.js';
+
+export {
+  parseLabelsText,
+  LabelParseError,
+  snappyCompress,
+  snappyUncompress,
+  DEFAULT_DISCOVER_SERVICE_NAME,
+  DEFAULT_LOG_LEVEL_FIELDS,
+  DETECTED_LEVEL,
+  SERVICE_NAME_LABEL,
+  normalizeLogLevel,
+  sanitizeLabelName,
+};
+export { detectLevelFromLine, detectLevelFromLogLine, newLevelDetector, detectLevel, addServiceName } from './detect.js';
+
+export interface PushEntry {
+  tsNs: bigint;
+  line: string;
+  /** Sorted by name; may be empty. */
+  structuredMetadata: Labels;
+}
+
+export interface PushStream {
+  labels: Labels;
+  labelsString: string;
+  entries: PushEntry[];
+}
+
+export class PushError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+    this.name = 'PushError';
+  }
+}
+
+export interface DecodeOptions {
+  /** `distributor.max_decompressed_size` in bytes; 0 disables the check. */
+  maxDecompressedBytes: number;
+  /** `limits_config.discover_service_name`; defaults to Loki's list. Empty disables discovery. */
+  discoverServiceName?: readonly string[];
+}
+
+const MAX_STREAM_LABELS_SIZE = 1 << 24;
+
+function tooLarge(size: number, max: number): PushError {
+  return new PushError(413, `request body too large: decompressed message size too large than max (${size} vs ${max})`);
+}
+
+/** Applies Content-Encoding; throws PushError 400/413. */
+function decodeContentEncoding(body: Buffer, contentEncoding: string | undefined, max: number): { data: Buffer; decompressed: boolean } {
+  const enc = contentEncoding ?? '';
+  if (enc === '' || enc === 'snappy') return { data: body, decompressed: false };
+  if (enc !== 'gzip' && enc !== 'deflate') throw new PushError(400, `Content-Encoding ${goQuoteSimple(enc)} not supported`);
+  const opts: zlib.ZlibOptions = max > 0 ? { maxOutputLength: max + 1 } : {};
+  try {
+    const data = enc === 'gzip' ? zlib.gunzipSync(body, opts) : zlib.inflateRawSync(body, opts);
+    if (max > 0 && data.length > max) throw tooLarge(data.length, max);
+    return { data, decompressed: true };
+  } catch (e) {
+    if (e instanceof PushError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(max + 1, max);
+    if (enc === 'gzip') {
+      if (body.length < 10) throw new PushError(400, body.length === 0 ? 'EOF' : 'unexpected EOF');
+      if (body[0] !== 0x1f || body[1] !== 0x8b || body[2] !== 8) throw new PushError(400, 'gzip: invalid header');
+      if (err.code === 'Z_BUF_ERROR') throw new PushError(400, 'unexpected EOF');
+      throw new PushError(400, 'gzip: invalid checksum');
+    }
+    if (err.code === 'Z_BUF_ERROR') throw new PushError(400, 'unexpected EOF');
+    throw new PushError(400, 'flate: corrupt input before offset 0');
+  }
+}
+
+function goQuoteSimple(s: string): string {
+  return JSON.stringify(s);
+}
+
+/** mime.ParseMediaType, reduced to what selects the decoder: returns the lowercased media type. */
+function mediaType(contentType: string | undefined): string {
+  const ct = contentType ?? '';
+  const semi = ct.indexOf(';');
+  const t = (semi >= 0 ? ct.slice(0, semi) : ct).trim().toLowerCase();
+  if (t === '') throw new PushError(400, 'mime: no media type');
+  const slash = t.indexOf('/');
+  if (slash <= 0 || slash === t.length - 1 || !/^[!#$%&'*+\-.^_`|~0-9a-z]+\/[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(t)) {
+    if (slash < 0 && /^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(t)) throw new PushError(400, 'mime: expected slash after first token');
+    if (slash < 0) throw new PushError(400, 'mime: expected token after slash');
+    throw new PushError(400, slash === t.length - 1 ? 'mime: expected token after slash' : 'mime: unexpected content after media subtype');
+  }
+  return t;
+}
+
+interface Pending {
+  labelsText: string;
+  labels: Labels | undefined;
+  entries: RawEntry[];
+}
+
+function toStreams(pending: Pending[], opts: DecodeOptions): PushStream[] {
+  const discover = opts.discoverServiceName ?? DEFAULT_DISCOVER_SERVICE_NAME;
+  const byKey = new Map<string, PushStream>();
+  const parsedCache = new Map<string, Labels>();
+  const out: PushStream[] = [];
+  for (const p of pending) {
+    if (p.labelsText.length > MAX_STREAM_LABELS_SIZE) {
+      throw new PushError(413, `request body too large: stream labels size ${humanBytes(p.labelsText.length)} exceeds limit of 17 MB`);
+    }
+    let labels = p.labels;
+    if (labels === undefined) {
+      const cached = parsedCache.get(p.labelsText);
+      if (cached) labels = cached.slice();
+      else {
+        try {
+          labels = parseLabelsText(p.labelsText);
+        } catch (e) {
+          if (e instanceof LabelParseError) throw new PushError(400, `couldn't parse labels: ${e.message}`);
+          throw e;
+        }
+        parsedCache.set(p.labelsText, labels.slice());
+      }
+    }
+    addServiceName(labels, discover);
+    const labelsString = labelsToString(labels);
+    let st = byKey.get(labelsString);
+    if (!st) {
+      st = { labels, labelsString, entries: [] };
+      byKey.set(labelsString, st);
+      out.push(st);
+    }
+    const entries = st.entries;
+    for (let i = 0; i < p.entries.length; i++) entries.push(p.entries[i]! as PushEntry);
+  }
+  return out;
+}
+
+function humanBytes(n: number): string {
+  // go-humanize Bytes (SI)
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  if (n < 10) return `${n} B`;
+  const e = Math.floor(Math.log(n) / Math.log(1000));
+  const v = n / 1000 ** e;
+  return `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ${units[e]}`;
+}
+
+function decodeProto(data: Buffer, max: number): Pending[] {
+  let raw: Buffer;
+  try {
+    raw = snappyUncompress(data, max);
+  } catch (e) {
+    if (e instanceof SnappyTooLargeError) throw tooLarge(e.size, max);
+    if (e instanceof ProtoError) throw new PushError(400, e.message);
+    throw e;
+  }
+  try {
+    const streams = readPushRequest(raw);
+    const out: Pending[] = new Array(streams.length);
+    for (let i = 0; i < streams.length; i++) out[i] = { labelsText: streams[i]!.labels, labels: undefined, entries: streams[i]!.entries };
+    return out;
+  } catch (e) {
+    if (e instanceof ProtoError) throw new PushError(400, e.message);
+    throw e;
+  }
+}
+
+/**
+ * Decodes a `/loki/api/v1/push` body into streams (labels parsed, empty values dropped, sorted,
+ * service_name added; identical label sets merged in order). Throws PushError (400/413).
+ */
+export function decodePushBody(body: Buffer, contentType: string | undefined, contentEncoding: string | undefined, opts: DecodeOptions): PushStream[] {
+  return decode(body, contentType, contentEncoding, opts, false);
+}
+
+/** `/api/prom/push`: JSON v0 (`labels` text + `entries[{ts,line}]`) or protobuf as in v1. */
+export function decodeLegacyPushBody(body: Buffer, contentType: string | undefined, contentEncoding: string | undefined, opts: DecodeOptions): PushStream[] {
+  return decode(body, contentType, contentEncoding, opts, true);
+}
+
+function decode(body: Buffer, contentType: string | undefined, contentEncoding: string | undefined, opts: DecodeOptions, legacy: boolean): PushStream[] {
+  const max = opts.maxDecompressedBytes;
+  const { data } = decodeContentEncoding(body, contentEncoding, max);
+  const mt = mediaType(contentType);
+  let pending: Pending[];
+  if (mt === 'application/json') {
+    const text = data.toString('utf8');
+    try {
+      if (legacy) {
+        pending = decodeJsonV0(text).map((s) => ({ labelsText: s.labels, labels: undefined, entries: s.entries }));
+      } else {
+        pending = decodeJsonV1(text);
+      }
+    } catch (e) {
+      if (e instanceof JsonPushError) throw new PushError(400, e.message);
+      throw e;
+    }
+  } else {
+    pending = decodeProto(data, max);
+  }
+  return toStreams(pending, opts);
+}
+
+/** Protobuf-encodes a PushRequest (uncompressed). Labels may be a parsed list or label text. */
+export function encodePushRequest(streams: ReadonlyArray<EncodableStream>): Buffer {
+  return encodePushRequestRaw(streams);
+}
+
+/** Protobuf + snappy block compression: a body as Alloy/Promtail send it. */
+export function encodePushRequestSnappy(streams: ReadonlyArray<EncodableStream>): Buffer {
+  return snappyCompress(encodePushRequestRaw(streams));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+export interface PushLimits {
+  rejectOldSamples: boolean;
+  /** reject_old_samples_max_age, ns */
+  rejectOldSamplesMaxAgeNs: bigint;
+  /** creation_grace_period, ns */
+  creationGracePeriodNs: bigint;
+  /** max_line_size in bytes; 0 = unlimited */
+  maxLineSize: number;
+  maxLineSizeTruncate: boolean;
+  maxLineSizeTruncateIdentifier: string;
+  maxLabelNamesPerSeries: number;
+  maxLabelNameLength: number;
+  maxLabelValueLength: number;
+  allowStructuredMetadata: boolean;
+  /** bytes; 0 = unlimited */
+  maxStructuredMetadataSize: number;
+  /** 0 = unlimited */
+  maxStructuredMetadataEntriesCount: number;
+  discoverServiceName: readonly string[];
+  discoverLogLevels: boolean;
+  logLevelFields: readonly string[];
+  logLevelFromJsonMaxDepth: number;
+  /** Labels every stream must carry (limits_config.enforced_labels); empty = none. */
+  enforcedLabels: readonly string[];
+}
+
+export const DEFAULT_PUSH_LIMITS: Readonly<PushLimits> = Object.freeze({
+  rejectOldSamples: true,
+  rejectOldSamplesMaxAgeNs: 7n * 24n * 3600n * 1000000000n,
+  creationGracePeriodNs: 10n * 60n * 1000000000n,
+  maxLineSize: 256 * 1024,
+  maxLineSizeTruncate: false,
+  maxLineSizeTruncateIdentifier: '',
+  maxLabelNamesPerSeries: 15,
+  maxLabelNameLength: 1024,
+  maxLabelValueLength: 2048,
+  allowStructuredMetadata: true,
+  maxStructuredMetadataSize: 64 * 1024,
+  maxStructuredMetadataEntriesCount: 128,
+  discoverServiceName: DEFAULT_DISCOVER_SERVICE_NAME,
+  discoverLogLevels: true,
+  logLevelFields: DEFAULT_LOG_LEVEL_FIELDS,
+  logLevelFromJsonMaxDepth: 2,
+  enforcedLabels: [],
+});
+
+/** UTF-8 byte length without allocating for ASCII strings. */
+export function utf8Len(s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  return n;
+}
+
+/** Σ(len(name)+len(value)) of structured metadata, in UTF-8 bytes. */
+export function structuredMetadataSize(sm: Labels): number {
+  let n = 0;
+  for (let i = 0; i < sm.length; i++) n += utf8Len(sm[i]!.name) + utf8Len(sm[i]!.value);
+  return n;
+}
+
+/** Loki's entry size: len(line) + structured metadata size (UTF-8 bytes); rate limits use this. */
+export function entrySize(e: PushEntry): number {
+  return utf8Len(e.line) + structuredMetadataSize(e.structuredMetadata);
+}
+
+/** Go time.Format(time.RFC3339) in UTC for a ns timestamp. */
+export function formatRFC3339(ns: bigint): string {
+  let sec = ns / 1000000000n;
+  if (ns < 0n && ns % 1000000000n !== 0n) sec -= 1n;
+  const d = new Date(Number(sec) * 1000);
+  if (Number.isNaN(d.getTime())) return String(ns);
+  const y = d.getUTCFullYear();
+  const ys = y < 0 ? '-' + String(-y).padStart(4, '0') : String(y).padStart(4, '0');
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${ys}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}T${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}Z`;
+}
+
+/** util.GroupedErrors: identical messages counted, `N errors like: ` prefixes when >1 distinct or repeated. */
+export function groupErrors(msgs: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const m of msgs) counts.set(m, (counts.get(m) ?? 0) + 1);
+  const parts: string[] = [];
+  for (const [m, n] of counts) parts.push(counts.size > 1 || n > 1 ? `${n} errors like: ${m}` : m);
+  return parts.join('; ');
+}
+
+export interface ValidateResult {
+  accepted: PushStream[];
+  error?: PushError;
+  /** accepted entries */
+  lines: number;
+  /** accepted bytes (entry sizes incl. structured metadata and detected_level) */
+  bytes: number;
+}
+
+function validateLabels(st: PushStream, limits: PushLimits): string | undefined {
+  const ls = st.labels;
+  if (ls.length === 0) return 'error at least one label pair is required per stream';
+  if (isInternalStream(ls)) return undefined;
+  let n = ls.length;
+  for (const l of ls) if (l.name === SERVICE_NAME_LABEL) { n--; break; }
+  if (n > limits.maxLabelNamesPerSeries) {
+    return `entry for stream '${st.labelsString}' has ${n} label names; limit ${limits.maxLabelNamesPerSeries}`;
+  }
+  let last = '';
+  for (const l of ls) {
+    if (utf8Len(l.name) > limits.maxLabelNameLength) return `stream '${st.labelsString}' has label name too long: '${l.name}'`;
+    if (utf8Len(l.value) > limits.maxLabelValueLength) return `stream '${st.labelsString}' has label value too long: '${l.value}'`;
+    if (l.name === last) return `stream '${st.labelsString}' has duplicate label name: '${l.name}'`;
+    last = l.name;
+  }
+  return undefined;
+}
+
+function truncateUtf8(line: string, maxBytes: number): string {
+  const b = Buffer.from(line, 'utf8');
+  return b.toString('utf8', 0, maxBytes);
+}
+
+/** Sanitises SM names (and U+FFFD in values) like the distributor; returns a sorted copy. */
+function sanitizeSM(sm: Labels): Labels {
+  let changed = false;
+  for (let i = 0; i < sm.length; i++) {
+    const l = sm[i]!;
+    if (sanitizeLabelName(l.name) !== l.name || l.value.indexOf('\ufffd') >= 0) { changed = true; break; }
+  }
+  if (!changed) {
+    let sorted = true;
+    for (let i = 1; i < sm.length; i++) if (sm[i - 1]!.name >= sm[i]!.name) { sorted = false; break; }
+    if (sorted) return sm;
+  }
+  // labels.Builder semantics: renamed labels are deleted and re-set (last wins), empty set = delete.
+  const base = new Map<string, string>();
+  for (const l of sm) base.set(l.name, l.value);
+  for (const l of sm) {
+    const normalized = sanitizeLabelName(l.name);
+    if (normalized !== l.name) {
+      base.delete(l.name);
+      if (l.value === '') base.delete(normalized);
+      else base.set(normalized, l.value);
+    }
+    if (l.value.indexOf('\ufffd') >= 0) base.set(normalized, l.value.replace(/\ufffd/g, ' '));
+  }
+  const out: Labels = [];
+  for (const [name, value] of base) out.push({ name, value });
+  out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return out;
+}
+
+function insertSorted(sm: Labels, name: string, value: string): Labels {
+  const out = sm.slice();
+  let i = 0;
+  while (i < out.length && out[i]!.name < name) i++;
+  out.splice(i, 0, { name, value });
+  return out;
+}
+
+const detectorCache = new WeakMap<PushLimits, LevelDetector>();
+
+/**
+ * Loki's distributor validation over decoded streams. Invalid streams/entries are dropped and
+ * their messages grouped into one 400 (partial acceptance: `accepted` still holds the valid
+ * data). Zero streams → 422. Entries gain sanitised SM and `detected_level`.
+ */
+export function validatePush(streams: PushStream[], tenant: string, limits: PushLimits, nowNs: bigint): ValidateResult {
+  if (streams.length === 0) {
+    return { accepted: [], error: new PushError(422, 'error at least one valid stream is required for ingestion'), lines: 0, bytes: 0 };
+  }
+  let detector = detectorCache.get(limits);
+  if (!detector) {
+    detector = newLevelDetector(limits.logLevelFields.length ? limits.logLevelFields : DEFAULT_LOG_LEVEL_FIELDS, limits.logLevelFromJsonMaxDepth);
+    detectorCache.set(limits, detector);
+  }
+  const discoverLevels = limits.discoverLogLevels && limits.allowStructuredMetadata;
+  const oldest = nowNs - limits.rejectOldSamplesMaxAgeNs;
+  const newest = nowNs + limits.creationGracePeriodNs;
+  const errors: string[] = [];
+  const accepted: PushStream[] = [];
+  let lines = 0;
+  let bytes = 0;
+  const maxLine = limits.maxLineSize;
+  const truncId = limits.maxLineSizeTruncateIdentifier;
+  const truncIdLen = utf8Len(truncId);
+
+  for (const st of streams) {
+    if (st.entries.length === 0) continue;
+    const labelErr = validateLabels(st, limits);
+    if (labelErr !== undefined) { errors.push(labelErr); continue; }
+    if (limits.enforcedLabels.length > 0 && !isInternalStream(st.labels)) {
+      const missing: string[] = [];
+      for (const name of limits.enforcedLabels) if (!st.labels.some((l) => l.name === name)) missing.push(name);
+      if (missing.length > 0) {
+        errors.push(`missing required labels '${missing.join(',')}' for user '${tenant}' for stream '${st.labelsString}' (policy: '')`);
+        continue;
+      }
+    }
+    const out: PushEntry[] = [];
+    for (let i = 0; i < st.entries.length; i++) {
+      const e = st.entries[i]!;
+      let line = e.line;
+      let lineLen = utf8Len(line);
+      if (limits.maxLineSizeTruncate && maxLine !== 0 && lineLen > maxLine) {
+        const to = maxLine - truncIdLen;
+        if (to > 0) {
+          line = truncateUtf8(line, to) + truncId;
+          lineLen = utf8Len(line);
+        }
+      }
+      if (limits.rejectOldSamples && e.tsNs < oldest) {
+        errors.push(`entry for stream '${st.labelsString}' has timestamp too old: ${formatRFC3339(e.tsNs)}, oldest acceptable timestamp is: ${formatRFC3339(oldest)}`);
+        continue;
+      }
+      if (e.tsNs > newest) {
+        errors.push(`entry for stream '${st.labelsString}' has timestamp too new: ${formatRFC3339(e.tsNs)}`);
+        continue;
+      }
+      if (maxLine !== 0 && lineLen > maxLine) {
+        errors.push(`max entry size '${maxLine}' bytes exceeded for stream '${st.labelsString}' while adding an entry with length '${lineLen}' bytes`);
+        continue;
+      }
+      let sm = e.structuredMetadata;
+      if (sm.length > 0) {
+        if (!limits.allowStructuredMetadata) {
+          errors.push(`stream '${st.labelsString}' includes structured metadata, but this feature is disallowed. Please see \`limits_config.allow_structured_metadata\` or contact your Loki administrator to enable it`);
+          continue;
+        }
+        const smSize = structuredMetadataSize(sm);
+        if (limits.maxStructuredMetadataSize !== 0 && smSize > limits.maxStructuredMetadataSize) {
+          errors.push(`stream '${st.labelsString}' has structured metadata too large: '${smSize}' bytes, limit: '${limits.maxStructuredMetadataSize}' bytes. Please see \`limits_config.max_structured_metadata_size\` or contact your Loki administrator to increase it`);
+          continue;
+        }
+        if (limits.maxStructuredMetadataEntriesCount !== 0 && sm.length > limits.maxStructuredMetadataEntriesCount) {
+          errors.push(`stream '${st.labelsString}' has too many structured metadata labels: '${sm.length}', limit: '${limits.maxStructuredMetadataEntriesCount}'. Please see \`limits_config.max_structured_metadata_entries_count\` or contact your Loki administrator to increase it`);
+          continue;
+        }
+        try {
+          sm = sanitizeSM(sm);
+        } catch (err) {
+          if (err instanceof LabelNameError) return { accepted: [], error: new PushError(500, err.message), lines: 0, bytes: 0 };
+          throw err;
+        }
+      }
+      if (discoverLevels) {
+        let existing = -1;
+        for (let j = 0; j < sm.length; j++) if (sm[j]!.name === DETECTED_LEVEL) { existing = j; break; }
+        if (existing >= 0) {
+          const v = sm[existing]!.value;
+          const nv = normalizeLogLevel(v);
+          if (nv !== v) {
+            sm = sm.slice();
+            sm[existing] = { name: DETECTED_LEVEL, value: nv };
+          }
+        } else {
+          sm = insertSorted(sm, DETECTED_LEVEL, detectLevel(detector, st.labels, sm, line));
+        }
+      }
+      const entry: PushEntry = { tsNs: e.tsNs, line, structuredMetadata: sm };
+      out.push(entry);
+      lines++;
+      bytes += lineLen + structuredMetadataSize(sm);
+    }
+    if (out.length === 0) continue;
+    accepted.push({ labels: st.labels, labelsString: st.labelsString, entries: out });
+  }
+  const result: ValidateResult = { accepted, lines, bytes };
+  if (errors.length > 0) result.error = new PushError(400, groupErrors(errors));
+  return result;
+}
