@@ -634,16 +634,50 @@ function absentMeta(r: RangeAggregationExpr): Meta {
   return meta(sortLabels(labels.filter((l) => !empty.includes(l.name))));
 }
 
+/**
+ * Step indices at which the query frontend starts a new split sub-query
+ * (splitters.go buildMetricSplits / nextIntervalBoundary), for a step-aligned grid.
+ */
+export function splitStartSteps(grid: StepGrid, intervalNs: bigint, maxRangeNs: bigint): Set<number> {
+  const starts = new Set<number>([0]);
+  const step = grid.stepNs;
+  if (intervalNs <= 0n || step <= 0n) return starts;
+  const interval = maxRangeNs > intervalNs ? maxRangeNs : intervalNs;
+  const n = stepCount(grid);
+  if (step >= interval) {
+    for (let k = 0; k < n; k++) starts.add(k);
+    return starts;
+  }
+  const next = (t: bigint): bigint => {
+    const startOfNext = (t / interval + 1n) * interval;
+    let target = startOfNext - ((startOfNext - t) % step);
+    if (target === startOfNext) target -= step;
+    return target;
+  };
+  for (let s = grid.startNs; s < grid.endNs; ) {
+    let e = next(s);
+    if (e + step >= grid.endNs) e = grid.endNs;
+    const idx = (s - grid.startNs) / step;
+    if (idx < BigInt(n)) starts.add(Number(idx));
+    s = e + step;
+  }
+  return starts;
+}
+
 /** Loki's JoinSampleVector step loop: evaluates all steps, enforcing the series limit. */
-function runSteps(ev: StepEv, nSteps: number, instant: boolean, maxSeries: number): Sample[][] {
+function runSteps(ev: StepEv, nSteps: number, instant: boolean, maxSeries: number, splits: Set<number>): Sample[][] {
   const limited = maxSeries > 0;
   const v0 = ev.next(0);
   if (limited && v0.length > maxSeries) throw new SeriesLimitError(maxSeries);
   if (instant) return [v0];
-  const seen = new Set<string>();
+  let seen = new Set<string>();
   const out: Sample[][] = [];
   for (let k = 0; k < nSteps; k++) {
     const vec = k === 0 ? v0 : ev.next(k);
+    if (k > 0 && splits.has(k)) {
+      seen = new Set<string>();
+      if (limited && vec.length > maxSeries) throw new SeriesLimitError(maxSeries);
+    }
     for (const s of vec) {
       if (!seen.has(s.m.key)) {
         if (limited && seen.size >= maxSeries) throw new SeriesLimitError(maxSeries);
@@ -754,12 +788,17 @@ export async function evaluateSampleExpr(
   // Downstream sub-queries first (each with its own series limit), then the whole query.
   const units: SampleExpr[] = [];
   mapDownstream(expr, true, units);
+  let maxRange = 0n;
+  walk(expr, (x) => {
+    if (x.kind === 'rangeAggregation' && x.range.rangeNs > maxRange) maxRange = x.range.rangeNs;
+  });
+  const splits = instant ? new Set<number>([0]) : splitStartSteps(grid, limits.querySplitNs ?? 3_600_000_000_000n, maxRange);
   for (const u of units) {
     if (u === expr) continue;
-    const vecs = runSteps(build(u), nSteps, instant, limits.maxQuerySeries);
+    const vecs = runSteps(build(u), nSteps, instant, limits.maxQuerySeries, splits);
     built.set(u, new CachedEv(vecs));
   }
-  const vecs = runSteps(build(expr), nSteps, instant, limits.maxQuerySeries);
+  const vecs = runSteps(build(expr), nSteps, instant, limits.maxQuerySeries, splits);
 
   if (instant) {
     const ts = stepTsNs(grid, 0);

@@ -5,4 +5,4 @@ export { evalRangeAggregation } from './range.js';
 export { evaluateSampleExpr } from './evaluate.js';
 export { encodeQueryValue, formatFloat } from './encode.js';
 export type { StepGrid, SeriesSamples, StepSeries, QueryValue, EvalLimits } from './types.js';
-export { EvalError, PipelineError, SeriesLimitError, ApproxTopkError, stepCount, compareLabels } from './types.js';
+export { EvalError, PipelineError, SeriesLimitError, ApproxTopkError, stepCount, compareLabels, alignRangeGrid } from './types.js';

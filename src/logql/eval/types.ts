@@ -35,6 +35,25 @@ export type QueryValue =
 
 export interface EvalLimits {
   maxQuerySeries: number;
+  /**
+   * Loki's `split_queries_by_interval` (default 1h; 0n disables). Range metric queries are
+   * split at these boundaries by the query frontend and the series limit applies per split.
+   */
+  querySplitNs?: bigint;
+}
+
+/**
+ * Loki's query frontend step-aligns every range metric query (splitters.go alignStartEnd):
+ * start rounded down, end rounded up to a multiple of step (absolute epoch). Apply this to the
+ * grid of every query_range metric query before evaluating (not to instant queries).
+ */
+export function alignRangeGrid(grid: StepGrid): StepGrid {
+  const step = grid.stepNs;
+  if (step <= 0n) return grid;
+  let end = grid.endNs;
+  const mod = end % step;
+  if (mod !== 0n) end += step - mod;
+  return { startNs: grid.startNs - (grid.startNs % step), endNs: end, stepNs: step };
 }
 
 /** Base class of evaluation errors; `status` is the HTTP status Loki answers with. */
