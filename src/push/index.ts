@@ -294,6 +294,10 @@ export const DEFAULT_PUSH_LIMITS: Readonly<PushLimits> = Object.freeze({
 
 /** UTF-8 byte length without allocating for ASCII strings. */
 export function utf8Len(s: string): number {
+  return s.length < 16 ? shortUtf8Len(s) : Buffer.byteLength(s, 'utf8');
+}
+
+function shortUtf8Len(s: string): number {
   const n = s.length;
   for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
   return n;

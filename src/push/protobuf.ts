@@ -205,7 +205,13 @@ function wrongWire(wire: number, field: string): never {
 const MIN_SECONDS = -62135596800;
 const MAX_SECONDS = 253402300800;
 
+let lastSec = -1;
+let lastSecNs = 0n;
+let secFast = false;
+
 function readTimestamp(b: Buffer, end: number): bigint {
+  secFast = false;
+  let fastSec = 0;
   let seconds = 0n;
   let nanos = 0;
   while (pos < end) {
@@ -214,12 +220,25 @@ function readTimestamp(b: Buffer, end: number): bigint {
     const field = Math.floor(key / 8);
     if (field === 1) {
       if (wire !== 0) wrongWire(wire, 'Seconds');
-      seconds = varint64(b, end);
+      // Fast path: positive seconds fit a double exactly; reuse the bigint of the last second.
+      const start = pos;
+      const n = varint(b, end);
+      if (pos - start < 8) {
+        if (n !== lastSec) { lastSec = n; lastSecNs = BigInt(n) * 1000000000n; }
+        fastSec = n;
+        secFast = true;
+      } else {
+        pos = start;
+        seconds = varint64(b, end);
+        secFast = false;
+      }
     } else if (field === 2) {
       if (wire !== 0) wrongWire(wire, 'Nanos');
       nanos = Number(BigInt.asIntN(32, varint64(b, end)));
     } else skipField(b, end, wire);
   }
+  if (secFast && nanos >= 0 && nanos < 1e9 && fastSec < MAX_SECONDS && fastSec === lastSec) return nanos === 0 ? lastSecNs : lastSecNs + BigInt(nanos);
+  if (secFast) seconds = BigInt(fastSec);
   const secNum = Number(seconds);
   const shown = `&Timestamp{Seconds:${seconds},Nanos:${nanos},}`;
   if (secNum < MIN_SECONDS) throw new ProtoError(`timestamp: ${shown} before 0001-01-01`);
