@@ -171,7 +171,7 @@ export function exprToString(e: Expr): string {
 
 // ---------------------------------------------------------------- prettier
 
-const MAX_CHARS_PER_LINE = 100;
+let MAX_CHARS_PER_LINE = 100;
 
 function indent(level: number): string {
   return '  '.repeat(level);
@@ -284,7 +284,13 @@ function stripMatching(vm: VectorMatching | undefined): VectorMatching | undefin
   return { ...vm, on: false, labels: [] };
 }
 
-/** Loki's syntax.Prettify: the format_query output. */
-export function prettyPrint(e: Expr): string {
-  return pretty(e, 0);
+/** Loki's syntax.Prettify: the format_query output (Loki splits lines longer than 100 characters). */
+export function prettyPrint(e: Expr, maxCharsPerLine = 100): string {
+  const saved = MAX_CHARS_PER_LINE;
+  MAX_CHARS_PER_LINE = maxCharsPerLine;
+  try {
+    return pretty(e, 0);
+  } finally {
+    MAX_CHARS_PER_LINE = saved;
+  }
 }
