@@ -134,18 +134,25 @@ export function evalRangeAggregation(expr: RangeAggregationExpr, series: SeriesS
     const present = new Uint8Array(nSteps);
     let any = false;
 
-    // Exact prefix sums: usable when all values are integers and all partial sums stay exact.
+    // Exact prefix sums: usable when all values are dyadic (x * 2^m integral) and every partial
+    // sum stays exactly representable, so the result equals Go's sequential float sum.
     let prefix: Float64Array | null = null;
+    let scale = 1;
     if (kind === 'sum' || kind === 'sumRate') {
-      prefix = new Float64Array(len + 1);
-      let acc = 0;
-      let absAcc = 0;
-      for (let i = 0; i < len; i++) {
+      let m = 0;
+      let absSum = 0;
+      for (let i = 0; i < len && m >= 0; i++) {
         const x = v[i]!;
-        absAcc += Math.abs(x);
-        if (!Number.isInteger(x) || absAcc > 9007199254740991) { prefix = null; break; }
-        acc += x;
-        prefix[i + 1] = acc;
+        if (!Number.isFinite(x)) { m = -1; break; }
+        absSum += Math.abs(x);
+        while (m <= 40 && !Number.isInteger(x * 2 ** m)) m++;
+        if (m > 40) m = -1;
+      }
+      if (m >= 0 && absSum * 2 ** m <= 4503599627370496) {
+        scale = 2 ** m;
+        prefix = new Float64Array(len + 1);
+        let acc = 0;
+        for (let i = 0; i < len; i++) { acc += v[i]! * scale; prefix[i + 1] = acc; }
       }
     }
     // Monotone deque for min/max when there is no NaN (Go's NaN rules need the sequential scan).
@@ -185,7 +192,7 @@ export function evalRangeAggregation(expr: RangeAggregationExpr, series: SeriesS
         case 'one': r = 1; break;
         case 'sum':
         case 'sumRate': {
-          if (prefix) r = prefix[hi]! - prefix[lo]!;
+          if (prefix) r = (prefix[hi]! - prefix[lo]!) / scale;
           else { r = 0; for (let i = lo; i < hi; i++) r += v[i]!; }
           if (kind === 'sumRate') r = r / seconds;
           break;
