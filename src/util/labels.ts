@@ -121,3 +121,69 @@ export function fingerprint(labels: Labels): string {
   h = (BigInt(hi) << 32n) | BigInt(lo);
   return h.toString(16).padStart(16, '0');
 }
+
+function unquoteGo(s: string, start: number): [string, number] {
+  // s[start] is the opening quote; returns [value, index after closing quote]
+  let out = '';
+  let i = start + 1;
+  const bytes: number[] = [];
+  const flushBytes = (): void => {
+    if (bytes.length) {
+      out += Buffer.from(bytes).toString('utf8');
+      bytes.length = 0;
+    }
+  };
+  while (i < s.length) {
+    const c = s[i]!;
+    if (c === '"') {
+      flushBytes();
+      return [out, i + 1];
+    }
+    if (c !== '\\') {
+      flushBytes();
+      out += c;
+      i++;
+      continue;
+    }
+    const n = s[i + 1];
+    i += 2;
+    switch (n) {
+      case 'n': flushBytes(); out += '\n'; break;
+      case 't': flushBytes(); out += '\t'; break;
+      case 'r': flushBytes(); out += '\r'; break;
+      case 'a': flushBytes(); out += '\x07'; break;
+      case 'b': flushBytes(); out += '\b'; break;
+      case 'f': flushBytes(); out += '\f'; break;
+      case 'v': flushBytes(); out += '\v'; break;
+      case '\\': flushBytes(); out += '\\'; break;
+      case '"': flushBytes(); out += '"'; break;
+      case "'": flushBytes(); out += "'"; break;
+      case 'x': bytes.push(parseInt(s.slice(i, i + 2), 16)); i += 2; break;
+      case 'u': flushBytes(); out += String.fromCodePoint(parseInt(s.slice(i, i + 4), 16)); i += 4; break;
+      case 'U': flushBytes(); out += String.fromCodePoint(parseInt(s.slice(i, i + 8), 16)); i += 8; break;
+      default:
+        if (n !== undefined && n >= '0' && n <= '7') {
+          bytes.push(parseInt(s.slice(i - 1, i + 2), 8));
+          i += 2;
+        } else throw new Error(`invalid escape \\${n} in label value`);
+    }
+  }
+  throw new Error('unterminated label value');
+}
+
+/** Parses our own label string form (labelsToString output) back into Labels. */
+export function parseLabelsString(s: string): Labels {
+  const out: Labels = [];
+  let i = s.indexOf('{') + 1;
+  while (i < s.length) {
+    while (s[i] === ' ' || s[i] === ',') i++;
+    if (s[i] === '}') break;
+    const eq = s.indexOf('=', i);
+    if (eq < 0) throw new Error(`invalid label string ${s}`);
+    const name = s.slice(i, eq).trim();
+    const [value, next] = unquoteGo(s, eq + 1);
+    out.push({ name, value });
+    i = next;
+  }
+  return sortLabels(out);
+}

@@ -1,0 +1,175 @@
+// Chunk files (FORMAT.md): a header, the closed blocks of one stream, and a self-describing
+// footer. Written once (write to a temp name, fsync, rename), never modified; read by the scan
+// workers with positioned reads so only the needed sections of the needed blocks are touched.
+import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { mkdir, open as openAsync, rename } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
+import { CODEC_LZ4, type BlockData, type BlockInfo, type BlockSource } from './block.js';
+import { CorruptBlockError } from './block-reader.js';
+
+const MAGIC = Buffer.from('BRCK');
+const VERSION = 1;
+const HEADER_SIZE = 8;
+const BLOCK_META_SIZE = 64;
+const TRAILER_SIZE = 12;
+
+export interface ChunkSummary {
+  path: string;
+  minTs: bigint;
+  maxTs: bigint;
+  entries: number;
+  lineBytes: number;
+  bytes: number; // file size
+  blocks: Extract<BlockSource, { kind: 'file' }>[];
+}
+
+export interface ChunkFooter {
+  tenant: string;
+  labels: string;
+  blocks: Extract<BlockSource, { kind: 'file' }>[];
+}
+
+/** Reads and checks a chunk file's footer (used by repair and by readers without an index entry). */
+export function readChunkFooter(path: string): ChunkFooter {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size < HEADER_SIZE + TRAILER_SIZE) throw new CorruptBlockError(`chunk ${path} is truncated`);
+    const trailer = Buffer.alloc(TRAILER_SIZE);
+    readSync(fd, trailer, 0, TRAILER_SIZE, size - TRAILER_SIZE);
+    if (!trailer.subarray(8).equals(MAGIC)) throw new CorruptBlockError(`chunk ${path} has no valid trailer`);
+    const flen = trailer.readUInt32LE(0);
+    if (flen > size - HEADER_SIZE - TRAILER_SIZE) throw new CorruptBlockError(`chunk ${path} footer length is invalid`);
+    const footer = Buffer.alloc(flen);
+    readSync(fd, footer, 0, flen, size - TRAILER_SIZE - flen);
+    if (crc32(footer) !== trailer.readUInt32LE(4)) throw new CorruptBlockError(`chunk ${path} footer checksum mismatch`);
+    const n = footer.readUInt32LE(0);
+    const blocks: ChunkFooter['blocks'] = [];
+    let fp = 4;
+    for (let i = 0; i < n; i++) {
+      const info: BlockInfo = {
+        firstTs: footer.readBigInt64LE(fp),
+        minTs: footer.readBigInt64LE(fp + 8),
+        maxTs: footer.readBigInt64LE(fp + 16),
+        entries: footer.readUInt32LE(fp + 24),
+        lineBytes: footer.readUInt32LE(fp + 28),
+        metaU: footer.readUInt32LE(fp + 48),
+        linesU: footer.readUInt32LE(fp + 52),
+        smU: footer.readUInt32LE(fp + 56),
+      };
+      blocks.push({
+        kind: 'file', path, index: i, info,
+        offset: footer.readUInt32LE(fp + 32),
+        metaC: footer.readUInt32LE(fp + 36),
+        linesC: footer.readUInt32LE(fp + 40),
+        smC: footer.readUInt32LE(fp + 44),
+        crc: footer.readUInt32LE(fp + 60),
+      });
+      fp += BLOCK_META_SIZE;
+    }
+    const tl = footer.readUInt32LE(fp);
+    const tenant = footer.toString('utf8', fp + 4, fp + 4 + tl);
+    fp += 4 + tl;
+    const ll = footer.readUInt32LE(fp);
+    const labels = footer.toString('utf8', fp + 4, fp + 4 + ll);
+    return { tenant, labels, blocks };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads one block of a chunk file into memory, verifying its checksum. */
+export function readFileBlock(src: Extract<BlockSource, { kind: 'file' }>, fdCache?: Map<string, number>): BlockData {
+  const total = src.metaC + src.linesC + src.smC;
+  const buf = Buffer.allocUnsafe(total);
+  let fd = fdCache?.get(src.path);
+  let own = false;
+  if (fd === undefined) {
+    fd = openSync(src.path, 'r');
+    if (fdCache) fdCache.set(src.path, fd);
+    else own = true;
+  }
+  try {
+    const got = readSync(fd, buf, 0, total, src.offset);
+    if (got !== total) throw new CorruptBlockError(`chunk ${src.path} block ${src.index} is truncated`);
+  } finally {
+    if (own) closeSync(fd);
+  }
+  if (crc32(buf) !== src.crc) throw new CorruptBlockError(`chunk ${src.path} block ${src.index} failed its checksum`);
+  return {
+    info: src.info,
+    codec: CODEC_LZ4,
+    meta: buf.subarray(0, src.metaC),
+    lines: buf.subarray(src.metaC, src.metaC + src.linesC),
+    sm: buf.subarray(src.metaC + src.linesC),
+  };
+}
+
+/** Async variant for the ingester: builds the file in memory and writes it without blocking the event loop. */
+export async function writeChunkFileAsync(path: string, tenant: string, labels: string, blocks: BlockData[]): Promise<ChunkSummary> {
+  await mkdir(dirname(path), { recursive: true });
+  const summary: ChunkSummary = { path, minTs: 0n, maxTs: 0n, entries: 0, lineBytes: 0, bytes: 0, blocks: [] };
+  const tenantB = Buffer.from(tenant, 'utf8');
+  const labelsB = Buffer.from(labels, 'utf8');
+  const footer = Buffer.alloc(4 + blocks.length * BLOCK_META_SIZE + 4 + tenantB.length + 4 + labelsB.length);
+  footer.writeUInt32LE(blocks.length, 0);
+  const parts: Uint8Array[] = [];
+  const header = Buffer.alloc(HEADER_SIZE);
+  MAGIC.copy(header, 0);
+  header[4] = VERSION;
+  header[5] = CODEC_LZ4;
+  parts.push(header);
+  let offset = HEADER_SIZE;
+  let fp = 4;
+  blocks.forEach((b, i) => {
+    if (b.codec !== CODEC_LZ4) throw new Error('only closed (compressed) blocks go into chunk files');
+    let crc = crc32(b.meta);
+    crc = crc32(b.lines, crc);
+    crc = crc32(b.sm, crc);
+    parts.push(b.meta, b.lines, b.sm);
+    const inf = b.info;
+    footer.writeBigInt64LE(inf.firstTs, fp);
+    footer.writeBigInt64LE(inf.minTs, fp + 8);
+    footer.writeBigInt64LE(inf.maxTs, fp + 16);
+    footer.writeUInt32LE(inf.entries, fp + 24);
+    footer.writeUInt32LE(inf.lineBytes, fp + 28);
+    footer.writeUInt32LE(offset, fp + 32);
+    footer.writeUInt32LE(b.meta.length, fp + 36);
+    footer.writeUInt32LE(b.lines.length, fp + 40);
+    footer.writeUInt32LE(b.sm.length, fp + 44);
+    footer.writeUInt32LE(inf.metaU, fp + 48);
+    footer.writeUInt32LE(inf.linesU, fp + 52);
+    footer.writeUInt32LE(inf.smU, fp + 56);
+    footer.writeUInt32LE(crc, fp + 60);
+    fp += BLOCK_META_SIZE;
+    summary.blocks.push({ kind: 'file', path, index: i, info: inf, offset, metaC: b.meta.length, linesC: b.lines.length, smC: b.sm.length, crc });
+    offset += b.meta.length + b.lines.length + b.sm.length;
+    if (i === 0 || inf.minTs < summary.minTs) summary.minTs = inf.minTs;
+    if (i === 0 || inf.maxTs > summary.maxTs) summary.maxTs = inf.maxTs;
+    summary.entries += inf.entries;
+    summary.lineBytes += inf.lineBytes;
+  });
+  footer.writeUInt32LE(tenantB.length, fp);
+  tenantB.copy(footer, fp + 4);
+  fp += 4 + tenantB.length;
+  footer.writeUInt32LE(labelsB.length, fp);
+  labelsB.copy(footer, fp + 4);
+  parts.push(footer);
+  const trailer = Buffer.alloc(TRAILER_SIZE);
+  trailer.writeUInt32LE(footer.length, 0);
+  trailer.writeUInt32LE(crc32(footer), 4);
+  MAGIC.copy(trailer, 8);
+  parts.push(trailer);
+  summary.bytes = offset + footer.length + TRAILER_SIZE;
+  const tmp = path + '.tmp';
+  const fh = await openAsync(tmp, 'w');
+  try {
+    await fh.writev(parts as Buffer[]);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  return summary;
+}

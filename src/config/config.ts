@@ -1,0 +1,315 @@
+// Bramble's typed configuration: embedded defaults (no file needed), then a Loki-style YAML file
+// (`-config.file`), then Loki-named command-line flags. Built once at start, validated, frozen.
+// Key names follow Loki's config reference so a Loki user's knowledge carries over.
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { parse as parseYaml } from 'yaml';
+import { parseBytes, parseDurationMs } from './units.js';
+
+export interface LimitsConfig {
+  ingestionRateMB: number;
+  ingestionBurstSizeMB: number;
+  perStreamRateLimitBytes: number;
+  perStreamRateLimitBurstBytes: number;
+  maxLineSize: number; // bytes, 0 = unlimited
+  maxLineSizeTruncate: boolean;
+  maxLabelNamesPerSeries: number;
+  maxLabelNameLength: number;
+  maxLabelValueLength: number;
+  rejectOldSamples: boolean;
+  rejectOldSamplesMaxAgeMs: number;
+  creationGracePeriodMs: number;
+  allowStructuredMetadata: boolean;
+  maxStructuredMetadataSize: number;
+  maxStructuredMetadataEntriesCount: number;
+  maxGlobalStreamsPerUser: number;
+  maxStreamsPerUser: number;
+  maxEntriesLimitPerQuery: number;
+  maxQuerySeries: number;
+  maxQueryLengthMs: number;
+  maxQueryLookbackMs: number;
+  maxQueryRangeMs: number;
+  queryTimeoutMs: number;
+  volumeEnabled: boolean;
+  volumeMaxSeries: number;
+  discoverServiceName: string[];
+  discoverLogLevels: boolean;
+  logLevelFields: string[];
+  incrementDuplicateTimestamp: boolean;
+  retentionPeriodMs: number;
+}
+
+export interface IngesterConfig {
+  chunkTargetSize: number; // compressed bytes
+  chunkBlockSize: number; // uncompressed bytes per block
+  chunkIdlePeriodMs: number;
+  maxChunkAgeMs: number;
+  flushCheckPeriodMs: number;
+}
+
+export interface Config {
+  server: { httpListenAddress: string; httpListenPort: number; logLevel: string; bodyLimitBytes: number };
+  pathPrefix: string;
+  authEnabled: boolean;
+  limits: LimitsConfig;
+  ingester: IngesterConfig;
+  wal: { enabled: boolean; dir: string; segmentSize: number };
+  querier: { workers: number; maxConcurrent: number };
+  patternIngester: { enabled: boolean };
+  /** where the config came from, for /config and logs */
+  source: { file?: string };
+}
+
+export const DEFAULT_SERVICE_NAME_LABELS = [
+  'service', 'app', 'application', 'app_name', 'name', 'app_kubernetes_io_name', 'container', 'container_name',
+  'k8s_container_name', 'component', 'workload', 'job', 'k8s_job_name',
+];
+
+export const DEFAULT_LOG_LEVEL_FIELDS = [
+  'level', 'LEVEL', 'Level', 'log.level', 'severity', 'SEVERITY', 'Severity', 'SeverityText', 'lvl', 'LVL', 'Lvl',
+  'severity_text', 'Severity_Text', 'SEVERITY_TEXT',
+];
+
+export function defaultLimits(): LimitsConfig {
+  return {
+    ingestionRateMB: 4,
+    ingestionBurstSizeMB: 6,
+    perStreamRateLimitBytes: 3 * 1024 * 1024,
+    perStreamRateLimitBurstBytes: 15 * 1024 * 1024,
+    maxLineSize: 256_000,
+    maxLineSizeTruncate: false,
+    maxLabelNamesPerSeries: 15,
+    maxLabelNameLength: 1024,
+    maxLabelValueLength: 2048,
+    rejectOldSamples: true,
+    rejectOldSamplesMaxAgeMs: 7 * 86_400_000,
+    creationGracePeriodMs: 10 * 60_000,
+    allowStructuredMetadata: true,
+    maxStructuredMetadataSize: 64 * 1024,
+    maxStructuredMetadataEntriesCount: 128,
+    maxGlobalStreamsPerUser: 5000,
+    maxStreamsPerUser: 0,
+    maxEntriesLimitPerQuery: 5000,
+    maxQuerySeries: 500,
+    maxQueryLengthMs: 721 * 3_600_000,
+    maxQueryLookbackMs: 0,
+    maxQueryRangeMs: 0,
+    queryTimeoutMs: 60_000,
+    volumeEnabled: true,
+    volumeMaxSeries: 1000,
+    discoverServiceName: [...DEFAULT_SERVICE_NAME_LABELS],
+    discoverLogLevels: true,
+    logLevelFields: [...DEFAULT_LOG_LEVEL_FIELDS],
+    incrementDuplicateTimestamp: false,
+    retentionPeriodMs: 0,
+  };
+}
+
+export function defaultConfig(): Config {
+  return {
+    server: { httpListenAddress: '0.0.0.0', httpListenPort: 3100, logLevel: 'info', bodyLimitBytes: 100 * 1024 * 1024 },
+    pathPrefix: './data',
+    authEnabled: false,
+    limits: defaultLimits(),
+    ingester: {
+      chunkTargetSize: 1_572_864,
+      chunkBlockSize: 262_144,
+      chunkIdlePeriodMs: 30 * 60_000,
+      maxChunkAgeMs: 2 * 3_600_000,
+      flushCheckPeriodMs: 30_000,
+    },
+    wal: { enabled: true, dir: '', segmentSize: 64 * 1024 * 1024 },
+    querier: { workers: Math.max(1, cpus().length), maxConcurrent: 8 },
+    patternIngester: { enabled: true },
+    source: {},
+  };
+}
+
+type Setter = (c: Config, v: unknown) => void;
+
+const bool = (v: unknown): boolean => v === true || v === 'true' || v === '1' || v === '';
+const num = (v: unknown): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`expected a number, got ${JSON.stringify(v)}`);
+  return n;
+};
+const dur = (v: unknown): number => parseDurationMs(v as string | number);
+const bytes = (v: unknown): number => parseBytes(v as string | number);
+const strList = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : String(v).split(',').map((s) => s.trim()).filter(Boolean));
+
+/** YAML path (Loki key names) → setter. Unknown keys are reported, not silently ignored. */
+const YAML_KEYS: Record<string, Setter> = {
+  'auth_enabled': (c, v) => { c.authEnabled = bool(v); },
+  'server.http_listen_address': (c, v) => { c.server.httpListenAddress = String(v); },
+  'server.http_listen_port': (c, v) => { c.server.httpListenPort = num(v); },
+  'server.log_level': (c, v) => { c.server.logLevel = String(v); },
+  'server.grpc_listen_port': () => {},
+  'common.path_prefix': (c, v) => { c.pathPrefix = String(v); },
+  'ingester.chunk_target_size': (c, v) => { c.ingester.chunkTargetSize = bytes(v); },
+  'ingester.chunk_block_size': (c, v) => { c.ingester.chunkBlockSize = bytes(v); },
+  'ingester.chunk_idle_period': (c, v) => { c.ingester.chunkIdlePeriodMs = dur(v); },
+  'ingester.max_chunk_age': (c, v) => { c.ingester.maxChunkAgeMs = dur(v); },
+  'ingester.flush_check_period': (c, v) => { c.ingester.flushCheckPeriodMs = dur(v); },
+  'ingester.chunk_encoding': () => {},
+  'ingester.wal.enabled': (c, v) => { c.wal.enabled = bool(v); },
+  'ingester.wal.dir': (c, v) => { c.wal.dir = String(v); },
+  'querier.max_concurrent': (c, v) => { c.querier.maxConcurrent = num(v); },
+  'querier.scan_workers': (c, v) => { c.querier.workers = Math.max(1, num(v)); },
+  'pattern_ingester.enabled': (c, v) => { c.patternIngester.enabled = bool(v); },
+  'limits_config.ingestion_rate_mb': (c, v) => { c.limits.ingestionRateMB = num(v); },
+  'limits_config.ingestion_burst_size_mb': (c, v) => { c.limits.ingestionBurstSizeMB = num(v); },
+  'limits_config.per_stream_rate_limit': (c, v) => { c.limits.perStreamRateLimitBytes = bytes(v); },
+  'limits_config.per_stream_rate_limit_burst': (c, v) => { c.limits.perStreamRateLimitBurstBytes = bytes(v); },
+  'limits_config.max_line_size': (c, v) => { c.limits.maxLineSize = bytes(v); },
+  'limits_config.max_line_size_truncate': (c, v) => { c.limits.maxLineSizeTruncate = bool(v); },
+  'limits_config.max_label_names_per_series': (c, v) => { c.limits.maxLabelNamesPerSeries = num(v); },
+  'limits_config.max_label_name_length': (c, v) => { c.limits.maxLabelNameLength = num(v); },
+  'limits_config.max_label_value_length': (c, v) => { c.limits.maxLabelValueLength = num(v); },
+  'limits_config.reject_old_samples': (c, v) => { c.limits.rejectOldSamples = bool(v); },
+  'limits_config.reject_old_samples_max_age': (c, v) => { c.limits.rejectOldSamplesMaxAgeMs = dur(v); },
+  'limits_config.creation_grace_period': (c, v) => { c.limits.creationGracePeriodMs = dur(v); },
+  'limits_config.allow_structured_metadata': (c, v) => { c.limits.allowStructuredMetadata = bool(v); },
+  'limits_config.max_structured_metadata_size': (c, v) => { c.limits.maxStructuredMetadataSize = bytes(v); },
+  'limits_config.max_structured_metadata_entries_count': (c, v) => { c.limits.maxStructuredMetadataEntriesCount = num(v); },
+  'limits_config.max_global_streams_per_user': (c, v) => { c.limits.maxGlobalStreamsPerUser = num(v); },
+  'limits_config.max_streams_per_user': (c, v) => { c.limits.maxStreamsPerUser = num(v); },
+  'limits_config.max_entries_limit_per_query': (c, v) => { c.limits.maxEntriesLimitPerQuery = num(v); },
+  'limits_config.max_query_series': (c, v) => { c.limits.maxQuerySeries = num(v); },
+  'limits_config.max_query_length': (c, v) => { c.limits.maxQueryLengthMs = dur(v); },
+  'limits_config.max_query_lookback': (c, v) => { c.limits.maxQueryLookbackMs = dur(v); },
+  'limits_config.max_query_range': (c, v) => { c.limits.maxQueryRangeMs = dur(v); },
+  'limits_config.query_timeout': (c, v) => { c.limits.queryTimeoutMs = dur(v); },
+  'limits_config.volume_enabled': (c, v) => { c.limits.volumeEnabled = bool(v); },
+  'limits_config.volume_max_series': (c, v) => { c.limits.volumeMaxSeries = num(v); },
+  'limits_config.discover_service_name': (c, v) => { c.limits.discoverServiceName = strList(v); },
+  'limits_config.discover_log_levels': (c, v) => { c.limits.discoverLogLevels = bool(v); },
+  'limits_config.log_level_fields': (c, v) => { c.limits.logLevelFields = strList(v); },
+  'limits_config.increment_duplicate_timestamp': (c, v) => { c.limits.incrementDuplicateTimestamp = bool(v); },
+  'limits_config.retention_period': (c, v) => { c.limits.retentionPeriodMs = dur(v); },
+  'limits_config.pattern_rate_threshold': () => {},
+};
+
+/** Command-line flags (Loki names) → YAML path they set. */
+const FLAGS: Record<string, { key: string; help: string; boolean?: boolean }> = {
+  'server.http-listen-address': { key: 'server.http_listen_address', help: 'HTTP server listen address (default: all interfaces)' },
+  'server.http-listen-port': { key: 'server.http_listen_port', help: 'HTTP server listen port; 0 picks a free port (default 3100)' },
+  'log.level': { key: 'server.log_level', help: 'Log level: debug, info, warn, error (default info)' },
+  'common.path-prefix': { key: 'common.path_prefix', help: 'Data directory for WAL, chunks and index (default ./data)' },
+  'auth.enabled': { key: 'auth_enabled', help: 'Require X-Scope-OrgID on every request (multi-tenant mode)', boolean: true },
+  'ingester.chunk-target-size': { key: 'ingester.chunk_target_size', help: 'Compressed chunk size to aim for (default 1.5MiB)' },
+  'ingester.chunks-block-size': { key: 'ingester.chunk_block_size', help: 'Uncompressed block size inside a chunk (default 256KiB)' },
+  'ingester.chunks-idle-period': { key: 'ingester.chunk_idle_period', help: 'Flush a stream chunk after this long without writes (default 30m)' },
+  'ingester.max-chunk-age': { key: 'ingester.max_chunk_age', help: 'Flush a chunk once it spans this long (default 2h)' },
+  'ingester.flush-check-period': { key: 'ingester.flush_check_period', help: 'How often heads are checked for flushing (default 30s)' },
+  'querier.scan-workers': { key: 'querier.scan_workers', help: 'Worker threads that scan chunks (default: CPU count)' },
+  'querier.max-concurrent': { key: 'querier.max_concurrent', help: 'Queries run at once; more wait in a queue (default 8)' },
+};
+
+export interface CliOptions {
+  configFile?: string;
+  printConfig: boolean;
+  help: boolean;
+  overrides: [string, string][];
+}
+
+/** Parses `-flag=value`, `-flag value`, `--flag=value` forms as Go's flag package does. */
+export function parseFlags(argv: string[]): CliOptions {
+  const out: CliOptions = { printConfig: false, help: false, overrides: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('-')) throw new Error(`unexpected argument "${arg}" (flags look like -name=value; see --help)`);
+    let name = arg.replace(/^--?/, '');
+    let value: string | undefined;
+    const eq = name.indexOf('=');
+    if (eq >= 0) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    }
+    if (name === 'h' || name === 'help') { out.help = true; continue; }
+    if (name === 'print-config-stderr') { out.printConfig = value === undefined || bool(value); continue; }
+    if (name === 'config.expand-env') continue;
+    const takeValue = (): string => {
+      if (value !== undefined) return value;
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`flag needs an argument: -${name}`);
+      return next;
+    };
+    if (name === 'config.file') { out.configFile = takeValue(); continue; }
+    const f = FLAGS[name];
+    if (!f) throw new Error(`flag provided but not defined: -${name} (see --help)`);
+    out.overrides.push([f.key, f.boolean && value === undefined ? 'true' : takeValue()]);
+  }
+  return out;
+}
+
+export function flagsHelp(): string {
+  const lines = [
+    'Usage: bramble [serve] [flags]',
+    '',
+    'Bramble is a Loki-compatible log store. With no flags it listens on :3100 and keeps data in ./data.',
+    '',
+    'Flags (Loki names):',
+    '  -config.file=FILE             Loki-style YAML config (server, common, auth_enabled, limits_config, ingester)',
+    '  -print-config-stderr          Print the effective config to stderr at start-up',
+  ];
+  for (const [name, f] of Object.entries(FLAGS)) lines.push(`  -${(name + (f.boolean ? '' : '=V')).padEnd(28)} ${f.help}`);
+  lines.push('  -help                         Show this help');
+  return lines.join('\n') + '\n';
+}
+
+function applyTree(c: Config, tree: unknown, prefix: string, unknown: string[]): void {
+  if (tree === null || typeof tree !== 'object' || Array.isArray(tree)) return;
+  for (const [k, v] of Object.entries(tree as Record<string, unknown>)) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    const setter = YAML_KEYS[path];
+    if (setter) {
+      try {
+        setter(c, v);
+      } catch (e) {
+        throw new Error(`config key ${path}: ${(e as Error).message}`);
+      }
+    } else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      applyTree(c, v, path, unknown);
+    } else {
+      unknown.push(path);
+    }
+  }
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** config keys found in the file that Bramble does not use (logged as a warning) */
+  ignoredKeys: string[];
+}
+
+export function loadConfig(cli: CliOptions): LoadedConfig {
+  const c = defaultConfig();
+  const ignoredKeys: string[] = [];
+  if (cli.configFile) {
+    let text: string;
+    try {
+      text = readFileSync(cli.configFile, 'utf8');
+    } catch (e) {
+      throw new Error(`cannot read -config.file ${cli.configFile}: ${(e as Error).message}`);
+    }
+    applyTree(c, parseYaml(text) ?? {}, '', ignoredKeys);
+    c.source.file = cli.configFile;
+  }
+  for (const [key, value] of cli.overrides) {
+    try {
+      YAML_KEYS[key]!(c, value);
+    } catch (e) {
+      throw new Error(`flag for ${key}: ${(e as Error).message}`);
+    }
+  }
+  validateConfig(c);
+  return { config: c, ignoredKeys };
+}
+
+export function validateConfig(c: Config): void {
+  const p = c.server.httpListenPort;
+  if (!Number.isInteger(p) || p < 0 || p > 65535) throw new Error(`server.http_listen_port must be 0-65535, got ${p}`);
+  if (c.ingester.chunkBlockSize < 1024) throw new Error('ingester.chunk_block_size must be at least 1KiB');
+  if (c.ingester.chunkTargetSize < c.ingester.chunkBlockSize / 8) throw new Error('ingester.chunk_target_size is too small');
+  if (!c.pathPrefix) throw new Error('common.path_prefix must not be empty');
+}

@@ -1,0 +1,308 @@
+// The ingester: takes validated pushes, enforces Loki's per-stream rules (exact duplicate of the
+// last entry dropped, out-of-order window), writes them to the WAL (acknowledged after fsync),
+// keeps them in per-stream heads, and flushes heads to chunk files + the SQLite index when they
+// are big, old or idle. On start it rebuilds heads by replaying the WAL records not yet in chunks.
+import { join } from 'node:path';
+import { IndexDb } from '../index/index-db.js';
+import { Wal } from '../wal/wal.js';
+import { decodePushRecord, encodePushRecord, type WalEntry, type WalStream } from '../wal/record.js';
+import { writeChunkFileAsync } from '../chunk/chunk-file.js';
+import type { BlockData } from '../chunk/block.js';
+import { fingerprint, labelsKey, labelsToString, parseLabelsString, type Labels } from '../util/labels.js';
+import { dayOf, goTimeString, rfc3339 } from '../util/time.js';
+import { StreamHead, type StreamRecord } from './stream-head.js';
+
+export interface IngestStream {
+  labels: Labels;
+  labelsString: string;
+  entries: WalEntry[];
+}
+
+export interface IngesterOptions {
+  dataDir: string;
+  blockSize: number;
+  chunkTargetSize: number;
+  maxChunkAgeMs: number;
+  chunkIdlePeriodMs: number;
+  walSegmentSize: number;
+}
+
+export interface IngesterMetrics {
+  linesIngested: number;
+  bytesIngested: number;
+  chunksFlushed: number;
+  chunkBytesFlushed: number;
+  duplicatesDropped: number;
+  outOfOrderRejected: number;
+}
+
+export interface Logger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+/** Per-entry error the ingester reports (Loki's "entry with timestamp ... ignored" form). */
+export class IngestRejection {
+  constructor(readonly status: number, readonly message: string) {}
+}
+
+export class Ingester {
+  readonly index: IndexDb;
+  readonly wal: Wal;
+  private readonly streams = new Map<string, Map<string, StreamRecord>>(); // tenant -> key -> stream
+  private readonly byId = new Map<number, StreamRecord>();
+  private flushSeq = 0;
+  private flushing: Promise<void> | null = null;
+  /** listeners told about every accepted entry (pattern mining, tail) */
+  private readonly observers: ((s: StreamRecord, e: WalEntry) => void)[] = [];
+  readonly metrics: IngesterMetrics = { linesIngested: 0, bytesIngested: 0, chunksFlushed: 0, chunkBytesFlushed: 0, duplicatesDropped: 0, outOfOrderRejected: 0 };
+
+  constructor(private readonly opts: IngesterOptions, private readonly log: Logger) {
+    this.index = new IndexDb(join(opts.dataDir, 'index.db'));
+    this.wal = new Wal(join(opts.dataDir, 'wal'), opts.walSegmentSize);
+  }
+
+  onEntry(fn: (s: StreamRecord, e: WalEntry) => void): void {
+    this.observers.push(fn);
+  }
+
+  /** Loads the index and replays the WAL. */
+  start(): void {
+    for (const row of this.index.loadStreams()) {
+      const labels = parseLabelsString(row.labels);
+      const rec: StreamRecord = {
+        id: row.id, tenant: row.tenant, fingerprint: row.fingerprint, labels, labelsString: row.labels,
+        flushedMinTs: row.minTs, flushedMaxTs: row.maxTs, flushedPos: row.flushedPos, head: new StreamHead(this.opts.blockSize),
+      };
+      this.tenantStreams(row.tenant).set(labelsKey(labels), rec);
+      this.byId.set(rec.id, rec);
+    }
+    const started = Date.now();
+    let replayedEntries = 0;
+    const stats = this.wal.replay((payload, pos) => {
+      const rec = decodePushRecord(payload);
+      for (const s of rec.streams) {
+        const labels = parseLabelsString(s.labels);
+        const stream = this.getOrCreateStream(rec.tenant, labels, s.labels);
+        if (pos <= stream.flushedPos) continue;
+        for (const e of s.entries) {
+          if (this.isDuplicate(stream, e)) continue;
+          stream.head.append(e.tsNs, e.line, e.structuredMetadata, pos, Date.now());
+          replayedEntries++;
+          for (const o of this.observers) o(stream, e);
+        }
+      }
+    });
+    for (const t of stats.truncated) {
+      this.log.warn({ component: 'wal', ...t }, `WAL ${t.segment}: dropped ${t.droppedBytes} bytes after offset ${t.offset} (${t.reason}); those pushes were never acknowledged`);
+    }
+    this.log.info({ component: 'wal', records: stats.records, entries: replayedEntries, segments: stats.segments, ms: Date.now() - started }, 'WAL replay finished');
+  }
+
+  private tenantStreams(tenant: string): Map<string, StreamRecord> {
+    let m = this.streams.get(tenant);
+    if (!m) {
+      m = new Map();
+      this.streams.set(tenant, m);
+    }
+    return m;
+  }
+
+  private getOrCreateStream(tenant: string, labels: Labels, labelsString?: string): StreamRecord {
+    const m = this.tenantStreams(tenant);
+    const key = labelsKey(labels);
+    let s = m.get(key);
+    if (!s) {
+      const str = labelsString ?? labelsToString(labels);
+      const fp = fingerprint(labels);
+      const id = this.index.createStream(tenant, fp, str, labels);
+      s = { id, tenant, fingerprint: fp, labels, labelsString: str, flushedMinTs: null, flushedMaxTs: null, flushedPos: -1, head: new StreamHead(this.opts.blockSize) };
+      m.set(key, s);
+      this.byId.set(id, s);
+    }
+    return s;
+  }
+
+  private isDuplicate(stream: StreamRecord, e: WalEntry): boolean {
+    const h = stream.head;
+    return h.lastTs === e.tsNs && h.lastLine === e.line;
+  }
+
+  streamCount(tenant: string): number {
+    return this.streams.get(tenant)?.size ?? 0;
+  }
+
+  /**
+   * Appends validated streams. Returns when the accepted entries are durable in the WAL; entries
+   * refused by per-stream rules are reported as an IngestRejection (the rest are still written).
+   */
+  async push(tenant: string, streams: IngestStream[]): Promise<IngestRejection | null> {
+    const walStreams: WalStream[] = [];
+    const targets: StreamRecord[] = [];
+    const rejections: string[] = [];
+    const maxBehind = BigInt(Math.floor(this.opts.maxChunkAgeMs / 2)) * 1_000_000n;
+    for (const ps of streams) {
+      const stream = this.getOrCreateStream(tenant, ps.labels, ps.labelsString);
+      const h = stream.head;
+      let accepted: WalEntry[] = [];
+      const failed: { e: WalEntry; reason: string }[] = [];
+      // Track the newest accepted ts and last entry inside this request too.
+      let highest = h.highestTs;
+      if (stream.flushedMaxTs !== null && stream.flushedMaxTs > highest) highest = stream.flushedMaxTs;
+      let lastTs = h.lastTs;
+      let lastLine = h.lastLine;
+      for (const e of ps.entries) {
+        if (e.tsNs === lastTs && e.line === lastLine) {
+          this.metrics.duplicatesDropped++;
+          continue;
+        }
+        if (highest >= 0n && e.tsNs < highest - maxBehind) {
+          const cutoff = highest - maxBehind;
+          failed.push({ e, reason: `entry too far behind, entry timestamp is: ${rfc3339(e.tsNs)}, oldest acceptable timestamp is: ${rfc3339(cutoff)}` });
+          continue;
+        }
+        accepted.push(e);
+        if (e.tsNs > highest) highest = e.tsNs;
+        lastTs = e.tsNs;
+        lastLine = e.line;
+      }
+      if (failed.length) {
+        this.metrics.outOfOrderRejected += failed.length;
+        let msg = '';
+        for (const f of failed.slice(0, 10)) msg += `entry with timestamp ${goTimeString(f.e.tsNs)} ignored, reason: '${f.reason}',\n`;
+        msg += `user '${tenant}', total ignored: ${failed.length} out of ${ps.entries.length} for stream: ${stream.labelsString}`;
+        rejections.push(msg);
+      }
+      if (accepted.length) {
+        walStreams.push({ labels: stream.labelsString, entries: accepted });
+        targets.push(stream);
+      } else {
+        accepted = [];
+      }
+    }
+    if (walStreams.length) {
+      const { pos, durable } = this.wal.append(encodePushRecord(tenant, walStreams));
+      const now = Date.now();
+      for (let i = 0; i < walStreams.length; i++) {
+        const stream = targets[i]!;
+        for (const e of walStreams[i]!.entries) {
+          stream.head.append(e.tsNs, e.line, e.structuredMetadata, pos, now);
+          this.metrics.linesIngested++;
+          this.metrics.bytesIngested += e.line.length;
+          for (const o of this.observers) o(stream, e);
+        }
+      }
+      await durable;
+    }
+    return rejections.length ? new IngestRejection(400, rejections.join('\n')) : null;
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  /** Streams of a tenant (all, or those accepted by `match`). */
+  listStreams(tenant: string): StreamRecord[] {
+    const m = this.streams.get(tenant);
+    return m ? [...m.values()] : [];
+  }
+
+  /** Does the stream have data in [from, through]? (index range ∪ head range) */
+  streamOverlaps(s: StreamRecord, fromNs: bigint, throughNs: bigint): boolean {
+    if (s.flushedMinTs !== null && s.flushedMaxTs !== null && s.flushedMaxTs >= fromNs && s.flushedMinTs <= throughNs) return true;
+    const h = s.head;
+    if (!h.isEmpty && h.maxTs >= fromNs && h.minTs <= throughNs) return true;
+    for (const b of h.flushing) if (b.info.maxTs >= fromNs && b.info.minTs <= throughNs) return true;
+    return false;
+  }
+
+  /** Chunk files and in-memory blocks of a stream overlapping [from, through]. */
+  sources(s: StreamRecord, fromNs: bigint, throughNs: bigint): { files: string[]; mem: BlockData[] } {
+    const files = s.flushedMinTs === null ? [] : this.index.chunksForStream(s.id, fromNs, throughNs).map((c) => c.path);
+    const mem = s.head.snapshot().filter((b) => b.info.maxTs >= fromNs && b.info.minTs <= throughNs);
+    return { files, mem };
+  }
+
+  // ------------------------------------------------------------------ flushing
+
+  /** Flushes heads that are full, old or idle (or all of them with `all`). */
+  flush(all = false): Promise<void> {
+    const run = async (): Promise<void> => {
+      const now = Date.now();
+      for (const s of this.byId.values()) {
+        const h = s.head;
+        if (h.isEmpty) continue;
+        const due = all || h.closedBytes >= this.opts.chunkTargetSize || now - h.startedAt >= this.opts.maxChunkAgeMs || now - h.lastAppendAt >= this.opts.chunkIdlePeriodMs;
+        if (due) await this.flushStream(s);
+      }
+      this.truncateWal();
+    };
+    const prev = this.flushing ?? Promise.resolve();
+    const next = prev.then(run);
+    this.flushing = next.finally(() => {
+      if (this.flushing === next) this.flushing = null;
+    });
+    return next;
+  }
+
+  /** Flushes streams whose closed blocks already reach the chunk target (called after pushes). */
+  flushFull(): void {
+    for (const s of this.byId.values()) {
+      if (s.head.closedBytes >= this.opts.chunkTargetSize) {
+        void this.flush().catch((e) => this.log.error({ component: 'flush', err: (e as Error).message }, 'chunk flush failed; will retry'));
+        return;
+      }
+    }
+  }
+
+  private async flushStream(s: StreamRecord): Promise<void> {
+    const { blocks, lastPos, firstPos } = s.head.takeForFlush();
+    if (blocks.length === 0) return;
+    let minTs = blocks[0]!.info.minTs;
+    for (const b of blocks) if (b.info.minTs < minTs) minTs = b.info.minTs;
+    const path = join(this.opts.dataDir, 'chunks', encodeURIComponent(s.tenant), dayOf(minTs), `${s.fingerprint}-${minTs}-${++this.flushSeq}-${process.pid}.chk`);
+    try {
+      const summary = await writeChunkFileAsync(path, s.tenant, s.labelsString, blocks);
+      this.index.addChunk(s.id, summary, lastPos);
+      s.flushedPos = lastPos;
+      if (s.flushedMinTs === null || summary.minTs < s.flushedMinTs) s.flushedMinTs = summary.minTs;
+      if (s.flushedMaxTs === null || summary.maxTs > s.flushedMaxTs) s.flushedMaxTs = summary.maxTs;
+      this.metrics.chunksFlushed++;
+      this.metrics.chunkBytesFlushed += summary.bytes;
+      s.head.flushDone(blocks);
+    } catch (e) {
+      // Put the blocks back so nothing is lost; the next flush retries.
+      s.head.flushDone(blocks);
+      s.head.restoreAfterFailedFlush(blocks, firstPos);
+      throw e;
+    }
+  }
+
+  private truncateWal(): void {
+    let minPos = this.wal.position();
+    for (const s of this.byId.values()) {
+      const h = s.head;
+      if (!h.isEmpty && h.firstPos >= 0 && h.firstPos < minPos) minPos = h.firstPos;
+    }
+    this.wal.removeBefore(minPos);
+  }
+
+  /** Number of heads holding unflushed data (Loki's loki_ingester_memory_chunks analogue). */
+  memoryChunks(): number {
+    let n = 0;
+    for (const s of this.byId.values()) if (!s.head.isEmpty || s.head.flushing.length) n++;
+    return n;
+  }
+
+  memoryBytes(): number {
+    let n = 0;
+    for (const s of this.byId.values()) n += s.head.memoryBytes();
+    return n;
+  }
+
+  async close(): Promise<void> {
+    await this.wal.sync();
+    await this.flush(true);
+    await this.wal.close();
+    this.index.close();
+  }
+}

@@ -1,0 +1,120 @@
+// One stream's in-memory tail: the compressed blocks cut since the last chunk flush, the open
+// block still growing, and what the ingester needs to enforce Loki's per-stream rules (exact
+// duplicate of the last entry, out-of-order window) and to know when to flush.
+import type { Labels } from '../util/labels.js';
+import type { BlockData } from '../chunk/block.js';
+import { OpenBlock } from '../chunk/open-block.js';
+
+export interface StreamRecord {
+  id: number;
+  tenant: string;
+  fingerprint: string;
+  labels: Labels;
+  labelsString: string;
+  /** time range covered by flushed chunks (from the index) */
+  flushedMinTs: bigint | null;
+  flushedMaxTs: bigint | null;
+  /** WAL position up to which this stream's entries are in chunk files */
+  flushedPos: number;
+  head: StreamHead;
+}
+
+export class StreamHead {
+  closed: BlockData[] = [];
+  closedBytes = 0;
+  /** blocks handed to an in-flight chunk write; still served to queries until indexed */
+  flushing: BlockData[] = [];
+  open: OpenBlock | null = null;
+  lastTs = -1n;
+  lastLine = '';
+  /** highest timestamp ever accepted (for the out-of-order window) */
+  highestTs = -1n;
+  minTs = 0n;
+  maxTs = 0n;
+  entries = 0;
+  /** WAL positions of the first and last record applied since the last flush */
+  firstPos = -1;
+  lastPos = -1;
+  /** wall-clock ms of the first entry since the last flush, and of the last append */
+  startedAt = 0;
+  lastAppendAt = 0;
+
+  constructor(private readonly blockSize: number) {}
+
+  get isEmpty(): boolean {
+    return this.entries === 0;
+  }
+
+  append(tsNs: bigint, line: string, sm: Labels, pos: number, now: number): void {
+    if (this.open === null) this.open = new OpenBlock(this.blockSize);
+    if (this.entries === 0) {
+      this.minTs = this.maxTs = tsNs;
+      this.firstPos = pos;
+      this.startedAt = now;
+    } else {
+      if (tsNs < this.minTs) this.minTs = tsNs;
+      if (tsNs > this.maxTs) this.maxTs = tsNs;
+    }
+    this.open.append(tsNs, line, sm);
+    this.entries++;
+    this.lastPos = pos;
+    this.lastAppendAt = now;
+    this.lastTs = tsNs;
+    this.lastLine = line;
+    if (tsNs > this.highestTs) this.highestTs = tsNs;
+    if (this.open.lineBytes >= this.blockSize) this.cutBlock();
+  }
+
+  cutBlock(): void {
+    if (this.open === null || this.open.entries === 0) return;
+    const b = this.open.cut();
+    this.closed.push(b);
+    this.closedBytes += b.meta.length + b.lines.length + b.sm.length;
+    this.open = null;
+  }
+
+  /** All blocks a query must read from memory right now (zero-copy). */
+  snapshot(): BlockData[] {
+    const out = this.flushing.length ? [...this.flushing, ...this.closed] : [...this.closed];
+    if (this.open && this.open.entries > 0) out.push(this.open.snapshot());
+    return out;
+  }
+
+  /** Bytes held in memory by this head. */
+  memoryBytes(): number {
+    let n = this.closedBytes + (this.open ? this.open.sizeBytes : 0);
+    for (const b of this.flushing) n += b.meta.length + b.lines.length + b.sm.length;
+    return n;
+  }
+
+  /** Takes everything for a chunk flush: the head is empty afterwards (blocks move to `flushing`). */
+  takeForFlush(): { blocks: BlockData[]; lastPos: number; firstPos: number } {
+    this.cutBlock();
+    const blocks = this.closed;
+    this.flushing = this.flushing.concat(blocks);
+    this.closed = [];
+    this.closedBytes = 0;
+    const lastPos = this.lastPos;
+    const firstPos = this.firstPos;
+    this.entries = 0;
+    this.firstPos = -1;
+    return { blocks, lastPos, firstPos };
+  }
+
+  /** Undoes takeForFlush when the chunk write failed: the blocks become head data again. */
+  restoreAfterFailedFlush(blocks: BlockData[], firstPos: number): void {
+    this.flushDone(blocks);
+    this.closed = blocks.concat(this.closed);
+    for (const b of blocks) {
+      this.closedBytes += b.meta.length + b.lines.length + b.sm.length;
+      this.entries += b.info.entries;
+      if (b.info.minTs < this.minTs || this.entries === b.info.entries) this.minTs = b.info.minTs;
+      if (b.info.maxTs > this.maxTs) this.maxTs = b.info.maxTs;
+    }
+    this.firstPos = firstPos;
+  }
+
+  flushDone(blocks: BlockData[]): void {
+    this.flushing = this.flushing.filter((b) => !blocks.includes(b));
+  }
+}

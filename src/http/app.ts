@@ -1,0 +1,37 @@
+// Builds the Fastify server: body parsers (raw bytes for push, form bodies for queries), the
+// route groups, Loki's 404 text, and the shared services they receive.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Services } from './services.js';
+import { registerPushRoutes } from './push.routes.js';
+import { registerQueryRoutes } from './query.routes.js';
+import { registerLabelRoutes } from './labels.routes.js';
+import { registerOpsRoutes } from './ops.routes.js';
+import { sendError } from './errors.js';
+
+export function buildApp(s: Services, logger: FastifyBaseLogger, isReady: () => boolean): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: 16 * 1024 * 1024,
+    disableRequestLogging: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  }) as unknown as FastifyInstance;
+  // Every body arrives as raw bytes: push decoders need them as they are, and query routes
+  // read form-encoded POST bodies through requestParams().
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.setNotFoundHandler((_req, reply) => {
+    reply.code(404).type('text/plain; charset=utf-8').header('X-Content-Type-Options', 'nosniff').send('404 page not found\n');
+  });
+  app.setErrorHandler((err, _req, reply) => {
+    const e = err as { statusCode?: number; code?: string; message: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendError(reply, Object.assign(new Error(`request body too large: message size too large than max (larger than ${s.config.server.bodyLimitBytes})`), { status: 413 }));
+    }
+    return sendError(reply, Object.assign(new Error(e.message), { status: e.statusCode ?? 500 }));
+  });
+  registerPushRoutes(app, s);
+  registerQueryRoutes(app, s);
+  registerLabelRoutes(app, s);
+  registerOpsRoutes(app, s, isReady);
+  return app;
+}

@@ -1,0 +1,180 @@
+// Label and index APIs answered from the stream registry and SQLite index (no chunk scans):
+// /labels, /label/<name>/values, /series, /index/stats, /index/volume, /index/volume_range.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { parseExpr } from '../logql/syntax/index.js';
+import type { LabelMatcher } from '../logql/ast.js';
+import { formatPromDuration } from '../config/units.js';
+import { parseBounds, parseLimit, parseSecondsOrDuration, param, ParamError, type Params } from '../query/params.js';
+import type { StreamRecord } from '../head/stream-head.js';
+import { nowNs } from '../util/time.js';
+import { labelsToObject, type Labels } from '../util/labels.js';
+import { sendError } from './errors.js';
+import { paramList, requestParams } from './params.js';
+import type { Services } from './services.js';
+import { tenantOf } from './tenant.js';
+
+function selectorMatchers(q: string): LabelMatcher[] {
+  const e = parseExpr(q);
+  if (e.kind !== 'logSelector') throw new ParamError('only label matchers are supported');
+  if (e.pipeline.length) throw new ParamError('only label matchers are supported');
+  return e.matchers;
+}
+
+export function registerLabelRoutes(app: FastifyInstance, s: Services): void {
+  const lookback = s.config.limits.maxQueryLookbackMs;
+  const metadataBounds = (p: Params): { start: bigint; end: bigint } => {
+    const b = parseBounds(p, nowNs());
+    if (b.end < b.start) throw new ParamError(`this data is no longer available, it is past now - max_query_lookback (${formatPromDuration(lookback)})`);
+    return b;
+  };
+  const streamsFor = (tenant: string, p: Params, start: bigint, end: bigint): StreamRecord[] => {
+    const q = param(p, 'query');
+    const matchers = q ? selectorMatchers(q) : [];
+    return s.engine.selectStreams(tenant, matchers, start, end);
+  };
+  const json = (reply: FastifyReply, body: unknown): FastifyReply => reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+  const route = (url: string, h: (req: FastifyRequest, reply: FastifyReply, tenant: string, p: Params) => unknown): void => {
+    for (const method of ['GET', 'POST'] as const) {
+      app.route({
+        method, url,
+        handler: async (req, reply) => {
+          try {
+            return await h(req, reply, tenantOf(req, s.config.authEnabled), requestParams(req));
+          } catch (e) {
+            return sendError(reply, e);
+          }
+        },
+      });
+    }
+  };
+
+  route('/loki/api/v1/labels', (_req, reply, tenant, p) => {
+    const { start, end } = metadataBounds(p);
+    const names = new Set<string>();
+    for (const st of streamsFor(tenant, p, start, end)) for (const l of st.labels) names.add(l.name);
+    const data = [...names].sort();
+    return json(reply, data.length ? { status: 'success', data } : { status: 'success' });
+  });
+
+  route('/loki/api/v1/label/:name/values', (req, reply, tenant, p) => {
+    const { start, end } = metadataBounds(p);
+    const name = (req.params as { name: string }).name;
+    const values = new Set<string>();
+    for (const st of streamsFor(tenant, p, start, end)) for (const l of st.labels) if (l.name === name) values.add(l.value);
+    const data = [...values].sort();
+    return json(reply, data.length ? { status: 'success', data } : { status: 'success' });
+  });
+
+  route('/loki/api/v1/series', (_req, reply, tenant, p) => {
+    const { start, end } = metadataBounds(p);
+    const sets = paramList(p, 'match[]', 'match').map(selectorMatchers);
+    const seen = new Map<number, Labels>();
+    for (const ms of sets.length ? sets : [[]]) {
+      for (const st of s.engine.selectStreams(tenant, ms, start, end)) seen.set(st.id, st.labels);
+    }
+    return json(reply, { status: 'success', data: [...seen.values()].map(labelsToObject) });
+  });
+
+  route('/loki/api/v1/index/stats', (_req, reply, tenant, p) => {
+    const { start, end } = metadataBounds(p);
+    const q = param(p, 'query');
+    const e = parseExpr(q);
+    const matchers = e.kind === 'logSelector' ? e.matchers : [];
+    let streams = 0, chunks = 0, bytes = 0, entries = 0;
+    for (const st of s.engine.selectStreams(tenant, matchers, start, end)) {
+      streams++;
+      const src = s.ingester.sources(st, start, end);
+      for (const c of s.ingester.index.chunksForStream(st.id, start, end)) {
+        chunks++;
+        bytes += c.lineBytes;
+        entries += c.entries;
+      }
+      if (src.mem.length) chunks++;
+      for (const b of src.mem) {
+        bytes += b.info.lineBytes;
+        entries += b.info.entries;
+      }
+    }
+    return json(reply, { streams, chunks, bytes, entries });
+  });
+
+  const volume = (p: Params, tenant: string, range: boolean): unknown => {
+    const { start, end } = parseBounds(p, nowNs());
+    if (end < start) throw new ParamError('end timestamp must not be before or equal to start time');
+    let step = 0n;
+    if (range) {
+      const st = param(p, 'step');
+      step = st === '' ? BigInt(Math.max(Math.floor(Number(end - start) / 1e9 / 250), 1)) * 1_000_000_000n : parseSecondsOrDuration(st);
+      if (step <= 0n) throw new ParamError('zero or negative query resolution step widths are not accepted. Try a positive integer');
+      if ((end - start) / step > 11000n) throw new ParamError('exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter');
+    }
+    let limit = 100;
+    if (param(p, 'limit') !== '' && param(p, 'limit') !== '0') limit = parseLimit(p);
+    limit = Math.min(limit, s.config.limits.volumeMaxSeries);
+    const matchers = selectorMatchers(param(p, 'query'));
+    const aggregateBy = param(p, 'aggregateBy') || 'series';
+    if (aggregateBy !== 'series' && aggregateBy !== 'labels') throw new ParamError('invalid aggregation option');
+    const targets = param(p, 'targetLabels').split(',').map((x) => x.trim()).filter(Boolean);
+    const groupNames = targets.length ? targets : [...new Set(matchers.map((m) => m.name))];
+    const nb = range ? Number((end - start + step - 1n) / step) || 1 : 1;
+    const series = new Map<string, { metric: Record<string, string>; values: number[] }>();
+    const addTo = (metric: Record<string, string>, bucket: number, bytes: number): void => {
+      const key = JSON.stringify(metric);
+      let g = series.get(key);
+      if (!g) {
+        g = { metric, values: new Array(nb).fill(0) };
+        series.set(key, g);
+      }
+      g.values[bucket]! += bytes;
+    };
+    for (const st of s.engine.selectStreams(tenant, matchers, start, end)) {
+      const metrics: Record<string, string>[] = [];
+      if (aggregateBy === 'labels') {
+        for (const l of st.labels) if (!targets.length || targets.includes(l.name)) metrics.push({ [l.name]: '' });
+      } else {
+        const m: Record<string, string> = {};
+        for (const l of st.labels) if (groupNames.includes(l.name)) m[l.name] = l.value;
+        metrics.push(m);
+      }
+      // Bytes per bucket from block metadata (volume is an estimate in Loki as well).
+      const blocks = [...s.ingester.sources(st, start, end).mem.map((b) => b.info)];
+      for (const c of s.ingester.index.chunksForStream(st.id, start, end)) blocks.push({ firstTs: c.minTs, minTs: c.minTs, maxTs: c.maxTs, entries: c.entries, lineBytes: c.lineBytes, metaU: 0, linesU: 0, smU: 0 });
+      for (const info of blocks) {
+        // Spread a block's bytes over the buckets its time range overlaps.
+        const clamp = (ts: bigint): number => {
+          if (!range) return 0;
+          const b = ts < start ? 0 : Number((ts - start) / step);
+          return b >= nb ? nb - 1 : b;
+        };
+        const b0 = clamp(info.minTs);
+        const b1 = clamp(info.maxTs);
+        const share = Math.max(1, Math.round(info.lineBytes / (b1 - b0 + 1)));
+        for (let b = b0; b <= b1; b++) for (const m of metrics) addTo(m, b, share);
+      }
+    }
+    const list = [...series.values()].map((g) => ({ ...g, total: g.values.reduce((a, b) => a + b, 0) }));
+    list.sort((a, b) => b.total - a.total);
+    const top = list.slice(0, limit);
+    const endS = Number(end / 1_000_000n) / 1000;
+    if (!range) {
+      return { status: 'success', data: { resultType: 'vector', result: top.map((g) => ({ metric: g.metric, value: [endS, String(g.total)] })) } };
+    }
+    return {
+      status: 'success',
+      data: {
+        resultType: 'matrix',
+        result: top.map((g) => ({
+          metric: g.metric,
+          values: g.values.flatMap((v, i) => {
+            if (v === 0) return [];
+            const bEnd = start + step * BigInt(i + 1);
+            const ts = bEnd >= end ? endS : Number(bEnd / 1_000_000n - 1n) / 1000;
+            return [[ts, String(v)]];
+          }),
+        })),
+      },
+    };
+  };
+  route('/loki/api/v1/index/volume', (_req, reply, tenant, p) => json(reply, volume(p, tenant, false)));
+  route('/loki/api/v1/index/volume_range', (_req, reply, tenant, p) => json(reply, volume(p, tenant, true)));
+}

@@ -1,0 +1,102 @@
+// Operational endpoints: /ready, /loki/api/v1/status/buildinfo, /metrics (Prometheus text),
+// /config (YAML), /services, /flush (Loki's: returns once every head is a chunk on disk) and
+// /loki/api/v1/format_query.
+import type { FastifyInstance } from 'fastify';
+import { stringify as toYaml } from 'yaml';
+import { parseExpr, prettyPrint } from '../logql/syntax/index.js';
+import { param } from '../query/params.js';
+import { requestParams } from './params.js';
+import type { Services } from './services.js';
+
+export const BUILD_INFO = {
+  version: '3.5.0',
+  revision: 'bramble-0.1.0',
+  branch: 'HEAD',
+  buildUser: 'bramble',
+  buildDate: '2026-11-29T00:00:00Z',
+  goVersion: 'node' + process.versions.node,
+};
+
+export function registerOpsRoutes(app: FastifyInstance, s: Services, isReady: () => boolean): void {
+  app.get('/ready', async (_req, reply) => {
+    if (!isReady()) return reply.code(503).type('text/plain; charset=utf-8').send('Ingester not ready: replaying WAL\n');
+    return reply.type('text/plain; charset=utf-8').send('ready\n');
+  });
+  app.get('/loki/api/v1/status/buildinfo', async (_req, reply) => reply.send(BUILD_INFO));
+  app.get('/services', async (_req, reply) =>
+    reply.type('text/plain; charset=utf-8').send(['server', 'ingester', 'querier', 'distributor', 'compactor'].map((m) => `${m} => Running`).join('\n') + '\n'),
+  );
+  app.get('/config', async (_req, reply) => {
+    const { source: _source, ...cfg } = s.config;
+    return reply.type('text/plain; charset=utf-8').send(toYaml(cfg));
+  });
+  const flush = async (_req: unknown, reply: import('fastify').FastifyReply): Promise<unknown> => {
+    await s.ingester.flush(true);
+    return reply.code(204).send();
+  };
+  app.post('/flush', flush);
+  app.get('/flush', flush);
+
+  for (const method of ['GET', 'POST'] as const) {
+    app.route({
+      method,
+      url: '/loki/api/v1/format_query',
+      handler: async (req, reply) => {
+        const q = param(requestParams(req), 'query');
+        try {
+          return reply.send({ status: 'success', data: prettyPrint(parseExpr(q)) });
+        } catch (e) {
+          return reply.code(400).send({ status: 'invalid-query', error: (e as Error).message });
+        }
+      },
+    });
+  }
+
+  app.get('/metrics', async (_req, reply) => {
+    const m = s.ingester.metrics;
+    const w = s.ingester.wal.metrics;
+    const mem = process.memoryUsage();
+    const lines = [
+      '# HELP loki_distributor_lines_received_total Log lines accepted by push.',
+      '# TYPE loki_distributor_lines_received_total counter',
+      `loki_distributor_lines_received_total ${m.linesIngested}`,
+      '# HELP loki_distributor_bytes_received_total Line bytes accepted by push.',
+      '# TYPE loki_distributor_bytes_received_total counter',
+      `loki_distributor_bytes_received_total ${m.bytesIngested}`,
+      '# HELP bramble_wal_fsyncs_total WAL fsync calls (each covers a group of pushes).',
+      '# TYPE bramble_wal_fsyncs_total counter',
+      `bramble_wal_fsyncs_total ${w.fsyncs}`,
+      '# HELP bramble_wal_bytes_written_total Bytes appended to the WAL.',
+      '# TYPE bramble_wal_bytes_written_total counter',
+      `bramble_wal_bytes_written_total ${w.bytesWritten}`,
+      '# HELP loki_ingester_chunks_flushed_total Chunks written to disk.',
+      '# TYPE loki_ingester_chunks_flushed_total counter',
+      `loki_ingester_chunks_flushed_total ${m.chunksFlushed}`,
+      '# HELP bramble_chunk_bytes_flushed_total Chunk file bytes written.',
+      '# TYPE bramble_chunk_bytes_flushed_total counter',
+      `bramble_chunk_bytes_flushed_total ${m.chunkBytesFlushed}`,
+      '# HELP loki_ingester_memory_chunks Streams with data held in memory (not yet in a chunk file).',
+      '# TYPE loki_ingester_memory_chunks gauge',
+      `loki_ingester_memory_chunks ${s.ingester.memoryChunks()}`,
+      '# HELP bramble_head_bytes Bytes of log data held in memory heads.',
+      '# TYPE bramble_head_bytes gauge',
+      `bramble_head_bytes ${s.ingester.memoryBytes()}`,
+      '# HELP bramble_duplicates_dropped_total Entries identical to their stream\'s previous entry, dropped at push.',
+      '# TYPE bramble_duplicates_dropped_total counter',
+      `bramble_duplicates_dropped_total ${m.duplicatesDropped}`,
+      '# HELP bramble_queries_total Query requests (query and query_range).',
+      '# TYPE bramble_queries_total counter',
+      `bramble_queries_total ${s.metrics.queries}`,
+      '# HELP bramble_query_errors_total Query requests answered with an error.',
+      '# TYPE bramble_query_errors_total counter',
+      `bramble_query_errors_total ${s.metrics.queryErrors}`,
+      '# HELP bramble_query_duration_seconds_sum Total seconds spent answering successful queries.',
+      '# TYPE bramble_query_duration_seconds_sum counter',
+      `bramble_query_duration_seconds_sum ${s.metrics.queryDurationSum}`,
+      '# HELP process_resident_memory_bytes Resident memory size in bytes.',
+      '# TYPE process_resident_memory_bytes gauge',
+      `process_resident_memory_bytes ${mem.rss}`,
+    ];
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(lines.join('\n') + '\n');
+  });
+}

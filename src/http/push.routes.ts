@@ -1,0 +1,67 @@
+// POST /loki/api/v1/push (JSON or protobuf+snappy, optional gzip/deflate) and the legacy
+// /api/prom/push: decode, validate with Loki's rules and texts, append through the ingester
+// (acknowledged with 204 only once the WAL fsync covering it is done).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { decodeLegacyPushBody, decodePushBody, validatePush, PushError, type PushLimits, DEFAULT_PUSH_LIMITS } from '../push/index.js';
+import { nowNs } from '../util/time.js';
+import { HttpError, sendError } from './errors.js';
+import type { Services } from './services.js';
+import { tenantOf } from './tenant.js';
+
+export function pushLimitsFrom(s: Services): PushLimits {
+  const l = s.config.limits;
+  return {
+    ...DEFAULT_PUSH_LIMITS,
+    rejectOldSamples: l.rejectOldSamples,
+    rejectOldSamplesMaxAgeNs: BigInt(l.rejectOldSamplesMaxAgeMs) * 1_000_000n,
+    creationGracePeriodNs: BigInt(l.creationGracePeriodMs) * 1_000_000n,
+    maxLineSize: l.maxLineSize,
+    maxLineSizeTruncate: l.maxLineSizeTruncate,
+    maxLabelNamesPerSeries: l.maxLabelNamesPerSeries,
+    maxLabelNameLength: l.maxLabelNameLength,
+    maxLabelValueLength: l.maxLabelValueLength,
+    allowStructuredMetadata: l.allowStructuredMetadata,
+    maxStructuredMetadataSize: l.maxStructuredMetadataSize,
+    maxStructuredMetadataEntriesCount: l.maxStructuredMetadataEntriesCount,
+    discoverServiceName: l.discoverServiceName,
+    discoverLogLevels: l.discoverLogLevels,
+    logLevelFields: l.logLevelFields,
+  };
+}
+
+export function registerPushRoutes(app: FastifyInstance, s: Services): void {
+  const limits = pushLimitsFrom(s);
+  const handle = async (req: FastifyRequest, legacy: boolean): Promise<{ status: number; body?: string }> => {
+    const tenant = tenantOf(req, s.config.authEnabled);
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const ct = req.headers['content-type'];
+    const ce = req.headers['content-encoding'];
+    const opts = { maxDecompressedBytes: 5000 * 1024 * 1024, discoverServiceName: s.config.limits.discoverServiceName };
+    const streams = legacy ? decodeLegacyPushBody(body, ct, ce, opts) : decodePushBody(body, ct, ce, opts);
+    const v = validatePush(streams, tenant, limits, nowNs());
+    let rejection: string | null = null;
+    if (v.accepted.length) {
+      const r = await s.ingester.push(tenant, v.accepted);
+      if (r) rejection = r.message;
+      s.ingester.flushFull();
+    }
+    if (v.error) throw new HttpError(v.error.status, v.error.message, true);
+    if (rejection) throw new HttpError(400, rejection, true);
+    return { status: 204 };
+  };
+  for (const [path, legacy] of [['/loki/api/v1/push', false], ['/api/prom/push', true]] as const) {
+    app.post(path, { bodyLimit: s.config.server.bodyLimitBytes }, async (req, reply) => {
+      s.metrics.pushes++;
+      try {
+        const r = await handle(req, legacy);
+        return reply.code(r.status).send();
+      } catch (e) {
+        s.metrics.pushErrors++;
+        if (e instanceof PushError) return sendError(reply, new HttpError(e.status, e.message, true));
+        if (e instanceof HttpError) return sendError(reply, e);
+        req.log.error({ err: (e as Error).message }, 'push failed');
+        return sendError(reply, new HttpError(500, (e as Error).message, true));
+      }
+    });
+  }
+}

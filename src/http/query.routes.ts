@@ -1,0 +1,110 @@
+// /loki/api/v1/query_range and /loki/api/v1/query (GET and POST): parse parameters and LogQL,
+// run log queries (streams) or metric queries (matrix/vector/scalar) through the query engine
+// with Loki's limits, timeout and client-disconnect cancellation, and answer in Loki's JSON.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { parseExpr } from '../logql/syntax/index.js';
+import type { Expr, SampleExpr } from '../logql/ast.js';
+import { encodeQueryValue } from '../logql/eval/index.js';
+import { checkQueryLength, parseInstantQuery, parseRangeQuery, ParamError } from '../query/params.js';
+import { nowNs } from '../util/time.js';
+import { encodeStats, encodeStreams } from './encode.js';
+import { HttpError, sendError } from './errors.js';
+import { requestParams } from './params.js';
+import type { Services } from './services.js';
+import { tenantOf } from './tenant.js';
+import { CancelledError } from '../worker/pool.js';
+
+const TIMEOUT_TEXT = 'request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed';
+
+export function wantsCategorized(req: FastifyRequest): boolean {
+  const h = req.headers['x-loki-response-encoding-flags'];
+  const v = Array.isArray(h) ? h.join(',') : h ?? '';
+  return v.split(',').some((f) => f.trim() === 'categorize-labels');
+}
+
+/** An AbortSignal that fires on query timeout or when the client goes away. */
+export function querySignal(req: FastifyRequest, timeoutMs: number): { signal: AbortSignal; done: () => void; timedOut: () => boolean } {
+  const ac = new AbortController();
+  let timedOut = false;
+  const timer = timeoutMs > 0 ? setTimeout(() => { timedOut = true; ac.abort('timeout'); }, timeoutMs) : null;
+  const onClose = (): void => {
+    if (!req.raw.complete || req.raw.destroyed) ac.abort('client closed');
+  };
+  req.raw.socket?.on('close', onClose);
+  return {
+    signal: ac.signal,
+    done: () => {
+      if (timer) clearTimeout(timer);
+      req.raw.socket?.off('close', onClose);
+    },
+    timedOut: () => timedOut,
+  };
+}
+
+export function parseQueryExpr(q: string): Expr {
+  return parseExpr(q);
+}
+
+export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
+  const limits = s.config.limits;
+
+  const run = async (req: FastifyRequest, reply: FastifyReply, instant: boolean): Promise<FastifyReply> => {
+    const started = Date.now();
+    s.metrics.queries++;
+    const sig = querySignal(req, limits.queryTimeoutMs);
+    try {
+      const tenant = tenantOf(req, s.config.authEnabled);
+      const p = requestParams(req);
+      const now = nowNs();
+      const categorize = wantsCategorized(req);
+      let body: unknown;
+      if (!instant) {
+        const rp = parseRangeQuery(p, now);
+        const expr = parseQueryExpr(rp.query);
+        checkQueryLength(rp.start, rp.end, limits.maxQueryLengthMs);
+        if (expr.kind === 'logSelector') {
+          if (rp.limit > limits.maxEntriesLimitPerQuery && limits.maxEntriesLimitPerQuery > 0) {
+            throw new ParamError(`max entries limit per query exceeded, limit > max_entries_limit_per_query (${rp.limit} > ${limits.maxEntriesLimitPerQuery})`);
+          }
+          const r = await s.engine.logQuery(tenant, expr, { start: rp.start, end: rp.end, limit: rp.limit, direction: rp.direction, interval: rp.interval, categorize }, sig.signal);
+          const data: Record<string, unknown> = { resultType: 'streams' };
+          if (categorize) data.encodingFlags = ['categorize-labels'];
+          data.result = encodeStreams(r.streams, categorize);
+          data.stats = encodeStats(r.stats);
+          body = { status: 'success', data };
+        } else {
+          const r = await s.engine.metricQuery(tenant, expr as SampleExpr, { startNs: rp.start, endNs: rp.end, stepNs: rp.step }, false, sig.signal);
+          const data = encodeQueryValue(r.value) as Record<string, unknown>;
+          data.stats = encodeStats(r.stats);
+          body = { status: 'success', data };
+        }
+      } else {
+        const ip = parseInstantQuery(p, now);
+        const expr = parseQueryExpr(ip.query);
+        if (expr.kind === 'logSelector') {
+          throw new ParamError('log queries are not supported as an instant query type, please change your query to a range query type');
+        }
+        const r = await s.engine.metricQuery(tenant, expr as SampleExpr, { startNs: ip.time, endNs: ip.time, stepNs: 0n }, true, sig.signal);
+        const data = encodeQueryValue(r.value) as Record<string, unknown>;
+        data.stats = encodeStats(r.stats);
+        body = { status: 'success', data };
+      }
+      s.metrics.queryDurationSum += (Date.now() - started) / 1000;
+      return reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+    } catch (e) {
+      s.metrics.queryErrors++;
+      if (e instanceof CancelledError || sig.signal.aborted) {
+        if (sig.timedOut()) return sendError(reply, new HttpError(504, TIMEOUT_TEXT));
+        return sendError(reply, new HttpError(499, 'the request was cancelled by the client'));
+      }
+      return sendError(reply, e);
+    } finally {
+      sig.done();
+    }
+  };
+
+  for (const method of ['GET', 'POST'] as const) {
+    app.route({ method, url: '/loki/api/v1/query_range', handler: (req, reply) => run(req, reply, false) });
+    app.route({ method, url: '/loki/api/v1/query', handler: (req, reply) => run(req, reply, true) });
+  }
+}

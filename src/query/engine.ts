@@ -1,0 +1,235 @@
+// The query coordinator: picks the streams a query touches (in-memory stream registry backed by
+// the SQLite index), splits their chunk files and head blocks into scan tasks for the worker
+// pool, merges what comes back (k-way by timestamp for log queries, per-step series for metric
+// queries) and applies Loki's result rules (limit, direction, interval, duplicates, series limit).
+import type { Expr, Grouping, LabelMatcher, LogSelectorExpr, RangeAggregationExpr, SampleExpr } from '../logql/ast.js';
+import type { Ingester } from '../head/ingester.js';
+import type { StreamRecord } from '../head/stream-head.js';
+import { WorkerPool } from '../worker/pool.js';
+import type { LogScanResult, SampleScanResult, ScanStats, ScannedEntry, StreamSource } from '../worker/protocol.js';
+import { mergeSorted } from '../worker/merge.js';
+import { evaluateSampleExpr } from '../logql/eval/index.js';
+import type { QueryValue, StepGrid, StepSeries } from '../logql/eval/types.js';
+import { compileMatchers, matchesLabels } from './matchers.js';
+import { labelsKey, type Labels } from '../util/labels.js';
+
+export interface ResultEntry {
+  tsMs: number;
+  tsRem: number;
+  line: string;
+  categorized?: ScannedEntry['categorized'];
+}
+
+export interface ResultStream {
+  labels: Labels;
+  entries: ResultEntry[];
+}
+
+export interface QueryStats {
+  entriesScanned: number;
+  bytesScanned: number;
+  chunksRead: number;
+  blocks: number;
+  entriesReturned: number;
+  execTimeMs: number;
+}
+
+export function emptyStats(): QueryStats {
+  return { entriesScanned: 0, bytesScanned: 0, chunksRead: 0, blocks: 0, entriesReturned: 0, execTimeMs: 0 };
+}
+
+function addStats(a: QueryStats, b: ScanStats): void {
+  a.entriesScanned += b.entriesScanned;
+  a.bytesScanned += b.bytesScanned;
+  a.chunksRead += b.chunksRead;
+  a.blocks += b.blocks;
+}
+
+/** Range aggregations whose per-step values add up across disjoint sets of streams. */
+const SUMMABLE = new Set(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'sum_over_time']);
+
+export class QueryEngine {
+  constructor(
+    private readonly ingester: Ingester,
+    private readonly pool: WorkerPool,
+    private readonly limits: { maxQuerySeries: number },
+  ) {}
+
+  /** Streams of `tenant` matching `matchers` with data in [from, through]. */
+  selectStreams(tenant: string, matchers: LabelMatcher[], fromNs: bigint, throughNs: bigint): StreamRecord[] {
+    const cm = compileMatchers(matchers);
+    const out: StreamRecord[] = [];
+    for (const s of this.ingester.listStreams(tenant)) {
+      if (!matchesLabels(cm, s.labels)) continue;
+      if (!this.ingester.streamOverlaps(s, fromNs, throughNs)) continue;
+      out.push(s);
+    }
+    return out;
+  }
+
+  private sourcesOf(streams: StreamRecord[], fromNs: bigint, throughNs: bigint): StreamSource[] {
+    return streams.map((s) => {
+      const { files, mem } = this.ingester.sources(s, fromNs, throughNs);
+      return { labels: s.labels, files, mem };
+    });
+  }
+
+  /** Splits sources into up to `n` groups of similar size (by bytes). */
+  private partition(sources: StreamSource[], n: number): StreamSource[][] {
+    if (n <= 1 || sources.length <= 1) return [sources];
+    const parts: { size: number; list: StreamSource[] }[] = Array.from({ length: Math.min(n, sources.length) }, () => ({ size: 0, list: [] }));
+    const weighted = sources.map((s) => ({ s, w: s.files.length * 1_500_000 + s.mem.reduce((a, b) => a + b.info.linesU, 0) + 1 }));
+    weighted.sort((a, b) => b.w - a.w);
+    for (const { s, w } of weighted) {
+      let best = parts[0]!;
+      for (const p of parts) if (p.size < best.size) best = p;
+      best.list.push(s);
+      best.size += w;
+    }
+    return parts.map((p) => p.list).filter((l) => l.length > 0);
+  }
+
+  /** A log query over [start, end): newest or oldest `limit` entries, grouped by label set. */
+  async logQuery(
+    tenant: string,
+    sel: LogSelectorExpr,
+    opts: { start: bigint; end: bigint; limit: number; direction: 'forward' | 'backward'; interval: bigint; categorize: boolean },
+    signal?: AbortSignal,
+  ): Promise<{ streams: ResultStream[]; stats: QueryStats }> {
+    const started = Date.now();
+    const stats = emptyStats();
+    const through = opts.end - 1n;
+    const streams = this.selectStreams(tenant, sel.matchers, opts.start, through);
+    const sources = this.sourcesOf(streams, opts.start, through);
+    const scanLimit = opts.interval > 0n ? 1_000_000 : opts.limit;
+    const parts = this.partition(sources, this.pool.size);
+    const results = await Promise.all(
+      parts.map((p) =>
+        this.pool.run<LogScanResult>(
+          { type: 'logScan', streams: p, selector: sel, fromNs: opts.start, toNs: opts.end, direction: opts.direction, limit: scanLimit, categorize: opts.categorize },
+          signal,
+        ),
+      ),
+    );
+    const backward = opts.direction === 'backward';
+    const cmp = backward
+      ? (a: ScannedEntry, b: ScannedEntry) => b.tsMs - a.tsMs || b.tsRem - a.tsRem || b.seq - a.seq
+      : (a: ScannedEntry, b: ScannedEntry) => a.tsMs - b.tsMs || a.tsRem - b.tsRem || a.seq - b.seq;
+    let merged: ScannedEntry[] = [];
+    results.forEach((r, i) => {
+      addStats(stats, r.stats);
+      for (const e of r.entries) e.seq += i * 2 ** 48;
+      merged = merged.length === 0 ? r.entries : mergeSorted(merged, r.entries, cmp, scanLimit);
+    });
+    // Group by final label set; drop exact duplicates (same labels, timestamp and line).
+    const groups = new Map<string, { labels: Labels; entries: ResultEntry[]; seen: Set<string> | null; lastMs: number; lastRem: number }>();
+    let emitted = 0;
+    const intervalMs = Number(opts.interval) / 1e6;
+    let lastMs = Number.NaN;
+    for (const e of merged) {
+      if (emitted >= opts.limit) break;
+      if (opts.interval > 0n && !Number.isNaN(lastMs)) {
+        const delta = backward ? lastMs - (e.tsMs + e.tsRem / 1e6) : e.tsMs + e.tsRem / 1e6 - lastMs;
+        if (delta < intervalMs) continue;
+      }
+      // With categorize-labels, results are keyed by the stream labels alone.
+      const key = opts.categorize && e.categorized ? labelsKey(e.categorized.stream) : e.key;
+      let g = groups.get(key);
+      if (!g) {
+        g = { labels: opts.categorize && e.categorized ? e.categorized.stream : e.labels, entries: [], seen: null, lastMs: -1, lastRem: -1 };
+        groups.set(key, g);
+      }
+      if (g.lastMs === e.tsMs && g.lastRem === e.tsRem) {
+        if (g.seen === null) g.seen = new Set([g.entries[g.entries.length - 1]!.line]);
+        if (g.seen.has(e.line)) continue;
+        g.seen.add(e.line);
+      } else {
+        g.seen = null;
+      }
+      g.lastMs = e.tsMs;
+      g.lastRem = e.tsRem;
+      g.entries.push({ tsMs: e.tsMs, tsRem: e.tsRem, line: e.line, categorized: e.categorized });
+      emitted++;
+      lastMs = e.tsMs + e.tsRem / 1e6;
+    }
+    stats.entriesReturned = emitted;
+    stats.execTimeMs = Date.now() - started;
+    return { streams: [...groups.values()].map((g) => ({ labels: g.labels, entries: g.entries })), stats };
+  }
+
+  /** A metric query: range aggregations scanned in workers, the rest evaluated here. */
+  async metricQuery(tenant: string, expr: SampleExpr, grid: StepGrid, instant: boolean, signal?: AbortSignal): Promise<{ value: QueryValue; stats: QueryStats }> {
+    const started = Date.now();
+    const stats = emptyStats();
+    const injected = new Map<RangeAggregationExpr, Grouping>();
+    collectInjectedGroupings(expr, injected);
+    const fetchRange = async (r: RangeAggregationExpr): Promise<StepSeries[]> => {
+      const extra = injected.get(r);
+      const from = grid.startNs - r.range.rangeNs - r.range.offsetNs;
+      const to = grid.endNs - r.range.offsetNs;
+      const streams = this.selectStreams(tenant, r.range.selector.matchers, from + 1n, to);
+      const sources = this.sourcesOf(streams, from + 1n, to);
+      const relabels = r.grouping !== undefined || extra !== undefined || r.range.selector.pipeline.some((s) => s.kind === 'drop' || s.kind === 'keep' || s.kind === 'labelFormat');
+      const splittable = !relabels || (SUMMABLE.has(r.op) && r.grouping === undefined);
+      const parts = splittable ? this.partition(sources, this.pool.size) : [sources];
+      const results = await Promise.all(
+        parts.map((p) => this.pool.run<SampleScanResult>({ type: 'sampleScan', streams: p, expr: r, extraGrouping: extra, grid, fromNs: from, toNs: to }, signal)),
+      );
+      for (const res of results) addStats(stats, res.stats);
+      if (results.length === 1) return results[0]!.series;
+      return mergeStepSeries(results.map((x) => x.series), !relabels);
+    };
+    const value = await evaluateSampleExpr(expr, grid, instant, fetchRange, { maxQuerySeries: this.limits.maxQuerySeries });
+    stats.execTimeMs = Date.now() - started;
+    return { value, stats };
+  }
+}
+
+/** Loki injects a `sum by/without` grouping into a directly nested summable range aggregation. */
+function collectInjectedGroupings(e: SampleExpr, out: Map<RangeAggregationExpr, Grouping>): void {
+  switch (e.kind) {
+    case 'vectorAggregation':
+      if (e.op === 'sum' && e.inner.kind === 'rangeAggregation' && e.inner.grouping === undefined && e.grouping !== undefined && ['bytes_over_time', 'bytes_rate', 'sum_over_time', 'rate', 'count_over_time'].includes(e.inner.op)) {
+        out.set(e.inner, e.grouping);
+      }
+      collectInjectedGroupings(e.inner, out);
+      break;
+    case 'binOp':
+      collectInjectedGroupings(e.lhs, out);
+      collectInjectedGroupings(e.rhs, out);
+      break;
+    case 'labelReplace':
+      collectInjectedGroupings(e.inner, out);
+      break;
+    default:
+      break;
+  }
+}
+
+/** Combines per-partition results: disjoint series are concatenated, shared ones summed. */
+function mergeStepSeries(parts: StepSeries[][], disjoint: boolean): StepSeries[] {
+  if (disjoint) return parts.flat();
+  const byKey = new Map<string, StepSeries>();
+  for (const list of parts) {
+    for (const s of list) {
+      const cur = byKey.get(s.key);
+      if (!cur) {
+        byKey.set(s.key, { labels: s.labels, key: s.key, values: Float64Array.from(s.values), present: Uint8Array.from(s.present) });
+        continue;
+      }
+      for (let i = 0; i < s.values.length; i++) {
+        if (!s.present[i]) continue;
+        if (cur.present[i]) cur.values[i]! += s.values[i]!;
+        else {
+          cur.values[i] = s.values[i]!;
+          cur.present[i] = 1;
+        }
+      }
+    }
+  }
+  return [...byKey.values()];
+}
+
+export function isSampleExpr(e: Expr): e is SampleExpr {
+  return e.kind !== 'logSelector';
+}

@@ -1,0 +1,71 @@
+// Wires the whole server together: data directory, ingester (index + WAL + heads), scan worker
+// pool, query engine and HTTP app. Used by main.ts and by tests that run a server in-process.
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pino from 'pino';
+import type { Config } from './config/config.js';
+import { Ingester } from './head/ingester.js';
+import { QueryEngine } from './query/engine.js';
+import { WorkerPool } from './worker/pool.js';
+import { buildApp } from './http/app.js';
+import type { Services } from './http/services.js';
+import type { FastifyInstance } from 'fastify';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  services: Services;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, opts: { logger?: pino.Logger } = {}): Promise<RunningServer> {
+  const log = opts.logger ?? pino({ level: config.server.logLevel });
+  const dataDir = resolve(config.pathPrefix);
+  mkdirSync(dataDir, { recursive: true });
+  const ingester = new Ingester(
+    {
+      dataDir,
+      blockSize: config.ingester.chunkBlockSize,
+      chunkTargetSize: config.ingester.chunkTargetSize,
+      maxChunkAgeMs: config.ingester.maxChunkAgeMs,
+      chunkIdlePeriodMs: config.ingester.chunkIdlePeriodMs,
+      walSegmentSize: config.wal.segmentSize,
+    },
+    log,
+  );
+  let ready = false;
+  ingester.start();
+  const pool = new WorkerPool(config.querier.workers);
+  const engine = new QueryEngine(ingester, pool, { maxQuerySeries: config.limits.maxQuerySeries });
+  const services: Services = {
+    config, ingester, engine, pool, startedAt: Date.now(),
+    metrics: { queries: 0, queryErrors: 0, queryDurationSum: 0, pushes: 0, pushErrors: 0 },
+  };
+  const app = buildApp(services, log, () => ready);
+  const flushTimer = setInterval(() => {
+    ingester.flush().catch((e) => log.error({ component: 'flush', err: (e as Error).message }, 'periodic chunk flush failed; will retry'));
+  }, Math.max(1000, config.ingester.flushCheckPeriodMs));
+  flushTimer.unref();
+  await app.listen({ host: config.server.httpListenAddress, port: config.server.httpListenPort });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.server.httpListenPort;
+  const host = config.server.httpListenAddress === '0.0.0.0' || config.server.httpListenAddress === '' ? '127.0.0.1' : config.server.httpListenAddress;
+  ready = true;
+  log.info({ dataDir, workers: pool.size }, `listening on http://${config.server.httpListenAddress}:${port}`);
+  let closing: Promise<void> | null = null;
+  return {
+    app, services, port,
+    url: `http://${host}:${port}`,
+    close() {
+      closing ??= (async () => {
+        ready = false;
+        clearInterval(flushTimer);
+        await app.close();
+        await ingester.close();
+        await pool.close();
+      })();
+      return closing;
+    },
+  };
+}

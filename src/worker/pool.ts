@@ -1,0 +1,121 @@
+// A fixed pool of scan worker threads with a FIFO task queue. The coordinator submits tasks and
+// awaits results; a task can be cancelled (client gone, timeout) through a shared flag that the
+// worker checks between blocks, so the scan really stops.
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { ReplyMessage, Task, TaskMessage } from './protocol.js';
+
+export class TaskError extends Error {
+  constructor(message: string, readonly status: number, name: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export class CancelledError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'CancelledError';
+  }
+}
+
+interface Job {
+  msg: TaskMessage;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+}
+
+function workerEntry(): { file: string; execArgv: string[] } {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    return { file: fileURLToPath(new URL('./scan-worker.ts', here)), execArgv: ['--import', 'tsx'] };
+  }
+  return { file: fileURLToPath(new URL('./scan-worker.js', here)), execArgv: [] };
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(readonly size: number) {
+    for (let i = 0; i < size; i++) this.spawn();
+  }
+
+  private spawn(): Slot {
+    const { file, execArgv } = workerEntry();
+    const slot: Slot = { worker: new Worker(file, { execArgv }), job: null };
+    slot.worker.on('message', (m: ReplyMessage) => {
+      const job = slot.job;
+      slot.job = null;
+      if (job) {
+        if (m.ok) job.resolve(m.result);
+        else if (Atomics.load(job.msg.cancel, 0) === 1) job.reject(new CancelledError('cancelled'));
+        else job.reject(new TaskError(m.error.message, m.error.status, m.error.name));
+      }
+      this.dispatch();
+    });
+    slot.worker.on('error', (e) => {
+      const job = slot.job;
+      slot.job = null;
+      if (job) job.reject(new TaskError(`scan worker failed: ${e.message}`, 500, 'WorkerError'));
+      const idx = this.slots.indexOf(slot);
+      if (idx >= 0) this.slots.splice(idx, 1);
+      if (!this.closed) {
+        this.spawn();
+        this.dispatch();
+      }
+    });
+    slot.worker.unref();
+    this.slots.push(slot);
+    return slot;
+  }
+
+  run<T>(task: Task, signal?: AbortSignal): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('worker pool is closed'));
+    const cancel = new Int32Array(new SharedArrayBuffer(4));
+    return new Promise<T>((resolve, reject) => {
+      const job: Job = { msg: { id: this.nextId++, task, cancel }, resolve: resolve as (v: unknown) => void, reject };
+      if (signal) {
+        if (signal.aborted) return reject(new CancelledError(String(signal.reason ?? 'cancelled')));
+        signal.addEventListener(
+          'abort',
+          () => {
+            Atomics.store(cancel, 0, 1);
+            const qi = this.queue.indexOf(job);
+            if (qi >= 0) this.queue.splice(qi, 1);
+            reject(new CancelledError(String(signal.reason ?? 'cancelled')));
+          },
+          { once: true },
+        );
+      }
+      this.queue.push(job);
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (slot.job) continue;
+      const job = this.queue.shift();
+      if (!job) return;
+      slot.job = job;
+      slot.worker.postMessage(job.msg);
+    }
+  }
+
+  get busy(): number {
+    return this.slots.filter((s) => s.job).length + this.queue.length;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

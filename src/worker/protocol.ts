@@ -1,0 +1,77 @@
+// Messages between the query coordinator (main thread) and the scan workers. Everything is
+// plain structured-clone data; block bytes travel as SharedArrayBuffer views (shared, not copied).
+import type { BlockData } from '../chunk/block.js';
+import type { Grouping, LogSelectorExpr, RangeAggregationExpr } from '../logql/ast.js';
+import type { Labels } from '../util/labels.js';
+import type { StepGrid, StepSeries } from '../logql/eval/types.js';
+
+/** One stream's data for a scan: its labels, chunk files (in flush order) and in-memory blocks. */
+export interface StreamSource {
+  labels: Labels;
+  files: string[];
+  mem: BlockData[];
+}
+
+export interface LogScanTask {
+  type: 'logScan';
+  streams: StreamSource[];
+  selector: LogSelectorExpr;
+  /** entries with from <= ts < to */
+  fromNs: bigint;
+  toNs: bigint;
+  direction: 'forward' | 'backward';
+  limit: number;
+  categorize: boolean;
+}
+
+export interface ScannedEntry {
+  tsMs: number;
+  tsRem: number;
+  /** order among equal timestamps (push order) */
+  seq: number;
+  line: string;
+  key: string;
+  labels: Labels;
+  categorized?: { stream: Labels; structuredMetadata: Labels; parsed: Labels };
+}
+
+export interface ScanStats {
+  blocks: number;
+  entriesScanned: number;
+  bytesScanned: number;
+  chunksRead: number;
+}
+
+export interface LogScanResult {
+  entries: ScannedEntry[];
+  stats: ScanStats;
+}
+
+export interface SampleScanTask {
+  type: 'sampleScan';
+  streams: StreamSource[];
+  expr: RangeAggregationExpr;
+  extraGrouping?: Grouping;
+  grid: StepGrid;
+  /** samples with from < ts <= to are needed */
+  fromNs: bigint;
+  toNs: bigint;
+}
+
+export interface SampleScanResult {
+  series: StepSeries[];
+  stats: ScanStats;
+}
+
+export type Task = LogScanTask | SampleScanTask;
+
+export interface TaskMessage {
+  id: number;
+  task: Task;
+  /** Int32 flag set to 1 by the coordinator to cancel */
+  cancel: Int32Array;
+}
+
+export type ReplyMessage =
+  | { id: number; ok: true; result: LogScanResult | SampleScanResult }
+  | { id: number; ok: false; error: { message: string; status: number; name: string } };
