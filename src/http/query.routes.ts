@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseExpr } from '../logql/syntax/index.js';
 import type { Expr, SampleExpr } from '../logql/ast.js';
-import { encodeQueryValue } from '../logql/eval/index.js';
+import { alignRangeGrid, encodeQueryValue } from '../logql/eval/index.js';
 import { checkQueryLength, parseInstantQuery, parseRangeQuery, ParamError } from '../query/params.js';
 import { nowNs } from '../util/time.js';
 import { encodeStats, encodeStreams } from './encode.js';
@@ -73,7 +73,7 @@ export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
           data.stats = encodeStats(r.stats);
           body = { status: 'success', data };
         } else {
-          const r = await s.engine.metricQuery(tenant, expr as SampleExpr, { startNs: rp.start, endNs: rp.end, stepNs: rp.step }, false, sig.signal);
+          const r = await s.engine.metricQuery(tenant, expr as SampleExpr, alignRangeGrid({ startNs: rp.start, endNs: rp.end, stepNs: rp.step }), false, sig.signal);
           const data = encodeQueryValue(r.value) as Record<string, unknown>;
           data.stats = encodeStats(r.stats);
           body = { status: 'success', data };

@@ -2,7 +2,7 @@
 // the SQLite index), splits their chunk files and head blocks into scan tasks for the worker
 // pool, merges what comes back (k-way by timestamp for log queries, per-step series for metric
 // queries) and applies Loki's result rules (limit, direction, interval, duplicates, series limit).
-import type { Expr, Grouping, LabelMatcher, LogSelectorExpr, RangeAggregationExpr, SampleExpr } from '../logql/ast.js';
+import type { Expr, LabelMatcher, LogSelectorExpr, RangeAggregationExpr, SampleExpr } from '../logql/ast.js';
 import type { Ingester } from '../head/ingester.js';
 import type { StreamRecord } from '../head/stream-head.js';
 import { WorkerPool } from '../worker/pool.js';
@@ -161,19 +161,19 @@ export class QueryEngine {
   async metricQuery(tenant: string, expr: SampleExpr, grid: StepGrid, instant: boolean, signal?: AbortSignal): Promise<{ value: QueryValue; stats: QueryStats }> {
     const started = Date.now();
     const stats = emptyStats();
-    const injected = new Map<RangeAggregationExpr, Grouping>();
-    collectInjectedGroupings(expr, injected);
     const fetchRange = async (r: RangeAggregationExpr): Promise<StepSeries[]> => {
-      const extra = injected.get(r);
       const from = grid.startNs - r.range.rangeNs - r.range.offsetNs;
       const to = grid.endNs - r.range.offsetNs;
       const streams = this.selectStreams(tenant, r.range.selector.matchers, from + 1n, to);
       const sources = this.sourcesOf(streams, from + 1n, to);
-      const relabels = r.grouping !== undefined || extra !== undefined || r.range.selector.pipeline.some((s) => s.kind === 'drop' || s.kind === 'keep' || s.kind === 'labelFormat');
-      const splittable = !relabels || (SUMMABLE.has(r.op) && r.grouping === undefined);
+      // The evaluator hands us `sum by (...)` groupings pushed into summable range aggregations
+      // (Loki's canInjectVectorGrouping); series may then span streams, but their per-step values
+      // still add up across partitions. Other relabelling needs every stream in one scan.
+      const relabels = r.grouping !== undefined || r.range.selector.pipeline.some((s) => s.kind === 'drop' || s.kind === 'keep' || s.kind === 'labelFormat');
+      const splittable = !relabels || SUMMABLE.has(r.op);
       const parts = splittable ? this.partition(sources, this.pool.size) : [sources];
       const results = await Promise.all(
-        parts.map((p) => this.pool.run<SampleScanResult>({ type: 'sampleScan', streams: p, expr: r, extraGrouping: extra, grid, fromNs: from, toNs: to }, signal)),
+        parts.map((p) => this.pool.run<SampleScanResult>({ type: 'sampleScan', streams: p, expr: r, grid, fromNs: from, toNs: to }, signal)),
       );
       for (const res of results) addStats(stats, res.stats);
       if (results.length === 1) return results[0]!.series;
@@ -182,27 +182,6 @@ export class QueryEngine {
     const value = await evaluateSampleExpr(expr, grid, instant, fetchRange, { maxQuerySeries: this.limits.maxQuerySeries });
     stats.execTimeMs = Date.now() - started;
     return { value, stats };
-  }
-}
-
-/** Loki injects a `sum by/without` grouping into a directly nested summable range aggregation. */
-function collectInjectedGroupings(e: SampleExpr, out: Map<RangeAggregationExpr, Grouping>): void {
-  switch (e.kind) {
-    case 'vectorAggregation':
-      if (e.op === 'sum' && e.inner.kind === 'rangeAggregation' && e.inner.grouping === undefined && e.grouping !== undefined && ['bytes_over_time', 'bytes_rate', 'sum_over_time', 'rate', 'count_over_time'].includes(e.inner.op)) {
-        out.set(e.inner, e.grouping);
-      }
-      collectInjectedGroupings(e.inner, out);
-      break;
-    case 'binOp':
-      collectInjectedGroupings(e.lhs, out);
-      collectInjectedGroupings(e.rhs, out);
-      break;
-    case 'labelReplace':
-      collectInjectedGroupings(e.inner, out);
-      break;
-    default:
-      break;
   }
 }
 
