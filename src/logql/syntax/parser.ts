@@ -444,7 +444,7 @@ class Parser {
   // ------------------------------------------------------------------ log ranges
 
   private parseLogRange(): LogRangeExpr {
-    if (this.is('{')) return this.parseRangeAfterSelector(this.parseSelector(), false);
+    if (this.is('{')) return this.parseRangeAfterSelector(this.parseSelector());
     if (!this.is('(')) this.fail(['{', '(']);
     this.next();
     if (this.is('(')) {
@@ -455,7 +455,7 @@ class Parser {
     if (!this.is('{')) this.fail(['{', '(']);
     const sel = this.parseSelector();
     if (this.is('RANGE')) {
-      const inner = this.parseRangeAfterSelector(sel, false);
+      const inner = this.parseRangeAfterSelector(sel);
       this.expect(')');
       return inner;
     }
@@ -481,7 +481,7 @@ class Parser {
   }
 
   /** `selector ...` forms of logRangeExpr (no parenthesis around the selector). */
-  private parseRangeAfterSelector(sel: LabelMatcher[], _inParens: boolean): LogRangeExpr {
+  private parseRangeAfterSelector(sel: LabelMatcher[]): LogRangeExpr {
     if (this.is('RANGE')) {
       const r = this.makeRange(sel, [], this.next());
       if (this.is('offset')) r.offsetNs = this.parseOffset();
@@ -861,14 +861,12 @@ function makeMatcher(type: MatchType, name: string, value: string): LabelMatcher
 }
 
 function validateRegexpParser(re: string): void {
-  let compiled;
   try {
-    compiled = compileGoRegex(re);
+    compileGoRegex(re);
   } catch (e) {
     throw new ParseError(`invalid regexp parser: ${(e as Error).message}`);
   }
   const names = namedGroups(re);
-  void compiled;
   if (names.length === 0) throw new ParseError('invalid regexp parser: at least one named capture must be supplied');
   const seen = new Set<string>();
   for (const n of names) {

@@ -41,10 +41,6 @@ export function matchersToString(ms: LabelMatcher[]): string {
   return '{' + ms.map(matcherToString).join(', ') + '}';
 }
 
-function cmpOp(op: string): string {
-  return op;
-}
-
 /** log.LabelFilterer String() forms. */
 export function labelFilterToString(f: LabelFilterExpr): string {
   switch (f.kind) {
@@ -55,11 +51,11 @@ export function labelFilterToString(f: LabelFilterExpr): string {
     case 'string':
       return matcherToString(f.matcher);
     case 'number':
-      return f.name + cmpOp(f.op) + formatGoFloatF(f.value);
+      return f.name + f.op + formatGoFloatF(f.value);
     case 'duration':
-      return f.name + cmpOp(f.op) + formatGoDuration(BigInt(Math.round(f.value * 1e9)));
+      return f.name + f.op + formatGoDuration(BigInt(Math.round(f.value * 1e9)));
     case 'bytes':
-      return f.name + cmpOp(f.op) + formatHumanBytes(f.value);
+      return f.name + f.op + formatHumanBytes(f.value);
     case 'ip':
       return `${f.name}${f.op}ip(${goQuote(f.pattern)})`;
   }
