@@ -10,6 +10,7 @@ import { WorkerPool } from './worker/pool.js';
 import { buildApp } from './http/app.js';
 import type { Services } from './http/services.js';
 import type { FastifyInstance } from 'fastify';
+import { PatternMiner } from './drilldown/patterns/miner.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -38,8 +39,9 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
   ingester.start();
   const pool = new WorkerPool(config.querier.workers);
   const engine = new QueryEngine(ingester, pool, { maxQuerySeries: config.limits.maxQuerySeries });
+  const patterns = config.patternIngester.enabled ? new PatternMiner() : null;
   const services: Services = {
-    config, ingester, engine, pool, startedAt: Date.now(),
+    config, ingester, engine, pool, patterns, startedAt: Date.now(),
     metrics: { queries: 0, queryErrors: 0, queryDurationSum: 0, pushes: 0, pushErrors: 0 },
   };
   const app = buildApp(services, log, () => ready);
@@ -47,6 +49,8 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
     ingester.flush().catch((e) => log.error({ component: 'flush', err: (e as Error).message }, 'periodic chunk flush failed; will retry'));
   }, Math.max(1000, config.ingester.flushCheckPeriodMs));
   flushTimer.unref();
+  const pruneTimer = setInterval(() => patterns?.prune(), 60_000);
+  pruneTimer.unref();
   await app.listen({ host: config.server.httpListenAddress, port: config.server.httpListenPort });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.server.httpListenPort;
@@ -61,6 +65,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
       closing ??= (async () => {
         ready = false;
         clearInterval(flushTimer);
+        clearInterval(pruneTimer);
         await app.close();
         await ingester.close();
         await pool.close();

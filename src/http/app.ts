@@ -6,13 +6,13 @@ import { registerPushRoutes } from './push.routes.js';
 import { registerQueryRoutes } from './query.routes.js';
 import { registerLabelRoutes } from './labels.routes.js';
 import { registerOpsRoutes } from './ops.routes.js';
+import { registerDrilldownRoutes } from './drilldown.routes.js';
 import { sendError } from './errors.js';
 
 export function buildApp(s: Services, logger: FastifyBaseLogger, isReady: () => boolean): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: 16 * 1024 * 1024,
-    disableRequestLogging: true,
     routerOptions: { ignoreTrailingSlash: true },
   }) as unknown as FastifyInstance;
   // Every body arrives as raw bytes: push decoders need them as they are, and query routes
@@ -33,5 +33,6 @@ export function buildApp(s: Services, logger: FastifyBaseLogger, isReady: () => 
   registerQueryRoutes(app, s);
   registerLabelRoutes(app, s);
   registerOpsRoutes(app, s, isReady);
+  registerDrilldownRoutes(app, s);
   return app;
 }

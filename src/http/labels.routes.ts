@@ -30,7 +30,7 @@ export function registerLabelRoutes(app: FastifyInstance, s: Services): void {
   const streamsFor = (tenant: string, p: Params, start: bigint, end: bigint): StreamRecord[] => {
     const q = param(p, 'query');
     const matchers = q ? selectorMatchers(q) : [];
-    return s.engine.selectStreams(tenant, matchers, start, end);
+    return s.engine.selectStreams(tenant, matchers, start, end, true);
   };
   const json = (reply: FastifyReply, body: unknown): FastifyReply => reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(body));
   const route = (url: string, h: (req: FastifyRequest, reply: FastifyReply, tenant: string, p: Params) => unknown): void => {

@@ -2,7 +2,8 @@
 // /api/prom/push: decode, validate with Loki's rules and texts, append through the ingester
 // (acknowledged with 204 only once the WAL fsync covering it is done).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { decodeLegacyPushBody, decodePushBody, validatePush, PushError, type PushLimits, DEFAULT_PUSH_LIMITS } from '../push/index.js';
+import { decodeLegacyPushBody, decodePushBody, validatePush, PushError, type PushLimits, type PushStream, DEFAULT_PUSH_LIMITS } from '../push/index.js';
+import { patternKey } from './drilldown.routes.js';
 import { nowNs } from '../util/time.js';
 import { HttpError, sendError } from './errors.js';
 import type { Services } from './services.js';
@@ -29,6 +30,19 @@ export function pushLimitsFrom(s: Services): PushLimits {
   };
 }
 
+/** Loki's pattern ingester sees every validated entry (exact duplicates included). */
+function observePatterns(s: Services, tenant: string, streams: PushStream[]): void {
+  const miner = s.patterns!;
+  for (const st of streams) {
+    const key = patternKey(tenant, st.labelsString);
+    for (const e of st.entries) {
+      let level = 'unknown';
+      for (const l of e.structuredMetadata) if (l.name === 'detected_level') level = l.value;
+      miner.observe(key, e.tsNs, e.line, level);
+    }
+  }
+}
+
 export function registerPushRoutes(app: FastifyInstance, s: Services): void {
   const limits = pushLimitsFrom(s);
   const handle = async (req: FastifyRequest, legacy: boolean): Promise<{ status: number; body?: string }> => {
@@ -40,6 +54,7 @@ export function registerPushRoutes(app: FastifyInstance, s: Services): void {
     const streams = legacy ? decodeLegacyPushBody(body, ct, ce, opts) : decodePushBody(body, ct, ce, opts);
     const v = validatePush(streams, tenant, limits, nowNs());
     let rejection: string | null = null;
+    if (s.patterns) observePatterns(s, tenant, v.accepted);
     if (v.accepted.length) {
       const r = await s.ingester.push(tenant, v.accepted);
       if (r) rejection = r.message;

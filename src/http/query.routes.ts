@@ -13,6 +13,7 @@ import { requestParams } from './params.js';
 import type { Services } from './services.js';
 import { tenantOf } from './tenant.js';
 import { CancelledError } from '../worker/pool.js';
+import { validateQuery } from '../query/validate.js';
 
 const TIMEOUT_TEXT = 'request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed';
 
@@ -41,8 +42,11 @@ export function querySignal(req: FastifyRequest, timeoutMs: number): { signal: A
   };
 }
 
+/** Parses LogQL and builds its pipelines once, so stage errors surface as 400 before scanning. */
 export function parseQueryExpr(q: string): Expr {
-  return parseExpr(q);
+  const e = parseExpr(q);
+  validateQuery(e);
+  return e;
 }
 
 export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
@@ -61,7 +65,7 @@ export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
       if (!instant) {
         const rp = parseRangeQuery(p, now);
         const expr = parseQueryExpr(rp.query);
-        checkQueryLength(rp.start, rp.end, limits.maxQueryLengthMs);
+        checkQueryLength(rp.requestStart, rp.requestEnd, limits.maxQueryLengthMs);
         if (expr.kind === 'logSelector') {
           if (rp.limit > limits.maxEntriesLimitPerQuery && limits.maxEntriesLimitPerQuery > 0) {
             throw new ParamError(`max entries limit per query exceeded, limit > max_entries_limit_per_query (${rp.limit} > ${limits.maxEntriesLimitPerQuery})`);

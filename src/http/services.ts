@@ -3,12 +3,15 @@ import type { Config } from '../config/config.js';
 import type { Ingester } from '../head/ingester.js';
 import type { QueryEngine } from '../query/engine.js';
 import type { WorkerPool } from '../worker/pool.js';
+import type { PatternMiner } from '../drilldown/patterns/miner.js';
 
 export interface Services {
   config: Config;
   ingester: Ingester;
   engine: QueryEngine;
   pool: WorkerPool;
+  /** null when pattern_ingester.enabled is false */
+  patterns: PatternMiner | null;
   startedAt: number;
   metrics: { queries: number; queryErrors: number; queryDurationSum: number; pushes: number; pushErrors: number };
 }

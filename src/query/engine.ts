@@ -55,13 +55,17 @@ export class QueryEngine {
     private readonly limits: { maxQuerySeries: number },
   ) {}
 
-  /** Streams of `tenant` matching `matchers` with data in [from, through]. */
-  selectStreams(tenant: string, matchers: LabelMatcher[], fromNs: bigint, throughNs: bigint): StreamRecord[] {
+  /**
+   * Streams of `tenant` matching `matchers` with data in [from, through]. With `headAnyTime`,
+   * streams holding unflushed data count whatever the range: Loki's label APIs answer from the
+   * ingesters' in-memory index, which has no time filter.
+   */
+  selectStreams(tenant: string, matchers: LabelMatcher[], fromNs: bigint, throughNs: bigint, headAnyTime = false): StreamRecord[] {
     const cm = compileMatchers(matchers);
     const out: StreamRecord[] = [];
     for (const s of this.ingester.listStreams(tenant)) {
       if (!matchesLabels(cm, s.labels)) continue;
-      if (!this.ingester.streamOverlaps(s, fromNs, throughNs)) continue;
+      if (!(headAnyTime && !s.head.isEmpty) && !this.ingester.streamOverlaps(s, fromNs, throughNs)) continue;
       out.push(s);
     }
     return out;

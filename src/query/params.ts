@@ -125,6 +125,9 @@ export interface RangeQueryParams {
   query: string;
   start: bigint;
   end: bigint;
+  /** start/end as the client sent them (the frontend's limit checks use these) */
+  requestStart: bigint;
+  requestEnd: bigint;
   limit: number;
   direction: 'forward' | 'backward';
   step: bigint;
@@ -149,13 +152,26 @@ export function parseRangeQuery(p: Params, nowNs: bigint): RangeQueryParams {
   }
   if (step <= 0n) throw new ParamError('zero or negative query resolution step widths are not accepted. Try a positive integer');
   if ((end - start) / step > MAX_POINTS) throw new ParamError('exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter');
+  // Loki's query frontend re-sends start/end to its queriers as nanosecond integers, and a
+  // querier reads an integer of at most 10 digits as seconds: tiny timestamps (before 1970-01-01
+  // 00:00:10) are re-read as seconds. Reproduce that, including the resolution check after it.
+  const rs = frontendRoundTrip(start);
+  const re = frontendRoundTrip(end);
+  if (rs !== start || re !== end) {
+    if (re < rs) throw new ParamError('end timestamp must not be before or equal to start time');
+    if ((re - rs) / step > MAX_POINTS) throw new ParamError('exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter');
+  }
   let interval = 0n;
   const iv = param(p, 'interval');
   if (iv !== '') {
     interval = parseSecondsOrDuration(iv);
     if (interval < 0n) throw new ParamError('interval must be >= 0');
   }
-  return { query: param(p, 'query'), start, end, limit, direction, step, interval };
+  return { query: param(p, 'query'), start: rs, end: re, requestStart: start, requestEnd: end, limit, direction, step, interval };
+}
+
+function frontendRoundTrip(ns: bigint): bigint {
+  return ns >= 0n && ns < 10_000_000_000n ? ns * 1_000_000_000n : ns;
 }
 
 export interface InstantQueryParams {

@@ -2,7 +2,9 @@
 // awaits results; a task can be cancelled (client gone, timeout) through a shared flag that the
 // worker checks between blocks, so the scan really stops.
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ReplyMessage, Task, TaskMessage } from './protocol.js';
 
 export class TaskError extends Error {
@@ -30,12 +32,18 @@ interface Slot {
   job: Job | null;
 }
 
-function workerEntry(): { file: string; execArgv: string[] } {
+/**
+ * Built code runs dist/worker/scan-worker.js directly. When running from TypeScript sources
+ * (tests, `npm run dev`), loader flags do not reach worker threads, so a tiny bootstrap loads
+ * the worker through tsx's programmatic API instead.
+ */
+function newScanWorker(): Worker {
   const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    return { file: fileURLToPath(new URL('./scan-worker.ts', here)), execArgv: ['--import', 'tsx'] };
-  }
-  return { file: fileURLToPath(new URL('./scan-worker.js', here)), execArgv: [] };
+  if (!here.endsWith('.ts')) return new Worker(fileURLToPath(new URL('./scan-worker.js', here)));
+  const api = join(dirname(createRequire(here).resolve('tsx/package.json')), 'dist/esm/api/index.mjs');
+  const target = new URL('./scan-worker.ts', here).href;
+  const code = `import(${JSON.stringify(pathToFileURL(api).href)}).then((m) => m.tsImport(${JSON.stringify(target)}, ${JSON.stringify(here)}));`;
+  return new Worker(code, { eval: true });
 }
 
 export class WorkerPool {
@@ -49,8 +57,7 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const { file, execArgv } = workerEntry();
-    const slot: Slot = { worker: new Worker(file, { execArgv }), job: null };
+    const slot: Slot = { worker: newScanWorker(), job: null };
     slot.worker.on('message', (m: ReplyMessage) => {
       const job = slot.job;
       slot.job = null;

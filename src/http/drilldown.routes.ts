@@ -1,0 +1,95 @@
+// Endpoints Grafana Logs Drilldown calls: /patterns (mined at ingest by the pattern miner),
+// /detected_fields and /detected_field/<name>/values (over the newest `line_limit` entries of the
+// query), /detected_labels (over the streams in range). Parameters are validated like query_range.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { parseExpr } from '../logql/syntax/index.js';
+import type { LogSelectorExpr } from '../logql/ast.js';
+import { detectFields, detectFieldValues, type FieldEntry } from '../drilldown/fields/detected.js';
+import { detectLabels } from '../drilldown/labels.js';
+import { parseRangeQuery, param, ParamError, type Params } from '../query/params.js';
+import { nowNs } from '../util/time.js';
+import { sendError } from './errors.js';
+import { requestParams } from './params.js';
+import type { Services } from './services.js';
+import { tenantOf } from './tenant.js';
+
+function selector(q: string): LogSelectorExpr {
+  const e = parseExpr(q);
+  if (e.kind !== 'logSelector') throw new ParamError('only log selector is supported');
+  return e;
+}
+
+function intParam(p: Params, names: string[], def: number): number {
+  for (const n of names) {
+    const v = param(p, n);
+    if (v === '') continue;
+    if (!/^\d+$/.test(v)) throw new ParamError(`strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
+    return Number(v);
+  }
+  return def;
+}
+
+export function registerDrilldownRoutes(app: FastifyInstance, s: Services): void {
+  const json = (reply: FastifyReply, body: unknown): FastifyReply => reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+  const route = (url: string, h: (req: FastifyRequest, reply: FastifyReply, tenant: string, p: Params) => Promise<unknown> | unknown): void => {
+    for (const method of ['GET', 'POST'] as const) {
+      app.route({
+        method, url,
+        handler: async (req, reply) => {
+          try {
+            return await h(req, reply, tenantOf(req, s.config.authEnabled), requestParams(req));
+          } catch (e) {
+            return sendError(reply, e);
+          }
+        },
+      });
+    }
+  };
+
+  /** The newest `line_limit` entries of the query, newest first, with labels split by origin. */
+  const sampleEntries = async (tenant: string, p: Params): Promise<FieldEntry[]> => {
+    const rp = parseRangeQuery(p, nowNs());
+    const sel = selector(rp.query);
+    const lineLimit = intParam(p, ['line_limit'], 100);
+    const r = await s.engine.logQuery(tenant, sel, { start: rp.start, end: rp.end, limit: lineLimit, direction: 'backward', interval: 0n, categorize: true });
+    const flat: { tsMs: number; tsRem: number; e: FieldEntry }[] = [];
+    for (const st of r.streams) {
+      for (const e of st.entries) {
+        const c = e.categorized!;
+        flat.push({ tsMs: e.tsMs, tsRem: e.tsRem, e: { line: e.line, streamLabels: c.stream, structuredMetadata: c.structuredMetadata, parsed: c.parsed.length ? c.parsed : undefined } });
+      }
+    }
+    flat.sort((a, b) => b.tsMs - a.tsMs || b.tsRem - a.tsRem);
+    return flat.map((x) => x.e);
+  };
+
+  route('/loki/api/v1/detected_fields', async (_req, reply, tenant, p) => {
+    const limit = intParam(p, ['limit', 'field_limit'], 1000);
+    return json(reply, detectFields(await sampleEntries(tenant, p), limit));
+  });
+
+  route('/loki/api/v1/detected_field/:name/values', async (req, reply, tenant, p) => {
+    const limit = intParam(p, ['limit', 'field_limit'], 1000);
+    return json(reply, detectFieldValues(await sampleEntries(tenant, p), (req.params as { name: string }).name, limit));
+  });
+
+  route('/loki/api/v1/detected_labels', (_req, reply, tenant, p) => {
+    const rp = parseRangeQuery(p, nowNs());
+    const matchers = rp.query ? selector(rp.query).matchers : [];
+    return json(reply, detectLabels(s.engine.selectStreams(tenant, matchers, rp.start, rp.end).map((st) => st.labels)));
+  });
+
+  route('/loki/api/v1/patterns', (_req, reply, tenant, p) => {
+    const rp = parseRangeQuery(p, nowNs());
+    const sel = selector(rp.query);
+    const keys = new Set<string>();
+    for (const st of s.engine.selectStreams(tenant, sel.matchers, rp.start, rp.end)) keys.add(patternKey(tenant, st.labelsString));
+    const data = s.patterns ? s.patterns.query(keys, rp.start, rp.end, rp.step) : [];
+    return json(reply, { status: 'success', data });
+  });
+}
+
+/** Pattern miner stream key: tenant + label string. */
+export function patternKey(tenant: string, labelsString: string): string {
+  return tenant + '\x00' + labelsString;
+}
