@@ -1,0 +1,65 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, removeDir, startTestServer, type TestServer } from '../helpers/server.js';
+
+describe('operational endpoints', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(async () => {
+    await s.stop();
+    removeDir(s.dataDir);
+  });
+
+  it('logs the chosen port and answers /ready', async () => {
+    expect(s.logs.some((l) => /listening on http:\/\/127\.0\.0\.1:\d+/.test(l))).toBe(true);
+    const r = await fetch(s.url + '/ready');
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe('ready\n');
+  });
+
+  it('reports a Loki 3.x version Grafana accepts', async () => {
+    const b = (await (await fetch(s.url + '/loki/api/v1/status/buildinfo')).json()) as { version: string };
+    expect(b.version).toMatch(/^3\.\d+\.\d+$/);
+  });
+
+  it('passes Grafana\'s data source health check', async () => {
+    const r = await fetch(s.url + '/loki/api/v1/query?query=vector(1)%2Bvector(1)&time=4000000000');
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { data: { resultType: string; result: { value: [number, string] }[] } };
+    expect(body.data.resultType).toBe('vector');
+    expect(body.data.result).toHaveLength(1);
+    expect(body.data.result[0]!.value[1]).toBe('2');
+  });
+
+  it('exposes Prometheus metrics including the memory-chunks gauge the benchmark polls', async () => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    await fetch(s.url + '/loki/api/v1/push', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ streams: [{ stream: { job: 'm' }, values: [[String(now), 'one line']] }] }) });
+    const text = await (await fetch(s.url + '/metrics')).text();
+    expect(text).toMatch(/^loki_distributor_lines_received_total 1$/m);
+    expect(text).toMatch(/^loki_ingester_memory_chunks 1$/m);
+    expect(text).toMatch(/^bramble_wal_fsyncs_total [1-9]/m);
+    expect((await fetch(s.url + '/flush', { method: 'POST' })).status).toBe(204);
+    const after = await (await fetch(s.url + '/metrics')).text();
+    expect(after).toMatch(/^loki_ingester_memory_chunks 0$/m);
+    expect(after).toMatch(/^loki_ingester_chunks_flushed_total 1$/m);
+  });
+
+  it('answers unknown paths with Go\'s 404 text and /config with YAML', async () => {
+    const r = await fetch(s.url + '/nope');
+    expect(r.status).toBe(404);
+    expect(await r.text()).toBe('404 page not found\n');
+    const cfg = await (await fetch(s.url + '/config')).text();
+    expect(cfg).toMatch(/httpListenPort: 0/);
+  });
+
+  it('prints --help and exits 0', async () => {
+    const out = await new Promise<string>((res, rej) =>
+      execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), '-help'], { cwd: ROOT }, (err, stdout) => (err ? rej(err) : res(stdout))),
+    );
+    expect(out).toMatch(/-config\.file=FILE/);
+    expect(out).toMatch(/-server\.http-listen-port/);
+  });
+});
