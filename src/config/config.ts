@@ -37,6 +37,26 @@ export interface LimitsConfig {
   logLevelFields: string[];
   incrementDuplicateTimestamp: boolean;
   retentionPeriodMs: number;
+  /** per-stream retention rules (Loki's retention_stream): highest priority wins, then the shortest period */
+  retentionStream: { selector: string; priority: number; periodMs: number }[];
+  /** Loki's deletion_mode: disabled, filter-only or filter-and-delete */
+  deletionMode: string;
+}
+
+/** Background compactor (src/compactor): merging, retention, delete requests, disk cap. */
+export interface CompactorConfig {
+  compactionIntervalMs: number;
+  retentionEnabled: boolean;
+  /** how long files removed from the index stay on disk (in-flight queries may still read them) */
+  retentionDeleteDelayMs: number;
+  deleteRequestCancelPeriodMs: number;
+  deleteMaxIntervalMs: number;
+  /** Bramble extension (loki#5659): cap on the data directory's bytes (0 = none) */
+  retentionMaxDiskBytes: number;
+  /** Bramble extension: cap on the data volume's used percentage (0 = none) */
+  retentionMaxDiskPercent: number;
+  /** merge a stream's small chunks into chunks near ingester.chunk_target_size */
+  mergeEnabled: boolean;
 }
 
 export interface IngesterConfig {
@@ -53,6 +73,7 @@ export interface Config {
   authEnabled: boolean;
   limits: LimitsConfig;
   ingester: IngesterConfig;
+  compactor: CompactorConfig;
   wal: { enabled: boolean; dir: string; segmentSize: number };
   querier: { workers: number; maxConcurrent: number };
   patternIngester: { enabled: boolean };
@@ -102,6 +123,8 @@ export function defaultLimits(): LimitsConfig {
     logLevelFields: [...DEFAULT_LOG_LEVEL_FIELDS],
     incrementDuplicateTimestamp: false,
     retentionPeriodMs: 0,
+    retentionStream: [],
+    deletionMode: 'filter-and-delete',
   };
 }
 
@@ -117,6 +140,16 @@ export function defaultConfig(): Config {
       chunkIdlePeriodMs: 30 * 60_000,
       maxChunkAgeMs: 2 * 3_600_000,
       flushCheckPeriodMs: 30_000,
+    },
+    compactor: {
+      compactionIntervalMs: 10 * 60_000,
+      retentionEnabled: false,
+      retentionDeleteDelayMs: 2 * 60_000,
+      deleteRequestCancelPeriodMs: 24 * 3_600_000,
+      deleteMaxIntervalMs: 24 * 3_600_000,
+      retentionMaxDiskBytes: 0,
+      retentionMaxDiskPercent: 0,
+      mergeEnabled: true,
     },
     wal: { enabled: true, dir: '', segmentSize: 64 * 1024 * 1024 },
     querier: { workers: Math.max(1, cpus().length), maxConcurrent: 8 },
@@ -135,6 +168,16 @@ const num = (v: unknown): number => {
 };
 const dur = (v: unknown): number => parseDurationMs(v as string | number);
 const bytes = (v: unknown): number => parseBytes(v as string | number);
+/** limits_config.retention_stream: [{selector, priority, period}] as in Loki's limits. */
+function retentionStreams(v: unknown): LimitsConfig['retentionStream'] {
+  if (!Array.isArray(v)) throw new Error('expected a list of {selector, priority, period}');
+  return v.map((r, i) => {
+    const o = (r ?? {}) as Record<string, unknown>;
+    if (typeof o.selector !== 'string' || !o.selector) throw new Error(`entry ${i}: selector is required`);
+    if (o.period === undefined) throw new Error(`entry ${i}: period is required`);
+    return { selector: o.selector, priority: o.priority === undefined ? 0 : num(o.priority), periodMs: dur(o.period) };
+  });
+}
 const strList = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : String(v).split(',').map((s) => s.trim()).filter(Boolean));
 
 /** YAML path (Loki key names) → setter. Unknown keys are reported, not silently ignored. */
@@ -187,6 +230,23 @@ const YAML_KEYS: Record<string, Setter> = {
   'limits_config.increment_duplicate_timestamp': (c, v) => { c.limits.incrementDuplicateTimestamp = bool(v); },
   'limits_config.retention_period': (c, v) => { c.limits.retentionPeriodMs = dur(v); },
   'limits_config.pattern_rate_threshold': () => {},
+  'limits_config.retention_stream': (c, v) => { c.limits.retentionStream = retentionStreams(v); },
+  'limits_config.deletion_mode': (c, v) => {
+    const m = String(v);
+    if (!['disabled', 'filter-only', 'filter-and-delete'].includes(m)) throw new Error(`unknown deletion mode "${m}" (disabled, filter-only, filter-and-delete)`);
+    c.limits.deletionMode = m;
+  },
+  'compactor.compaction_interval': (c, v) => { c.compactor.compactionIntervalMs = dur(v); },
+  'compactor.retention_enabled': (c, v) => { c.compactor.retentionEnabled = bool(v); },
+  'compactor.retention_delete_delay': (c, v) => { c.compactor.retentionDeleteDelayMs = dur(v); },
+  'compactor.delete_request_cancel_period': (c, v) => { c.compactor.deleteRequestCancelPeriodMs = dur(v); },
+  'compactor.delete_max_interval': (c, v) => { c.compactor.deleteMaxIntervalMs = dur(v); },
+  'compactor.retention_max_disk_bytes': (c, v) => { c.compactor.retentionMaxDiskBytes = bytes(v); },
+  'compactor.retention_max_disk_percent': (c, v) => { c.compactor.retentionMaxDiskPercent = num(v); },
+  'compactor.merge_enabled': (c, v) => { c.compactor.mergeEnabled = bool(v); },
+  'compactor.working_directory': () => {},
+  'compactor.delete_request_store': () => {},
+  'compactor.retention_delete_worker_count': () => {},
 };
 
 /** Command-line flags (Loki names) → YAML path they set. */
@@ -201,6 +261,13 @@ const FLAGS: Record<string, { key: string; help: string; boolean?: boolean }> = 
   'ingester.chunks-idle-period': { key: 'ingester.chunk_idle_period', help: 'Flush a stream chunk after this long without writes (default 30m)' },
   'ingester.max-chunk-age': { key: 'ingester.max_chunk_age', help: 'Flush a chunk once it spans this long (default 2h)' },
   'ingester.flush-check-period': { key: 'ingester.flush_check_period', help: 'How often heads are checked for flushing (default 30s)' },
+  'compactor.retention-enabled': { key: 'compactor.retention_enabled', help: 'Delete data past retention and serve the delete API (default false)', boolean: true },
+  'compactor.compaction-interval': { key: 'compactor.compaction_interval', help: 'How often the compactor runs (default 10m)' },
+  'compactor.retention-delete-delay': { key: 'compactor.retention_delete_delay', help: 'Delay before files dropped from the index are removed (default 2m)' },
+  'compactor.delete-request-cancel-period': { key: 'compactor.delete_request_cancel_period', help: 'Time a delete request can be cancelled before it is processed (default 24h)' },
+  'compactor.retention-max-disk-bytes': { key: 'compactor.retention_max_disk_bytes', help: 'Delete oldest chunks while the data directory exceeds this size (default 0 = off)' },
+  'compactor.retention-max-disk-percent': { key: 'compactor.retention_max_disk_percent', help: 'Delete oldest chunks while the data volume is fuller than this percentage (default 0 = off)' },
+  'store.retention': { key: 'limits_config.retention_period', help: 'Global retention period, e.g. 744h (default 0 = keep forever)' },
   'querier.scan-workers': { key: 'querier.scan_workers', help: 'Worker threads that scan chunks (default: CPU count)' },
   'querier.max-concurrent': { key: 'querier.max_concurrent', help: 'Queries run at once; more wait in a queue (default 8)' },
 };
@@ -311,5 +378,7 @@ export function validateConfig(c: Config): void {
   if (!Number.isInteger(p) || p < 0 || p > 65535) throw new Error(`server.http_listen_port must be 0-65535, got ${p}`);
   if (c.ingester.chunkBlockSize < 1024) throw new Error('ingester.chunk_block_size must be at least 1KiB');
   if (c.ingester.chunkTargetSize < c.ingester.chunkBlockSize / 8) throw new Error('ingester.chunk_target_size is too small');
+  if (c.compactor.compactionIntervalMs <= 0) throw new Error('compactor.compaction_interval must be positive');
+  if (c.compactor.retentionMaxDiskPercent < 0 || c.compactor.retentionMaxDiskPercent > 100) throw new Error('compactor.retention_max_disk_percent must be 0-100');
   if (!c.pathPrefix) throw new Error('common.path_prefix must not be empty');
 }
