@@ -1,6 +1,7 @@
 // Operational endpoints: /ready, /loki/api/v1/status/buildinfo, /metrics (Prometheus text),
 // /config (YAML), /services, /flush (Loki's: returns once every head is a chunk on disk) and
 // /loki/api/v1/format_query.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import { stringify as toYaml } from 'yaml';
 import { parseExpr, prettyPrint } from '../logql/syntax/index.js';
@@ -18,6 +19,11 @@ export const BUILD_INFO = {
 };
 
 export function registerOpsRoutes(app: FastifyInstance, s: Services, isReady: () => boolean): void {
+  // Event-loop delay of the main thread (what scans, merges and encoding cost every other request),
+  // sampled every 10 ms; /metrics reports the window since the previous scrape and then resets it.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  app.addHook('onClose', async () => loopDelay.disable());
   app.get('/ready', async (_req, reply) => {
     if (!isReady()) return reply.code(503).type('text/plain; charset=utf-8').send('Ingester not ready: replaying WAL\n');
     return reply.type('text/plain; charset=utf-8').send('ready\n');
@@ -56,6 +62,10 @@ export function registerOpsRoutes(app: FastifyInstance, s: Services, isReady: ()
     const m = s.ingester.metrics;
     const w = s.ingester.wal.metrics;
     const mem = process.memoryUsage();
+    // The histogram records whole sampling intervals; the lag is what exceeds the 10 ms period.
+    const lagMax = loopDelay.count > 0 ? Math.max(0, loopDelay.max / 1e9 - 0.01) : 0;
+    const lagP99 = loopDelay.count > 0 ? Math.max(0, loopDelay.percentile(99) / 1e9 - 0.01) : 0;
+    loopDelay.reset();
     const lines = [
       '# HELP loki_distributor_lines_received_total Log lines accepted by push.',
       '# TYPE loki_distributor_lines_received_total counter',
@@ -96,6 +106,12 @@ export function registerOpsRoutes(app: FastifyInstance, s: Services, isReady: ()
       '# HELP process_resident_memory_bytes Resident memory size in bytes.',
       '# TYPE process_resident_memory_bytes gauge',
       `process_resident_memory_bytes ${mem.rss}`,
+      '# HELP bramble_event_loop_lag_max_seconds Largest main-thread event-loop delay since the previous /metrics scrape.',
+      '# TYPE bramble_event_loop_lag_max_seconds gauge',
+      `bramble_event_loop_lag_max_seconds ${lagMax}`,
+      '# HELP bramble_event_loop_lag_p99_seconds 99th percentile main-thread event-loop delay since the previous /metrics scrape.',
+      '# TYPE bramble_event_loop_lag_p99_seconds gauge',
+      `bramble_event_loop_lag_p99_seconds ${lagP99}`,
     ];
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(lines.join('\n') + '\n');
   });
