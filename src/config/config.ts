@@ -67,15 +67,37 @@ export interface IngesterConfig {
   flushCheckPeriodMs: number;
 }
 
+/** TLS for the HTTP listener (Loki's server.http_tls_config). */
+export interface HttpTlsConfig {
+  certFile: string;
+  keyFile: string;
+  clientCaFile: string;
+  /** Go tls.ClientAuthType names: NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert */
+  clientAuthType: string;
+}
+
+/** Bramble extension: HTTP basic auth and/or a bearer token in front of the API. */
+export interface HttpAuthConfig {
+  basicUsername: string;
+  basicPasswordFile: string;
+  bearerTokenFile: string;
+}
+
 export interface Config {
-  server: { httpListenAddress: string; httpListenPort: number; logLevel: string; bodyLimitBytes: number };
+  server: { httpListenAddress: string; httpListenPort: number; logLevel: string; bodyLimitBytes: number; tls: HttpTlsConfig; httpAuth: HttpAuthConfig };
+  /** Loki's distributor.max_decompressed_size (bytes) */
+  distributor: { maxDecompressedBytes: number };
+  /** Loki's runtime_config: per-tenant `overrides:` file, re-read every period */
+  runtimeConfig: { file: string; periodMs: number };
+  /** Loki's frontend.max_outstanding_per_tenant: queued queries per tenant before 429 */
+  frontend: { maxOutstandingPerTenant: number };
   pathPrefix: string;
   authEnabled: boolean;
   limits: LimitsConfig;
   ingester: IngesterConfig;
   compactor: CompactorConfig;
   wal: { enabled: boolean; dir: string; segmentSize: number };
-  querier: { workers: number; maxConcurrent: number };
+  querier: { workers: number; maxConcurrent: number; multiTenantQueriesEnabled: boolean };
   patternIngester: { enabled: boolean };
   /** where the config came from, for /config and logs */
   source: { file?: string };
@@ -130,7 +152,14 @@ export function defaultLimits(): LimitsConfig {
 
 export function defaultConfig(): Config {
   return {
-    server: { httpListenAddress: '0.0.0.0', httpListenPort: 3100, logLevel: 'info', bodyLimitBytes: 100 * 1024 * 1024 },
+    server: {
+      httpListenAddress: '0.0.0.0', httpListenPort: 3100, logLevel: 'info', bodyLimitBytes: 100 * 1024 * 1024,
+      tls: { certFile: '', keyFile: '', clientCaFile: '', clientAuthType: '' },
+      httpAuth: { basicUsername: '', basicPasswordFile: '', bearerTokenFile: '' },
+    },
+    distributor: { maxDecompressedBytes: 5000 * 1024 * 1024 },
+    runtimeConfig: { file: '', periodMs: 10_000 },
+    frontend: { maxOutstandingPerTenant: 2048 },
     pathPrefix: './data',
     authEnabled: false,
     limits: defaultLimits(),
@@ -152,7 +181,7 @@ export function defaultConfig(): Config {
       mergeEnabled: true,
     },
     wal: { enabled: true, dir: '', segmentSize: 64 * 1024 * 1024 },
-    querier: { workers: Math.max(1, cpus().length), maxConcurrent: 8 },
+    querier: { workers: Math.max(1, cpus().length), maxConcurrent: 8, multiTenantQueriesEnabled: false },
     patternIngester: { enabled: true },
     source: {},
   };
@@ -197,6 +226,23 @@ const YAML_KEYS: Record<string, Setter> = {
   'ingester.wal.enabled': (c, v) => { c.wal.enabled = bool(v); },
   'ingester.wal.dir': (c, v) => { c.wal.dir = String(v); },
   'querier.max_concurrent': (c, v) => { c.querier.maxConcurrent = num(v); },
+  'querier.multi_tenant_queries_enabled': (c, v) => { c.querier.multiTenantQueriesEnabled = bool(v); },
+  'frontend.max_outstanding_per_tenant': (c, v) => { c.frontend.maxOutstandingPerTenant = num(v); },
+  'distributor.max_recv_msg_size': (c, v) => { c.server.bodyLimitBytes = bytes(v); },
+  'distributor.max_decompressed_size': (c, v) => { c.distributor.maxDecompressedBytes = bytes(v); },
+  'runtime_config.file': (c, v) => { c.runtimeConfig.file = String(v ?? ''); },
+  'runtime_config.period': (c, v) => { c.runtimeConfig.periodMs = dur(v); },
+  'server.http_tls_config.cert_file': (c, v) => { c.server.tls.certFile = String(v ?? ''); },
+  'server.http_tls_config.key_file': (c, v) => { c.server.tls.keyFile = String(v ?? ''); },
+  'server.http_tls_config.client_ca_file': (c, v) => { c.server.tls.clientCaFile = String(v ?? ''); },
+  'server.http_tls_config.client_auth_type': (c, v) => { c.server.tls.clientAuthType = String(v ?? ''); },
+  'server.http_auth.basic.username': (c, v) => { c.server.httpAuth.basicUsername = String(v ?? ''); },
+  'server.http_auth.basic.password_file': (c, v) => { c.server.httpAuth.basicPasswordFile = String(v ?? ''); },
+  'server.http_auth.bearer_token_file': (c, v) => { c.server.httpAuth.bearerTokenFile = String(v ?? ''); },
+  'limits_config.ingestion_rate_strategy': (c, v) => {
+    // One process is the only distributor, so "global" and "local" give the same limit.
+    if (v !== 'global' && v !== 'local') throw new Error(`unknown ingestion rate strategy "${String(v)}" (global, local)`);
+  },
   'querier.scan_workers': (c, v) => { c.querier.workers = Math.max(1, num(v)); },
   'pattern_ingester.enabled': (c, v) => { c.patternIngester.enabled = bool(v); },
   'limits_config.ingestion_rate_mb': (c, v) => { c.limits.ingestionRateMB = num(v); },
@@ -249,6 +295,28 @@ const YAML_KEYS: Record<string, Setter> = {
   'compactor.retention_delete_worker_count': () => {},
 };
 
+/**
+ * Applies a `limits_config`-shaped object (e.g. one tenant of the runtime config's `overrides:`)
+ * onto `limits`, with the same key names and parsing as the main config. Returns unknown keys.
+ */
+export function applyLimitsTree(limits: LimitsConfig, tree: Record<string, unknown>): string[] {
+  const holder = { limits } as unknown as Config;
+  const unknown: string[] = [];
+  for (const [k, v] of Object.entries(tree)) {
+    const setter = YAML_KEYS[`limits_config.${k}`];
+    if (!setter) {
+      unknown.push(k);
+      continue;
+    }
+    try {
+      setter(holder, v);
+    } catch (e) {
+      throw new Error(`${k}: ${(e as Error).message}`);
+    }
+  }
+  return unknown;
+}
+
 /** Command-line flags (Loki names) → YAML path they set. */
 const FLAGS: Record<string, { key: string; help: string; boolean?: boolean }> = {
   'server.http-listen-address': { key: 'server.http_listen_address', help: 'HTTP server listen address (default: all interfaces)' },
@@ -270,6 +338,13 @@ const FLAGS: Record<string, { key: string; help: string; boolean?: boolean }> = 
   'store.retention': { key: 'limits_config.retention_period', help: 'Global retention period, e.g. 744h (default 0 = keep forever)' },
   'querier.scan-workers': { key: 'querier.scan_workers', help: 'Worker threads that scan chunks (default: CPU count)' },
   'querier.max-concurrent': { key: 'querier.max_concurrent', help: 'Queries run at once; more wait in a queue (default 8)' },
+  'querier.multi-tenant-queries-enabled': { key: 'querier.multi_tenant_queries_enabled', help: 'Allow X-Scope-OrgID: a|b to read several tenants at once', boolean: true },
+  'querier.max-outstanding-requests-per-tenant': { key: 'frontend.max_outstanding_per_tenant', help: 'Queued queries per tenant before 429 (default 2048)' },
+  'distributor.max-recv-msg-size': { key: 'distributor.max_recv_msg_size', help: 'Largest push body accepted, bytes (default 100MiB)' },
+  'runtime-config.file': { key: 'runtime_config.file', help: 'YAML file with per-tenant limit overrides (Loki\'s `overrides:` format)' },
+  'runtime-config.reload-period': { key: 'runtime_config.period', help: 'How often the runtime config file is re-read (default 10s)' },
+  'server.http-tls-cert-path': { key: 'server.http_tls_config.cert_file', help: 'TLS certificate (PEM) for the HTTP listener' },
+  'server.http-tls-key-path': { key: 'server.http_tls_config.key_file', help: 'TLS private key (PEM) for the HTTP listener' },
 };
 
 export interface CliOptions {
@@ -381,4 +456,8 @@ export function validateConfig(c: Config): void {
   if (c.compactor.compactionIntervalMs <= 0) throw new Error('compactor.compaction_interval must be positive');
   if (c.compactor.retentionMaxDiskPercent < 0 || c.compactor.retentionMaxDiskPercent > 100) throw new Error('compactor.retention_max_disk_percent must be 0-100');
   if (!c.pathPrefix) throw new Error('common.path_prefix must not be empty');
+  if (!!c.server.tls.certFile !== !!c.server.tls.keyFile) throw new Error('server.http_tls_config needs both cert_file and key_file');
+  if (!!c.server.httpAuth.basicUsername !== !!c.server.httpAuth.basicPasswordFile) throw new Error('server.http_auth.basic needs both username and password_file');
+  if (!Number.isInteger(c.querier.maxConcurrent) || c.querier.maxConcurrent < 1) throw new Error('querier.max_concurrent must be at least 1');
+  if (c.runtimeConfig.periodMs <= 0) throw new Error('runtime_config.period must be positive');
 }
