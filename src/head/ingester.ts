@@ -3,6 +3,7 @@
 // keeps them in per-stream heads, and flushes heads to chunk files + the SQLite index when they
 // are big, old or idle. On start it rebuilds heads by replaying the WAL records not yet in chunks.
 import { join } from 'node:path';
+import { unlink } from 'node:fs/promises';
 import { IndexDb } from '../index/index-db.js';
 import { Wal } from '../wal/wal.js';
 import { decodePushRecord, encodePushRecord, type WalEntry, type WalStream } from '../wal/record.js';
@@ -193,7 +194,17 @@ export class Ingester {
           for (const o of this.observers) o(stream, e);
         }
       }
-      await durable;
+      try {
+        await durable;
+      } catch (e) {
+        // Not acknowledged (e.g. ENOSPC): the client will retry, so the retry must not be
+        // dropped as a duplicate of the head's last entry, which is not in the WAL.
+        for (const t of targets) {
+          t.head.lastTs = -1n;
+          t.head.lastLine = '';
+        }
+        throw e;
+      }
     }
     return rejections.length ? new IngestRejection(400, rejections.join('\n')) : null;
   }
@@ -270,7 +281,10 @@ export class Ingester {
       this.metrics.chunkBytesFlushed += summary.bytes;
       s.head.flushDone(blocks);
     } catch (e) {
-      // Put the blocks back so nothing is lost; the next flush retries.
+      // Put the blocks back so nothing is lost; the next flush retries. A half-written or
+      // unindexed file would only hold disk space (e.g. after ENOSPC): remove it.
+      void unlink(path + '.tmp').catch(() => {});
+      void unlink(path).catch(() => {});
       s.head.flushDone(blocks);
       s.head.restoreAfterFailedFlush(blocks, firstPos);
       throw e;
@@ -284,6 +298,14 @@ export class Ingester {
       if (!h.isEmpty && h.firstPos >= 0 && h.firstPos < minPos) minPos = h.firstPos;
     }
     this.wal.removeBefore(minPos);
+  }
+
+  /** The compactor changed a stream's chunks: update the time range served from the index. */
+  setFlushedRange(streamId: number, minTs: bigint | null, maxTs: bigint | null): void {
+    const s = this.byId.get(streamId);
+    if (!s) return;
+    s.flushedMinTs = minTs;
+    s.flushedMaxTs = maxTs;
   }
 
   /** Number of heads holding unflushed data (Loki's loki_ingester_memory_chunks analogue). */

@@ -55,7 +55,44 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_stream ON chunks (stream_id, max_ts);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_deletes (
+  path TEXT PRIMARY KEY,
+  bytes INTEGER NOT NULL,
+  due_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS delete_requests (
+  request_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  tenant TEXT NOT NULL,
+  query TEXT NOT NULL,
+  start_ms INTEGER NOT NULL,
+  end_ms INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  PRIMARY KEY (tenant, request_id, seq)
+);
 `;
+
+/** A chunk that replaces others in a compaction (already written and fsynced). */
+export interface NewChunk {
+  minTs: bigint;
+  maxTs: bigint;
+  path: string;
+  bytes: number;
+  lineBytes: number;
+  entries: number;
+}
+
+export interface DeleteRequestRow {
+  requestId: string;
+  seq: number;
+  tenant: string;
+  query: string;
+  startMs: number;
+  endMs: number;
+  createdAtMs: number;
+  status: string;
+}
 
 export class IndexDb {
   readonly db: Database.Database;
@@ -119,6 +156,104 @@ export class IndexDb {
 
   allChunks(): ChunkRow[] {
     return (this.stmts.allChunks.all() as Record<string, unknown>[]).map(toChunkRow);
+  }
+
+  // ---------------------------------------------------------------- compactor (src/compactor)
+
+  /** Chunk rows of one stream, oldest first. */
+  streamChunks(streamId: number): ChunkRow[] {
+    return (this.db.prepare('SELECT id, stream_id AS streamId, min_ts AS minTs, max_ts AS maxTs, path, bytes, line_bytes AS lineBytes, entries FROM chunks WHERE stream_id = ? ORDER BY min_ts, id').safeIntegers(true).all(streamId) as Record<string, unknown>[]).map(toChunkRow);
+  }
+
+  /** Up to `limit` chunk rows with the oldest data (smallest max_ts) across all streams. */
+  oldestChunks(limit: number): ChunkRow[] {
+    return (this.db.prepare('SELECT id, stream_id AS streamId, min_ts AS minTs, max_ts AS maxTs, path, bytes, line_bytes AS lineBytes, entries FROM chunks ORDER BY max_ts, id LIMIT ?').safeIntegers(true).all(limit) as Record<string, unknown>[]).map(toChunkRow);
+  }
+
+  /** Sum of indexed chunk file sizes and of files waiting for deletion. */
+  chunkBytes(): { indexed: number; pending: number } {
+    const indexed = Number(this.db.prepare('SELECT COALESCE(SUM(bytes), 0) FROM chunks').pluck().get());
+    const pending = Number(this.db.prepare('SELECT COALESCE(SUM(bytes), 0) FROM pending_deletes').pluck().get());
+    return { indexed, pending };
+  }
+
+  /**
+   * Atomically swaps chunk rows: removes `oldIds` (their files go to pending_deletes, to be
+   * unlinked at `deleteAt` ms) and inserts `added`. Returns false, changing nothing, if any old
+   * row is already gone. Also recomputes the streams' time ranges; returns them for the caller.
+   */
+  swapChunks(oldIds: number[], added: { streamId: number; chunk: NewChunk }[], deleteAt: number): { ok: boolean; ranges: Map<number, { minTs: bigint | null; maxTs: bigint | null }> } {
+    const getRow = this.db.prepare('SELECT stream_id AS streamId, path, bytes FROM chunks WHERE id = ?');
+    const delRow = this.db.prepare('DELETE FROM chunks WHERE id = ?');
+    const pend = this.db.prepare('INSERT OR REPLACE INTO pending_deletes (path, bytes, due_at) VALUES (?, ?, ?)');
+    const range = this.db.prepare('UPDATE streams SET min_ts = (SELECT MIN(min_ts) FROM chunks WHERE stream_id = ?1), max_ts = (SELECT MAX(max_ts) FROM chunks WHERE stream_id = ?1) WHERE id = ?1');
+    const readRange = this.db.prepare('SELECT min_ts AS minTs, max_ts AS maxTs FROM streams WHERE id = ?').safeIntegers(true);
+    const tx = this.db.transaction(() => {
+      const touched = new Set<number>();
+      for (const id of oldIds) {
+        const r = getRow.get(id) as { streamId: number; path: string; bytes: number } | undefined;
+        if (!r) return false;
+        delRow.run(id);
+        pend.run(r.path, r.bytes, deleteAt);
+        touched.add(Number(r.streamId));
+      }
+      for (const a of added) {
+        this.stmts.insertChunk.run(a.streamId, a.chunk.minTs, a.chunk.maxTs, a.chunk.path, a.chunk.bytes, a.chunk.lineBytes, a.chunk.entries);
+        touched.add(a.streamId);
+      }
+      for (const sid of touched) range.run(sid);
+      return touched;
+    });
+    const touched = tx();
+    const ranges = new Map<number, { minTs: bigint | null; maxTs: bigint | null }>();
+    if (touched === false) return { ok: false, ranges };
+    for (const sid of touched) {
+      const r = readRange.get(sid) as { minTs: bigint | null; maxTs: bigint | null } | undefined;
+      if (r) ranges.set(sid, { minTs: r.minTs, maxTs: r.maxTs });
+    }
+    return { ok: true, ranges };
+  }
+
+  /** Files whose deletion is due (or all of them with `all`). */
+  pendingDeletes(nowMs: number, all = false): { path: string; bytes: number }[] {
+    return this.db.prepare(all ? 'SELECT path, bytes FROM pending_deletes' : 'SELECT path, bytes FROM pending_deletes WHERE due_at <= ?').all(...(all ? [] : [nowMs])) as { path: string; bytes: number }[];
+  }
+
+  donePendingDelete(path: string): void {
+    this.db.prepare('DELETE FROM pending_deletes WHERE path = ?').run(path);
+  }
+
+  /** Every path the index knows (indexed chunks and files waiting for deletion). */
+  knownPaths(): Set<string> {
+    const out = new Set<string>(this.db.prepare('SELECT path FROM chunks').pluck().all() as string[]);
+    for (const p of this.db.prepare('SELECT path FROM pending_deletes').pluck().all() as string[]) out.add(p);
+    return out;
+  }
+
+  streamById(id: number): StreamRow | undefined {
+    const r = this.db.prepare('SELECT id, tenant, fingerprint, labels, min_ts AS minTs, max_ts AS maxTs, flushed_pos AS flushedPos FROM streams WHERE id = ?').safeIntegers(true).get(id) as Record<string, unknown> | undefined;
+    if (!r) return undefined;
+    return { id: Number(r.id), tenant: r.tenant as string, fingerprint: r.fingerprint as string, labels: r.labels as string, minTs: r.minTs as bigint | null, maxTs: r.maxTs as bigint | null, flushedPos: Number(r.flushedPos) };
+  }
+
+  addDeleteRequests(rows: DeleteRequestRow[]): void {
+    const ins = this.db.prepare('INSERT INTO delete_requests (request_id, seq, tenant, query, start_ms, end_ms, created_at_ms, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const r of rows) ins.run(r.requestId, r.seq, r.tenant, r.query, r.startMs, r.endMs, r.createdAtMs, r.status);
+    })();
+  }
+
+  deleteRequests(tenant?: string): DeleteRequestRow[] {
+    const sql = 'SELECT request_id AS requestId, seq, tenant, query, start_ms AS startMs, end_ms AS endMs, created_at_ms AS createdAtMs, status FROM delete_requests';
+    return (tenant === undefined ? this.db.prepare(sql + ' ORDER BY created_at_ms, request_id, seq').all() : this.db.prepare(sql + ' WHERE tenant = ? ORDER BY created_at_ms, request_id, seq').all(tenant)) as DeleteRequestRow[];
+  }
+
+  removeDeleteRequest(tenant: string, requestId: string): number {
+    return this.db.prepare('DELETE FROM delete_requests WHERE tenant = ? AND request_id = ?').run(tenant, requestId).changes;
+  }
+
+  markDeleteRequestProcessed(tenant: string, requestId: string, seq: number): void {
+    this.db.prepare("UPDATE delete_requests SET status = 'processed' WHERE tenant = ? AND request_id = ? AND seq = ?").run(tenant, requestId, seq);
   }
 
   /** Stream ids having label name=value (postings lookup). */
