@@ -12,6 +12,9 @@ import type { BlockData } from '../chunk/block.js';
 import { fingerprint, labelsKey, labelsToString, parseLabelsString, type Labels } from '../util/labels.js';
 import { dayOf, goTimeString, rfc3339 } from '../util/time.js';
 import { StreamHead, type StreamRecord } from './stream-head.js';
+import { TokenBucket } from '../limits/rate.js';
+import { streamLimitMessage, streamRateLimitMessage, type IngesterLimits } from '../limits/ingest.js';
+import { entrySize } from '../push/index.js';
 
 export interface IngestStream {
   labels: Labels;
@@ -26,6 +29,8 @@ export interface IngesterOptions {
   maxChunkAgeMs: number;
   chunkIdlePeriodMs: number;
   walSegmentSize: number;
+  /** active stream limit and per-stream rate limit (none = unlimited) */
+  limits?: IngesterLimits;
 }
 
 export interface IngesterMetrics {
@@ -35,6 +40,8 @@ export interface IngesterMetrics {
   chunkBytesFlushed: number;
   duplicatesDropped: number;
   outOfOrderRejected: number;
+  streamLimitRejected: number;
+  rateLimitedEntries: number;
 }
 
 export interface Logger {
@@ -57,7 +64,9 @@ export class Ingester {
   private flushing: Promise<void> | null = null;
   /** listeners told about every accepted entry (pattern mining, tail) */
   private readonly observers: ((s: StreamRecord, e: WalEntry) => void)[] = [];
-  readonly metrics: IngesterMetrics = { linesIngested: 0, bytesIngested: 0, chunksFlushed: 0, chunkBytesFlushed: 0, duplicatesDropped: 0, outOfOrderRejected: 0 };
+  readonly metrics: IngesterMetrics = { linesIngested: 0, bytesIngested: 0, chunksFlushed: 0, chunkBytesFlushed: 0, duplicatesDropped: 0, outOfOrderRejected: 0, streamLimitRejected: 0, rateLimitedEntries: 0 };
+  /** per-stream token buckets (Loki's StreamRateLimiter), limits re-read every 10s */
+  private readonly streamRates = new WeakMap<StreamRecord, { bucket: TokenBucket; recheckAt: number }>();
 
   constructor(private readonly opts: IngesterOptions, private readonly log: Logger) {
     this.index = new IndexDb(join(opts.dataDir, 'index.db'));
@@ -135,19 +144,37 @@ export class Ingester {
   }
 
   /**
-   * Appends validated streams. Returns when the accepted entries are durable in the WAL; entries
-   * refused by per-stream rules are reported as an IngestRejection (the rest are still written).
+   * Appends validated streams. Returns when the accepted entries are durable in the WAL. Entries
+   * refused by per-stream rules (out-of-order window, per-stream rate) and streams refused by the
+   * active stream limit are dropped, the rest still written; as Loki's instance.Push does, the
+   * returned IngestRejection describes the last stream of the request only (null if it went in).
    */
   async push(tenant: string, streams: IngestStream[]): Promise<IngestRejection | null> {
     const walStreams: WalStream[] = [];
     const targets: StreamRecord[] = [];
-    const rejections: string[] = [];
+    // Loki's instance.Push reports what happened to the *last* stream of the request only.
+    let lastError: IngestRejection | null = null;
     const maxBehind = BigInt(Math.floor(this.opts.maxChunkAgeMs / 2)) * 1_000_000n;
+    const limits = this.opts.limits;
+    const maxStreams = limits ? limits.maxActiveStreams(tenant) : Infinity;
+    let active = -1; // counted lazily, only when a stream (re)activates under a finite limit
+    const now = Date.now();
     for (const ps of streams) {
-      const stream = this.getOrCreateStream(tenant, ps.labels, ps.labelsString);
+      let stream = this.streams.get(tenant)?.get(labelsKey(ps.labels));
+      if (maxStreams !== Infinity && (stream === undefined || !isActive(stream))) {
+        if (active < 0) active = this.activeStreams(tenant);
+        if (active >= maxStreams) {
+          this.metrics.streamLimitRejected += ps.entries.length;
+          lastError = new IngestRejection(429, streamLimitMessage(ps.labelsString, tenant));
+          continue;
+        }
+        active++;
+      }
+      stream ??= this.getOrCreateStream(tenant, ps.labels, ps.labelsString);
       const h = stream.head;
-      let accepted: WalEntry[] = [];
-      const failed: { e: WalEntry; reason: string }[] = [];
+      const accepted: WalEntry[] = [];
+      const failed: { e: WalEntry; reason: string; rateLimited: boolean }[] = [];
+      const rate = limits ? this.streamRate(stream, tenant, limits, now) : null;
       // Track the newest accepted ts and last entry inside this request too.
       let highest = h.highestTs;
       if (stream.flushedMaxTs !== null && stream.flushedMaxTs > highest) highest = stream.flushedMaxTs;
@@ -158,9 +185,16 @@ export class Ingester {
           this.metrics.duplicatesDropped++;
           continue;
         }
+        if (rate !== null) {
+          const size = entrySize(e);
+          if (!rate.allowN(Date.now(), size)) {
+            failed.push({ e, reason: streamRateLimitMessage(rate.rate, stream.labelsString, size), rateLimited: true });
+            continue;
+          }
+        }
         if (highest >= 0n && e.tsNs < highest - maxBehind) {
           const cutoff = highest - maxBehind;
-          failed.push({ e, reason: `entry too far behind, entry timestamp is: ${rfc3339(e.tsNs)}, oldest acceptable timestamp is: ${rfc3339(cutoff)}` });
+          failed.push({ e, reason: `entry too far behind, entry timestamp is: ${rfc3339(e.tsNs)}, oldest acceptable timestamp is: ${rfc3339(cutoff)}`, rateLimited: false });
           continue;
         }
         accepted.push(e);
@@ -169,17 +203,21 @@ export class Ingester {
         lastLine = e.line;
       }
       if (failed.length) {
-        this.metrics.outOfOrderRejected += failed.length;
         let msg = '';
+        for (const f of failed) {
+          if (f.rateLimited) this.metrics.rateLimitedEntries++;
+          else this.metrics.outOfOrderRejected++;
+        }
         for (const f of failed.slice(0, 10)) msg += `entry with timestamp ${goTimeString(f.e.tsNs)} ignored, reason: '${f.reason}',\n`;
         msg += `user '${tenant}', total ignored: ${failed.length} out of ${ps.entries.length} for stream: ${stream.labelsString}`;
-        rejections.push(msg);
+        // The status follows the last failed entry: 429 for a rate limit, 400 for out of order.
+        lastError = new IngestRejection(failed[failed.length - 1]!.rateLimited ? 429 : 400, msg);
+      } else {
+        lastError = null;
       }
       if (accepted.length) {
         walStreams.push({ labels: stream.labelsString, entries: accepted });
         targets.push(stream);
-      } else {
-        accepted = [];
       }
     }
     if (walStreams.length) {
@@ -194,19 +232,32 @@ export class Ingester {
           for (const o of this.observers) o(stream, e);
         }
       }
-      try {
-        await durable;
-      } catch (e) {
-        // Not acknowledged (e.g. ENOSPC): the client will retry, so the retry must not be
-        // dropped as a duplicate of the head's last entry, which is not in the WAL.
-        for (const t of targets) {
-          t.head.lastTs = -1n;
-          t.head.lastLine = '';
-        }
-        throw e;
-      }
+      await durable;
     }
-    return rejections.length ? new IngestRejection(400, rejections.join('\n')) : null;
+    return lastError;
+  }
+
+  /** Streams of a tenant holding data in memory (Loki's in-memory streams, the limit's count). */
+  activeStreams(tenant: string): number {
+    const m = this.streams.get(tenant);
+    if (!m) return 0;
+    let n = 0;
+    for (const s of m.values()) if (isActive(s)) n++;
+    return n;
+  }
+
+  private streamRate(stream: StreamRecord, tenant: string, limits: IngesterLimits, now: number): TokenBucket {
+    let r = this.streamRates.get(stream);
+    if (!r) {
+      const l = limits.perStreamRate(tenant);
+      r = { bucket: new TokenBucket(l.limit, l.burst, now), recheckAt: now + 10_000 };
+      this.streamRates.set(stream, r);
+    } else if (now >= r.recheckAt) {
+      const l = limits.perStreamRate(tenant);
+      r.bucket.update(now, l.limit, l.burst);
+      r.recheckAt = now + 10_000;
+    }
+    return r.bucket;
   }
 
   // ------------------------------------------------------------------ queries
@@ -327,4 +378,9 @@ export class Ingester {
     await this.wal.close();
     this.index.close();
   }
+}
+
+/** A stream counts against the active stream limit while it holds unflushed data. */
+function isActive(s: StreamRecord): boolean {
+  return !s.head.isEmpty || s.head.flushing.length > 0;
 }
