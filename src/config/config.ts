@@ -182,7 +182,8 @@ export function defaultConfig(): Config {
     },
     wal: { enabled: true, dir: '', segmentSize: 64 * 1024 * 1024 },
     querier: { workers: Math.max(1, cpus().length), maxConcurrent: 8, multiTenantQueriesEnabled: false },
-    patternIngester: { enabled: true },
+    // Loki's default: pattern mining off (it costs ingest CPU); Logs Drilldown users enable it.
+    patternIngester: { enabled: false },
     source: {},
   };
 }

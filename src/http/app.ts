@@ -1,20 +1,27 @@
 // Builds the Fastify server: body parsers (raw bytes for push, form bodies for queries), the
 // route groups, Loki's 404 text, and the shared services they receive.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Services } from './services.js';
 import { registerPushRoutes } from './push.routes.js';
 import { registerQueryRoutes } from './query.routes.js';
 import { registerLabelRoutes } from './labels.routes.js';
 import { registerOpsRoutes } from './ops.routes.js';
 import { registerDrilldownRoutes } from './drilldown.routes.js';
+import { registerTailRoutes } from './tail.routes.js';
 import { sendError } from './errors.js';
+import { isPushPath, pushBodyTooLarge, registerLimitsHooks } from '../limits/http.js';
+import { tlsOptions } from '../limits/auth.js';
 
 export function buildApp(s: Services, logger: FastifyBaseLogger, isReady: () => boolean): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
+    // One log line per request would be noise on a busy push endpoint: log events, not requests.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 16 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
+    ...(s.config.server.tls.certFile ? { https: tlsOptions(s.config.server.tls) } : {}),
   }) as unknown as FastifyInstance;
+  registerLimitsHooks(app, s);
   // Every body arrives as raw bytes: push decoders need them as they are, and query routes
   // read form-encoded POST bodies through requestParams().
   app.removeAllContentTypeParsers();
@@ -34,5 +41,6 @@ export function buildApp(s: Services, logger: FastifyBaseLogger, isReady: () => 
   registerLabelRoutes(app, s);
   registerOpsRoutes(app, s, isReady);
   registerDrilldownRoutes(app, s);
+  registerTailRoutes(app, s);
   return app;
 }

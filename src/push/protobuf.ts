@@ -68,7 +68,12 @@ export function snappyUncompress(src: Buffer, maxLen: number): Buffer {
         }
         const length = x + 1;
         if (length > dst.length - d || length > n - s) throw new ProtoError(CORRUPT);
-        src.copy(dst, d, s, s + length);
+        // Short literals are cheaper as a plain loop than as a native copy call.
+        if (length < 32) {
+          for (let i = 0; i < length; i++) dst[d + i] = src[s + i]!;
+        } else {
+          dst.set(src.subarray(s, s + length), d);
+        }
         d += length;
         s += length;
         continue;
@@ -105,9 +110,10 @@ export function snappyUncompress(src: Buffer, maxLen: number): Buffer {
 
 function backCopy(dst: Buffer, d: number, offset: number, length: number): number {
   if (offset <= 0 || d < offset || length > dst.length - d) throw new ProtoError(CORRUPT);
-  if (offset >= length) {
-    dst.copy(dst, d, d - offset, d - offset + length);
+  if (offset >= length && length >= 32) {
+    dst.copyWithin(d, d - offset, d - offset + length);
   } else {
+    // Byte loop: short copies dominate snappy streams and overlapping copies must go forward.
     for (let i = 0; i < length; i++) dst[d + i] = dst[d - offset + i]!;
   }
   return d + length;

@@ -24,7 +24,8 @@ function segName(seg: number): string {
 
 interface Pending {
   seg: number;
-  buf: Buffer;
+  header: Buffer;
+  payload: Buffer;
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -115,23 +116,23 @@ export class Wal {
    */
   append(payload: Buffer): { pos: number; durable: Promise<void> } {
     if (this.closed) return { pos: -1, durable: Promise.reject(new Error('WAL is closed')) };
-    const rec = Buffer.allocUnsafe(HEADER + payload.length);
-    rec.writeUInt32LE(payload.length, 0);
-    rec.writeUInt32LE(crc32(payload), 4);
-    payload.copy(rec, HEADER);
-    if (this.segOffset > 0 && this.segOffset + rec.length > this.segmentSize) {
+    const header = Buffer.allocUnsafe(HEADER);
+    header.writeUInt32LE(payload.length, 0);
+    header.writeUInt32LE(crc32(payload), 4);
+    const size = HEADER + payload.length;
+    if (this.segOffset > 0 && this.segOffset + size > this.segmentSize) {
       this.seg++;
       this.segOffset = 0;
     }
     const pos = this.seg * SEG_SHIFT + this.segOffset;
-    this.segOffset += rec.length;
+    this.segOffset += size;
     let resolve!: () => void;
     let reject!: (e: Error) => void;
     const durable = new Promise<void>((res, rej) => {
       resolve = res;
       reject = rej;
     });
-    this.pending.push({ seg: this.seg, buf: rec, resolve, reject });
+    this.pending.push({ seg: this.seg, header, payload, resolve, reject });
     if (!this.writing) void this.writeLoop();
     return { pos, durable };
   }
@@ -160,7 +161,10 @@ export class Wal {
             const seg = batch[i]!.seg;
             let j = i;
             const bufs: Buffer[] = [];
-            while (j < batch.length && batch[j]!.seg === seg) bufs.push(batch[j++]!.buf);
+            while (j < batch.length && batch[j]!.seg === seg) {
+              bufs.push(batch[j]!.header, batch[j]!.payload);
+              j++;
+            }
             const fh = await this.openSeg(seg);
             const before = (await fh.stat()).size;
             try {
@@ -173,7 +177,7 @@ export class Wal {
             }
             this.metrics.fsyncs++;
             for (const b of bufs) this.metrics.bytesWritten += b.length;
-            this.metrics.records += bufs.length;
+            this.metrics.records += j - i;
             for (let k = i; k < j; k++) batch[k]!.resolve();
             i = j;
           }
