@@ -1,19 +1,25 @@
-// Process entry: `bramble [serve] [flags]` with Loki's flag names. Loads config (embedded
+// Process entry: `bramble [serve] [flags]` with Loki's flag names (`export`, `import` and `query`
+// subcommands are dispatched to src/cli). Loads config (embedded
 // defaults, -config.file YAML, flags), starts the server, and on SIGTERM/SIGINT flushes every
 // head to chunk files and exits cleanly.
 import pino from 'pino';
 import { stringify as toYaml } from 'yaml';
 import { flagsHelp, loadConfig, parseFlags } from './config/config.js';
 import { startServer } from './server.js';
+import { COMMANDS_HELP, isSubcommand, runSubcommand } from './cli/main.js';
 
 async function main(argv: string[]): Promise<void> {
+  if (isSubcommand(argv[0])) {
+    process.exitCode = await runSubcommand(argv[0]!, argv.slice(1));
+    return;
+  }
   if (argv[0] === 'serve') argv = argv.slice(1);
   let cli;
   let loaded;
   try {
     cli = parseFlags(argv);
     if (cli.help) {
-      process.stdout.write(flagsHelp());
+      process.stdout.write(flagsHelp() + COMMANDS_HELP);
       return;
     }
     loaded = loadConfig(cli);
