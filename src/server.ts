@@ -11,6 +11,7 @@ import { buildApp } from './http/app.js';
 import type { Services } from './http/services.js';
 import type { FastifyInstance } from 'fastify';
 import { PatternMiner } from './drilldown/patterns/miner.js';
+import { Compactor } from './compactor/compactor.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -37,11 +38,14 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
   );
   let ready = false;
   ingester.start();
+  // Finish deletions and drop leftovers of interrupted flushes/compactions before any new flush.
+  const compactor = new Compactor(config, ingester, dataDir, log);
+  compactor.recover();
   const pool = new WorkerPool(config.querier.workers);
   const engine = new QueryEngine(ingester, pool, { maxQuerySeries: config.limits.maxQuerySeries });
   const patterns = config.patternIngester.enabled ? new PatternMiner() : null;
   const services: Services = {
-    config, ingester, engine, pool, patterns, startedAt: Date.now(),
+    config, ingester, engine, pool, patterns, compactor, startedAt: Date.now(),
     metrics: { queries: 0, queryErrors: 0, queryDurationSum: 0, pushes: 0, pushErrors: 0 },
   };
   const app = buildApp(services, log, () => ready);
@@ -49,6 +53,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
     ingester.flush().catch((e) => log.error({ component: 'flush', err: (e as Error).message }, 'periodic chunk flush failed; will retry'));
   }, Math.max(1000, config.ingester.flushCheckPeriodMs));
   flushTimer.unref();
+  compactor.start();
   const pruneTimer = setInterval(() => patterns?.prune(), 60_000);
   pruneTimer.unref();
   await app.listen({ host: config.server.httpListenAddress, port: config.server.httpListenPort });
@@ -66,6 +71,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
         ready = false;
         clearInterval(flushTimer);
         clearInterval(pruneTimer);
+        await compactor.stop();
         await app.close();
         await ingester.close();
         await pool.close();

@@ -99,8 +99,27 @@ export interface Config {
   wal: { enabled: boolean; dir: string; segmentSize: number };
   querier: { workers: number; maxConcurrent: number; multiTenantQueriesEnabled: boolean };
   patternIngester: { enabled: boolean };
+  /** `bramble.forward`: mirror every accepted push to a remote Loki (src/forward) */
+  forward: ForwardConfig;
   /** where the config came from, for /config and logs */
   source: { file?: string };
+}
+
+export interface ForwardConfig {
+  /** remote Loki base URL or push URL; empty = forwarding off */
+  url: string;
+  /** X-Scope-OrgID for the remote; empty = the pushing tenant when auth is on, none otherwise */
+  tenant: string;
+  headers: Record<string, string>;
+  /** bytes of pushes waiting to be sent before new ones are dropped */
+  queueBytes: number;
+  /** push body target size (uncompressed) */
+  batchBytes: number;
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  /** attempts per batch on 429/5xx/network errors before it is dropped */
+  maxRetries: number;
+  timeoutMs: number;
 }
 
 export const DEFAULT_SERVICE_NAME_LABELS = [
@@ -184,6 +203,10 @@ export function defaultConfig(): Config {
     querier: { workers: Math.max(1, cpus().length), maxConcurrent: 8, multiTenantQueriesEnabled: false },
     // Loki's default: pattern mining off (it costs ingest CPU); Logs Drilldown users enable it.
     patternIngester: { enabled: false },
+    forward: {
+      url: '', tenant: '', headers: {}, queueBytes: 64 * 1024 * 1024, batchBytes: 1024 * 1024,
+      minBackoffMs: 500, maxBackoffMs: 30_000, maxRetries: 10, timeoutMs: 10_000,
+    },
     source: {},
   };
 }
@@ -246,6 +269,18 @@ const YAML_KEYS: Record<string, Setter> = {
   },
   'querier.scan_workers': (c, v) => { c.querier.workers = Math.max(1, num(v)); },
   'pattern_ingester.enabled': (c, v) => { c.patternIngester.enabled = bool(v); },
+  'bramble.forward.url': (c, v) => { c.forward.url = String(v ?? ''); },
+  'bramble.forward.tenant': (c, v) => { c.forward.tenant = String(v ?? ''); },
+  'bramble.forward.headers': (c, v) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('expected a map of header names to values');
+    c.forward.headers = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)]));
+  },
+  'bramble.forward.queue_size': (c, v) => { c.forward.queueBytes = bytes(v); },
+  'bramble.forward.batch_size': (c, v) => { c.forward.batchBytes = bytes(v); },
+  'bramble.forward.min_backoff': (c, v) => { c.forward.minBackoffMs = dur(v); },
+  'bramble.forward.max_backoff': (c, v) => { c.forward.maxBackoffMs = dur(v); },
+  'bramble.forward.max_retries': (c, v) => { c.forward.maxRetries = num(v); },
+  'bramble.forward.timeout': (c, v) => { c.forward.timeoutMs = dur(v); },
   'limits_config.ingestion_rate_mb': (c, v) => { c.limits.ingestionRateMB = num(v); },
   'limits_config.ingestion_burst_size_mb': (c, v) => { c.limits.ingestionBurstSizeMB = num(v); },
   'limits_config.per_stream_rate_limit': (c, v) => { c.limits.perStreamRateLimitBytes = bytes(v); },
@@ -339,6 +374,7 @@ const FLAGS: Record<string, { key: string; help: string; boolean?: boolean }> = 
   'store.retention': { key: 'limits_config.retention_period', help: 'Global retention period, e.g. 744h (default 0 = keep forever)' },
   'querier.scan-workers': { key: 'querier.scan_workers', help: 'Worker threads that scan chunks (default: CPU count)' },
   'querier.max-concurrent': { key: 'querier.max_concurrent', help: 'Queries run at once; more wait in a queue (default 8)' },
+  'bramble.forward-url': { key: 'bramble.forward.url', help: 'Mirror every accepted push to this Loki URL (see bramble.forward in the README)' },
   'querier.multi-tenant-queries-enabled': { key: 'querier.multi_tenant_queries_enabled', help: 'Allow X-Scope-OrgID: a|b to read several tenants at once', boolean: true },
   'querier.max-outstanding-requests-per-tenant': { key: 'frontend.max_outstanding_per_tenant', help: 'Queued queries per tenant before 429 (default 2048)' },
   'distributor.max-recv-msg-size': { key: 'distributor.max_recv_msg_size', help: 'Largest push body accepted, bytes (default 100MiB)' },
@@ -461,4 +497,6 @@ export function validateConfig(c: Config): void {
   if (!!c.server.httpAuth.basicUsername !== !!c.server.httpAuth.basicPasswordFile) throw new Error('server.http_auth.basic needs both username and password_file');
   if (!Number.isInteger(c.querier.maxConcurrent) || c.querier.maxConcurrent < 1) throw new Error('querier.max_concurrent must be at least 1');
   if (c.runtimeConfig.periodMs <= 0) throw new Error('runtime_config.period must be positive');
+  if (c.forward.url && !/^https?:\/\/[^/]/.test(c.forward.url)) throw new Error(`bramble.forward.url must be an http(s) URL, got "${c.forward.url}"`);
+  if (c.forward.url && c.forward.queueBytes < c.forward.batchBytes) throw new Error('bramble.forward.queue_size must be at least bramble.forward.batch_size');
 }

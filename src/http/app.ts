@@ -7,6 +7,7 @@ import { registerQueryRoutes } from './query.routes.js';
 import { registerLabelRoutes } from './labels.routes.js';
 import { registerOpsRoutes } from './ops.routes.js';
 import { registerDrilldownRoutes } from './drilldown.routes.js';
+import { registerDeleteRoutes } from './delete.routes.js';
 import { registerTailRoutes } from './tail.routes.js';
 import { sendError } from './errors.js';
 import { isPushPath, pushBodyTooLarge, registerLimitsHooks } from '../limits/http.js';
@@ -41,6 +42,7 @@ export function buildApp(s: Services, logger: FastifyBaseLogger, isReady: () => 
   registerLabelRoutes(app, s);
   registerOpsRoutes(app, s, isReady);
   registerDrilldownRoutes(app, s);
+  registerDeleteRoutes(app, s);
   registerTailRoutes(app, s);
   return app;
 }

@@ -4,6 +4,7 @@ import type { Ingester } from '../head/ingester.js';
 import type { QueryEngine } from '../query/engine.js';
 import type { WorkerPool } from '../worker/pool.js';
 import type { PatternMiner } from '../drilldown/patterns/miner.js';
+import type { Compactor } from '../compactor/compactor.js';
 
 export interface Services {
   config: Config;
@@ -12,6 +13,8 @@ export interface Services {
   pool: WorkerPool;
   /** null when pattern_ingester.enabled is false */
   patterns: PatternMiner | null;
+  /** retention, deletion, disk cap, chunk merging (src/compactor) */
+  compactor: Compactor;
   startedAt: number;
   metrics: { queries: number; queryErrors: number; queryDurationSum: number; pushes: number; pushErrors: number };
 }
