@@ -26,6 +26,9 @@ common:
   path_prefix: /loki
 limits_config:
   retention_period: {{ .Values.retention | quote }}
+compactor:
+  # Deletes chunks older than retention_period; 0s keeps everything.
+  retention_enabled: true
 {{- if .Values.scanWorkers }}
 querier:
   scan_workers: {{ .Values.scanWorkers }}
