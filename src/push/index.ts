@@ -6,6 +6,7 @@
 // metadata name sanitising and detected_level. Pure functions: no HTTP framework, no fs.
 
 import zlib from 'node:zlib';
+import buffer from 'node:buffer';
 import { labelsToString, type Labels } from '../util/labels.js';
 import { parseLabelsText, LabelParseError } from './labelparser.js';
 import {
@@ -77,6 +78,8 @@ export interface DecodeOptions {
 
 const MAX_STREAM_LABELS_SIZE = 1 << 24;
 
+const BUFFER_MAX = Math.min(buffer.constants.MAX_LENGTH, 4294967296);
+
 function tooLarge(size: number, max: number): PushError {
   return new PushError(413, `request body too large: decompressed message size too large than max (${size} vs ${max})`);
 }
@@ -86,7 +89,8 @@ function decodeContentEncoding(body: Buffer, contentEncoding: string | undefined
   const enc = contentEncoding ?? '';
   if (enc === '' || enc === 'snappy') return { data: body, decompressed: false };
   if (enc !== 'gzip' && enc !== 'deflate') throw new PushError(400, `Content-Encoding ${goQuoteSimple(enc)} not supported`);
-  const opts: zlib.ZlibOptions = max > 0 ? { maxOutputLength: max + 1 } : {};
+  // zlib caps maxOutputLength at buffer.constants.MAX_LENGTH (4 GiB); Loki's default limit is 5000 MiB.
+  const opts: zlib.ZlibOptions = max > 0 ? { maxOutputLength: Math.min(max + 1, BUFFER_MAX) } : {};
   try {
     const data = enc === 'gzip' ? zlib.gunzipSync(body, opts) : zlib.inflateRawSync(body, opts);
     if (max > 0 && data.length > max) throw tooLarge(data.length, max);
