@@ -1,0 +1,74 @@
+// Rewrites chunk files of one stream into one new chunk: used to merge a stream's small chunks
+// (no filter) and to apply delete requests (a filter dropping the matching entries). Blocks are
+// read with the chunk-file reader (CRC checked) and written with the chunk-file writer (temp
+// name, fsync, rename), so the format lives in src/chunk only. Large untouched blocks are copied
+// compressed as they are; small ones (the tail block of every flush) and filtered ones are
+// re-encoded into full-size blocks. Yields to the event loop between blocks.
+import { setImmediate as yieldLoop } from 'node:timers/promises';
+import type { BlockData } from '../chunk/block.js';
+import { decodeLines, decodeMeta, decodeStructuredMetadata, joinNs } from '../chunk/block-reader.js';
+import { readChunkFooter, readFileBlock, writeChunkFileAsync, type ChunkSummary } from '../chunk/chunk-file.js';
+import { OpenBlock } from '../chunk/open-block.js';
+import type { Labels } from '../util/labels.js';
+
+/** Returns true to keep an entry. */
+export type KeepFn = (tsNs: bigint, line: string, sm: Labels) => boolean;
+
+export interface RewriteResult {
+  /** null when no entry is left (nothing was written) or nothing was removed under `onlyIfChanged` */
+  summary: ChunkSummary | null;
+  kept: number;
+  removed: number;
+}
+
+const textDecoder = new TextDecoder('utf-8');
+
+export async function rewriteChunks(
+  inputs: string[],
+  out: { path: string; tenant: string; labels: string },
+  blockSize: number,
+  keep?: KeepFn,
+  opts: { onlyIfChanged?: boolean } = {},
+): Promise<RewriteResult> {
+  const blocks: BlockData[] = [];
+  let open: OpenBlock | null = null;
+  let kept = 0;
+  let removed = 0;
+  const cut = (): void => {
+    if (open && open.entries > 0) blocks.push(open.cut());
+    open = null;
+  };
+  for (const path of inputs) {
+    const footer = readChunkFooter(path);
+    for (const src of footer.blocks) {
+      const block = readFileBlock(src);
+      if (!keep && block.info.linesU >= blockSize / 2) {
+        // Already a full block: keep it compressed, in order after what was re-encoded so far.
+        cut();
+        blocks.push(block);
+        kept += block.info.entries;
+        continue;
+      }
+      const meta = decodeMeta(block);
+      const lines = decodeLines(block);
+      const sm = decodeStructuredMetadata(block) as Labels[];
+      for (let i = 0; i < meta.n; i++) {
+        const ts = joinNs(meta.tsMs[i]!, meta.tsRem[i]!);
+        const line = textDecoder.decode(lines.subarray(meta.lineOff[i]!, meta.lineOff[i + 1]!));
+        if (keep && !keep(ts, line, sm[i]!)) {
+          removed++;
+          continue;
+        }
+        open ??= new OpenBlock(blockSize);
+        (open as OpenBlock).append(ts, line, sm[i]!);
+        kept++;
+        if ((open as OpenBlock).lineBytes >= blockSize) cut();
+      }
+      await yieldLoop();
+    }
+  }
+  cut();
+  if (blocks.length === 0 || (opts.onlyIfChanged && removed === 0)) return { summary: null, kept, removed };
+  const summary = await writeChunkFileAsync(out.path, out.tenant, out.labels, blocks);
+  return { summary, kept, removed };
+}
