@@ -12,6 +12,9 @@ import type { Services } from './http/services.js';
 import type { FastifyInstance } from 'fastify';
 import { PatternMiner } from './drilldown/patterns/miner.js';
 import { Compactor } from './compactor/compactor.js';
+import { TenantLimits } from './limits/overrides.js';
+import { IngestionRateLimiter, ingesterLimitsFrom } from './limits/ingest.js';
+import { QueryScheduler } from './limits/scheduler.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -25,6 +28,8 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
   const log = opts.logger ?? pino({ level: config.server.logLevel });
   const dataDir = resolve(config.pathPrefix);
   mkdirSync(dataDir, { recursive: true });
+  const limits = new TenantLimits(config.limits, config.runtimeConfig.file, config.runtimeConfig.periodMs, log);
+  limits.start();
   const ingester = new Ingester(
     {
       dataDir,
@@ -33,6 +38,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
       maxChunkAgeMs: config.ingester.maxChunkAgeMs,
       chunkIdlePeriodMs: config.ingester.chunkIdlePeriodMs,
       walSegmentSize: config.wal.segmentSize,
+      limits: ingesterLimitsFrom((t) => limits.get(t)),
     },
     log,
   );
@@ -46,6 +52,9 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
   const patterns = config.patternIngester.enabled ? new PatternMiner() : null;
   const services: Services = {
     config, ingester, engine, pool, patterns, compactor, startedAt: Date.now(),
+    limits,
+    ingestLimiter: new IngestionRateLimiter((t) => limits.get(t)),
+    scheduler: new QueryScheduler(config.querier.maxConcurrent, config.frontend.maxOutstandingPerTenant),
     metrics: { queries: 0, queryErrors: 0, queryDurationSum: 0, pushes: 0, pushErrors: 0 },
   };
   const app = buildApp(services, log, () => ready);
@@ -61,17 +70,18 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
   const port = typeof addr === 'object' && addr ? addr.port : config.server.httpListenPort;
   const host = config.server.httpListenAddress === '0.0.0.0' || config.server.httpListenAddress === '' ? '127.0.0.1' : config.server.httpListenAddress;
   ready = true;
-  log.info({ dataDir, workers: pool.size }, `listening on http://${config.server.httpListenAddress}:${port}`);
+  log.info({ dataDir, workers: pool.size }, `listening on ${config.server.tls.certFile ? 'https' : 'http'}://${config.server.httpListenAddress}:${port}`);
   let closing: Promise<void> | null = null;
   return {
     app, services, port,
-    url: `http://${host}:${port}`,
+    url: `${config.server.tls.certFile ? 'https' : 'http'}://${host}:${port}`,
     close() {
       closing ??= (async () => {
         ready = false;
         clearInterval(flushTimer);
         clearInterval(pruneTimer);
         await compactor.stop();
+        limits.stop();
         await app.close();
         await ingester.close();
         await pool.close();

@@ -30,10 +30,10 @@ export function buildApp(s: Services, logger: FastifyBaseLogger, isReady: () => 
   app.setNotFoundHandler((_req, reply) => {
     reply.code(404).type('text/plain; charset=utf-8').header('X-Content-Type-Options', 'nosniff').send('404 page not found\n');
   });
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     const e = err as { statusCode?: number; code?: string; message: string };
-    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return sendError(reply, Object.assign(new Error(`request body too large: message size too large than max (larger than ${s.config.server.bodyLimitBytes})`), { status: 413 }));
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && isPushPath(req.url)) {
+      return sendError(reply, pushBodyTooLarge(req, s.config.server.bodyLimitBytes));
     }
     return sendError(reply, Object.assign(new Error(e.message), { status: e.statusCode ?? 500 }));
   });

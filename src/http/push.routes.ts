@@ -7,10 +7,26 @@ import { patternKey } from './drilldown.routes.js';
 import { nowNs } from '../util/time.js';
 import { HttpError, sendError } from './errors.js';
 import type { Services } from './services.js';
-import { tenantOf } from './tenant.js';
+import { pushTenantOf } from './tenant.js';
+import type { LimitsConfig } from '../config/config.js';
+
+const pushLimitsCache = new WeakMap<LimitsConfig, PushLimits>();
+
+/** The push validation limits for a tenant's limits (cached: the validator keys caches on it). */
+export function pushLimitsOf(l: LimitsConfig): PushLimits {
+  let p = pushLimitsCache.get(l);
+  if (!p) {
+    p = pushLimitsFromConfig(l);
+    pushLimitsCache.set(l, p);
+  }
+  return p;
+}
 
 export function pushLimitsFrom(s: Services): PushLimits {
-  const l = s.config.limits;
+  return pushLimitsOf(s.config.limits);
+}
+
+function pushLimitsFromConfig(l: LimitsConfig): PushLimits {
   return {
     ...DEFAULT_PUSH_LIMITS,
     rejectOldSamples: l.rejectOldSamples,
@@ -44,24 +60,30 @@ function observePatterns(s: Services, tenant: string, streams: PushStream[]): vo
 }
 
 export function registerPushRoutes(app: FastifyInstance, s: Services): void {
-  const limits = pushLimitsFrom(s);
   const handle = async (req: FastifyRequest, legacy: boolean): Promise<{ status: number; body?: string }> => {
-    const tenant = tenantOf(req, s.config.authEnabled);
+    const tenant = pushTenantOf(req, s.config.authEnabled);
+    const tenantLimits = s.limits.get(tenant);
+    const limits = pushLimitsOf(tenantLimits);
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const ct = req.headers['content-type'];
     const ce = req.headers['content-encoding'];
-    const opts = { maxDecompressedBytes: 5000 * 1024 * 1024, discoverServiceName: s.config.limits.discoverServiceName };
+    const opts = { maxDecompressedBytes: s.config.distributor.maxDecompressedBytes, discoverServiceName: tenantLimits.discoverServiceName };
     const streams = legacy ? decodeLegacyPushBody(body, ct, ce, opts) : decodePushBody(body, ct, ce, opts);
     const v = validatePush(streams, tenant, limits, nowNs());
-    let rejection: string | null = null;
-    if (s.patterns) observePatterns(s, tenant, v.accepted);
-    if (v.accepted.length) {
-      const r = await s.ingester.push(tenant, v.accepted);
-      if (r) rejection = r.message;
-      s.ingester.flushFull();
+    // Nothing valid left: the grouped validation errors (or 204 when every stream was empty).
+    if (v.accepted.length === 0) {
+      if (v.error) throw new HttpError(v.error.status, v.error.message, true);
+      return { status: 204 };
     }
+    // Tenant ingestion rate: over the limit, the whole request is refused (valid streams too).
+    const rateLimited = s.ingestLimiter.admit(tenant, v.lines, v.bytes);
+    if (rateLimited !== null) throw new HttpError(429, rateLimited, true);
+    if (s.patterns) observePatterns(s, tenant, v.accepted);
+    const r = await s.ingester.push(tenant, v.accepted);
+    s.ingester.flushFull();
+    // As in Loki's distributor, an ingester error wins over the collected validation errors.
+    if (r) throw new HttpError(r.status, r.message, true);
     if (v.error) throw new HttpError(v.error.status, v.error.message, true);
-    if (rejection) throw new HttpError(400, rejection, true);
     return { status: 204 };
   };
   for (const [path, legacy] of [['/loki/api/v1/push', false], ['/api/prom/push', true]] as const) {

@@ -14,6 +14,7 @@ import type { Services } from './services.js';
 import { tenantOf } from './tenant.js';
 import { CancelledError } from '../worker/pool.js';
 import { validateQuery } from '../query/validate.js';
+import { emptyStats } from '../query/engine.js';
 
 const TIMEOUT_TEXT = 'request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed';
 
@@ -49,23 +50,42 @@ export function parseQueryExpr(q: string): Expr {
   return e;
 }
 
-export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
-  const limits = s.config.limits;
+function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
+  return reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+}
 
+/** Loki's NewEmptyResponse for a query skipped by max_query_lookback. */
+function emptyResult(resultType: 'streams' | 'matrix' | 'vector'): unknown {
+  return { status: 'success', data: { resultType, result: [], stats: encodeStats(emptyStats()) } };
+}
+
+export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
   const run = async (req: FastifyRequest, reply: FastifyReply, instant: boolean): Promise<FastifyReply> => {
     const started = Date.now();
     s.metrics.queries++;
-    const sig = querySignal(req, limits.queryTimeoutMs);
+    let sig: ReturnType<typeof querySignal> | null = null;
     try {
       const tenant = tenantOf(req, s.config.authEnabled);
+      const limits = s.limits.get(tenant);
+      sig = querySignal(req, limits.queryTimeoutMs);
       const p = requestParams(req);
       const now = nowNs();
       const categorize = wantsCategorized(req);
+      // max_query_lookback: the frontend clamps start; a range entirely before it is empty.
+      const minStart = limits.maxQueryLookbackMs > 0 ? now - BigInt(limits.maxQueryLookbackMs) * 1_000_000n : null;
       let body: unknown;
       if (!instant) {
         const rp = parseRangeQuery(p, now);
         const expr = parseQueryExpr(rp.query);
-        checkQueryLength(rp.requestStart, rp.requestEnd, limits.maxQueryLengthMs);
+        if (minStart !== null && rp.requestEnd < minStart) {
+          return sendJson(reply, emptyResult(expr.kind === 'logSelector' ? 'streams' : 'matrix'));
+        }
+        let requestStart = rp.requestStart;
+        if (minStart !== null && rp.start < minStart) {
+          rp.start = minStart;
+          requestStart = minStart;
+        }
+        checkQueryLength(requestStart, rp.requestEnd, limits.maxQueryLengthMs);
         if (expr.kind === 'logSelector') {
           if (rp.limit > limits.maxEntriesLimitPerQuery && limits.maxEntriesLimitPerQuery > 0) {
             throw new ParamError(`max entries limit per query exceeded, limit > max_entries_limit_per_query (${rp.limit} > ${limits.maxEntriesLimitPerQuery})`);
@@ -77,7 +97,7 @@ export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
           data.stats = encodeStats(r.stats);
           body = { status: 'success', data };
         } else {
-          const r = await s.engine.metricQuery(tenant, expr as SampleExpr, alignRangeGrid({ startNs: rp.start, endNs: rp.end, stepNs: rp.step }), false, sig.signal);
+          const r = await s.engine.metricQuery(tenant, expr as SampleExpr, alignRangeGrid({ startNs: rp.start, endNs: rp.end, stepNs: rp.step }), false, sig.signal, limits.maxQuerySeries);
           const data = encodeQueryValue(r.value) as Record<string, unknown>;
           data.stats = encodeStats(r.stats);
           body = { status: 'success', data };
@@ -88,22 +108,23 @@ export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
         if (expr.kind === 'logSelector') {
           throw new ParamError('log queries are not supported as an instant query type, please change your query to a range query type');
         }
-        const r = await s.engine.metricQuery(tenant, expr as SampleExpr, { startNs: ip.time, endNs: ip.time, stepNs: 0n }, true, sig.signal);
+        if (minStart !== null && ip.time < minStart) return sendJson(reply, emptyResult('vector'));
+        const r = await s.engine.metricQuery(tenant, expr as SampleExpr, { startNs: ip.time, endNs: ip.time, stepNs: 0n }, true, sig.signal, limits.maxQuerySeries);
         const data = encodeQueryValue(r.value) as Record<string, unknown>;
         data.stats = encodeStats(r.stats);
         body = { status: 'success', data };
       }
       s.metrics.queryDurationSum += (Date.now() - started) / 1000;
-      return reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+      return sendJson(reply, body);
     } catch (e) {
       s.metrics.queryErrors++;
-      if (e instanceof CancelledError || sig.signal.aborted) {
+      if (sig && (e instanceof CancelledError || sig.signal.aborted)) {
         if (sig.timedOut()) return sendError(reply, new HttpError(504, TIMEOUT_TEXT));
         return sendError(reply, new HttpError(499, 'the request was cancelled by the client'));
       }
       return sendError(reply, e);
     } finally {
-      sig.done();
+      sig?.done();
     }
   };
 

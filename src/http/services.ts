@@ -5,6 +5,9 @@ import type { QueryEngine } from '../query/engine.js';
 import type { WorkerPool } from '../worker/pool.js';
 import type { PatternMiner } from '../drilldown/patterns/miner.js';
 import type { Compactor } from '../compactor/compactor.js';
+import type { TenantLimits } from '../limits/overrides.js';
+import type { IngestionRateLimiter } from '../limits/ingest.js';
+import type { QueryScheduler } from '../limits/scheduler.js';
 
 export interface Services {
   config: Config;
@@ -16,5 +19,11 @@ export interface Services {
   /** retention, deletion, disk cap, chunk merging (src/compactor) */
   compactor: Compactor;
   startedAt: number;
+  /** per-tenant limits (limits_config + runtime_config overrides) */
+  limits: TenantLimits;
+  /** tenant ingestion rate (distributor) */
+  ingestLimiter: IngestionRateLimiter;
+  /** query admission (querier.max_concurrent, frontend queue) */
+  scheduler: QueryScheduler;
   metrics: { queries: number; queryErrors: number; queryDurationSum: number; pushes: number; pushErrors: number };
 }

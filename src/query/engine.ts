@@ -162,7 +162,7 @@ export class QueryEngine {
   }
 
   /** A metric query: range aggregations scanned in workers, the rest evaluated here. */
-  async metricQuery(tenant: string, expr: SampleExpr, grid: StepGrid, instant: boolean, signal?: AbortSignal): Promise<{ value: QueryValue; stats: QueryStats }> {
+  async metricQuery(tenant: string, expr: SampleExpr, grid: StepGrid, instant: boolean, signal?: AbortSignal, maxQuerySeries = this.limits.maxQuerySeries): Promise<{ value: QueryValue; stats: QueryStats }> {
     const started = Date.now();
     const stats = emptyStats();
     const fetchRange = async (r: RangeAggregationExpr): Promise<StepSeries[]> => {
@@ -183,7 +183,7 @@ export class QueryEngine {
       if (results.length === 1) return results[0]!.series;
       return mergeStepSeries(results.map((x) => x.series), !relabels);
     };
-    const value = await evaluateSampleExpr(expr, grid, instant, fetchRange, { maxQuerySeries: this.limits.maxQuerySeries });
+    const value = await evaluateSampleExpr(expr, grid, instant, fetchRange, { maxQuerySeries });
     stats.execTimeMs = Date.now() - started;
     return { value, stats };
   }
