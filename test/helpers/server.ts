@@ -42,10 +42,10 @@ export async function startTestServer(opts: { dataDir?: string; args?: string[];
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         logs.push(line);
-        const m = /listening on http:\/\/([^:"]+):(\d+)/.exec(line);
+        const m = /listening on (https?):\/\/([^:"]+):(\d+)/.exec(line);
         if (m) {
           clearTimeout(timer);
-          res(`http://127.0.0.1:${m[2]}`);
+          res(`${m[1]}://127.0.0.1:${m[3]}`);
         }
       }
     };
