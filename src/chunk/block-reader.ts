@@ -1,8 +1,8 @@
 // Decodes a block's sections (FORMAT.md) into flat typed arrays a scan loop can walk without
 // allocating per entry. Timestamps are split into milliseconds (float64, exact) and the
 // nanosecond remainder (0..999999) so comparisons and output never need a bigint per line.
-import { uncompressSync } from 'lz4-napi';
 import { VarintReader, unzigzag } from '../util/varint.js';
+import { lz4Decode, Lz4DecodeError } from '../native/index.js';
 import { CODEC_LZ4, type BlockData } from './block.js';
 
 export class CorruptBlockError extends Error {}
@@ -10,9 +10,12 @@ export class CorruptBlockError extends Error {}
 export function sectionBytes(codec: number, data: Uint8Array, expected: number): Uint8Array {
   if (codec !== CODEC_LZ4) return data;
   if (expected === 0) return new Uint8Array(0);
-  const out = uncompressSync(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-  if (out.length !== expected) throw new CorruptBlockError(`block section decompressed to ${out.length} bytes, expected ${expected}`);
-  return out;
+  try {
+    return lz4Decode(data, expected);
+  } catch (e) {
+    if (e instanceof Lz4DecodeError) throw new CorruptBlockError(e.message);
+    throw e;
+  }
 }
 
 export interface DecodedMeta {
@@ -116,6 +119,49 @@ export function decodeStructuredMetadata(block: BlockData): { name: string; valu
       pairs[j] = { name, value };
     }
     out[i] = pairs;
+  }
+  return out;
+}
+
+/** The uncompressed structured-metadata section of a block (for byte-level walks). */
+export function decodeSmRaw(block: BlockData): Uint8Array {
+  return sectionBytes(block.codec, block.sm, block.info.smU);
+}
+
+/**
+ * End offset of every entry's record in a raw SM section: entry i spans [ends[i-1], ends[i])
+ * (ends[-1] = 0). Entries with equal bytes have equal structured metadata.
+ */
+export function smRecordEnds(raw: Uint8Array, n: number): Uint32Array {
+  const ends = new Uint32Array(n);
+  const r = new VarintReader(raw);
+  for (let i = 0; i < n; i++) {
+    const c = r.uvarint();
+    for (let j = 0; j < c; j++) {
+      const nl = r.uvarint(); // (not `r.pos += r.uvarint()`: that reads pos before the call)
+      r.pos += nl;
+      const vl = r.uvarint();
+      r.pos += vl;
+    }
+    ends[i] = r.pos;
+  }
+  if (r.pos !== raw.length) throw new CorruptBlockError('block metadata section does not match its header');
+  return ends;
+}
+
+/** Structured metadata of one SM record (raw[start..end)). */
+export function decodeSmRecord(raw: Uint8Array, start: number): { name: string; value: string }[] {
+  const r = new VarintReader(raw, start);
+  const c = r.uvarint();
+  const out: { name: string; value: string }[] = new Array(c);
+  for (let j = 0; j < c; j++) {
+    const nl = r.uvarint();
+    const name = textDecoder.decode(raw.subarray(r.pos, r.pos + nl));
+    r.pos += nl;
+    const vl = r.uvarint();
+    const value = textDecoder.decode(raw.subarray(r.pos, r.pos + vl));
+    r.pos += vl;
+    out[j] = { name, value };
   }
   return out;
 }

@@ -5,13 +5,13 @@ import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { mkdir, open as openAsync, rename } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { CODEC_LZ4, type BlockData, type BlockInfo, type BlockSource } from './block.js';
+import { CODEC_LZ4, SEC_ALL, SEC_INDEX, SEC_LINES, SEC_META, SEC_SM, type BlockData, type BlockInfo, type BlockSource } from './block.js';
 import { CorruptBlockError } from './block-reader.js';
 
 const MAGIC = Buffer.from('BRCK');
-const VERSION = 1;
+const VERSION = 2;
 const HEADER_SIZE = 8;
-const BLOCK_META_SIZE = 64;
+const BLOCK_META_SIZE = 80;
 const TRAILER_SIZE = 12;
 
 export interface ChunkSummary {
@@ -39,6 +39,11 @@ export function readChunkFooter(path: string): ChunkFooter {
     const trailer = Buffer.alloc(TRAILER_SIZE);
     readSync(fd, trailer, 0, TRAILER_SIZE, size - TRAILER_SIZE);
     if (!trailer.subarray(8).equals(MAGIC)) throw new CorruptBlockError(`chunk ${path} has no valid trailer`);
+    const header = Buffer.alloc(HEADER_SIZE);
+    readSync(fd, header, 0, HEADER_SIZE, 0);
+    if (!header.subarray(0, 4).equals(MAGIC) || header[4] !== VERSION) {
+      throw new CorruptBlockError(`chunk ${path} has format version ${header[4]}; this build reads version ${VERSION}`);
+    }
     const flen = trailer.readUInt32LE(0);
     if (flen > size - HEADER_SIZE - TRAILER_SIZE) throw new CorruptBlockError(`chunk ${path} footer length is invalid`);
     const footer = Buffer.alloc(flen);
@@ -54,17 +59,21 @@ export function readChunkFooter(path: string): ChunkFooter {
         maxTs: footer.readBigInt64LE(fp + 16),
         entries: footer.readUInt32LE(fp + 24),
         lineBytes: footer.readUInt32LE(fp + 28),
-        metaU: footer.readUInt32LE(fp + 48),
-        linesU: footer.readUInt32LE(fp + 52),
+        metaU: footer.readUInt32LE(fp + 52),
         smU: footer.readUInt32LE(fp + 56),
+        linesU: footer.readUInt32LE(fp + 60),
       };
       blocks.push({
         kind: 'file', path, index: i, info,
         offset: footer.readUInt32LE(fp + 32),
-        metaC: footer.readUInt32LE(fp + 36),
-        linesC: footer.readUInt32LE(fp + 40),
+        indexLen: footer.readUInt32LE(fp + 36),
+        metaC: footer.readUInt32LE(fp + 40),
         smC: footer.readUInt32LE(fp + 44),
-        crc: footer.readUInt32LE(fp + 60),
+        linesC: footer.readUInt32LE(fp + 48),
+        crcIndex: footer.readUInt32LE(fp + 64),
+        crcMeta: footer.readUInt32LE(fp + 68),
+        crcSm: footer.readUInt32LE(fp + 72),
+        crcLines: footer.readUInt32LE(fp + 76),
       });
       fp += BLOCK_META_SIZE;
     }
@@ -79,32 +88,67 @@ export function readChunkFooter(path: string): ChunkFooter {
   }
 }
 
-/** Reads one block of a chunk file into memory, verifying its checksum. */
-export function readFileBlock(src: Extract<BlockSource, { kind: 'file' }>, fdCache?: Map<string, number>): BlockData {
-  const total = src.metaC + src.linesC + src.smC;
-  const buf = Buffer.allocUnsafe(total);
-  let fd = fdCache?.get(src.path);
-  let own = false;
-  if (fd === undefined) {
-    fd = openSync(src.path, 'r');
-    if (fdCache) fdCache.set(src.path, fd);
-    else own = true;
+function blockFd(path: string, fdCache?: Map<string, number>): { fd: number; own: boolean } {
+  const fd = fdCache?.get(path);
+  if (fd !== undefined) return { fd, own: false };
+  const nfd = openSync(path, 'r');
+  if (fdCache) {
+    fdCache.set(path, nfd);
+    return { fd: nfd, own: false };
   }
+  return { fd: nfd, own: true };
+}
+
+function readAt(src: Extract<BlockSource, { kind: 'file' }>, pos: number, len: number, fdCache?: Map<string, number>): Buffer {
+  const buf = Buffer.allocUnsafe(len);
+  if (len === 0) return buf;
+  const { fd, own } = blockFd(src.path, fdCache);
   try {
-    const got = readSync(fd, buf, 0, total, src.offset);
-    if (got !== total) throw new CorruptBlockError(`chunk ${src.path} block ${src.index} is truncated`);
+    const got = readSync(fd, buf, 0, len, pos);
+    if (got !== len) throw new CorruptBlockError(`chunk ${src.path} block ${src.index} is truncated`);
   } finally {
     if (own) closeSync(fd);
   }
-  if (crc32(buf) !== src.crc) throw new CorruptBlockError(`chunk ${src.path} block ${src.index} failed its checksum`);
+  return buf;
+}
+
+/** Reads a block's index section (block-index.ts), verifying its checksum. */
+export function readFileBlockIndex(src: Extract<BlockSource, { kind: 'file' }>, fdCache?: Map<string, number>): Uint8Array {
+  const buf = readAt(src, src.offset, src.indexLen, fdCache);
+  if (crc32(buf) !== src.crcIndex) throw new CorruptBlockError(`chunk ${src.path} block ${src.index} index failed its checksum`);
+  return buf;
+}
+
+/**
+ * Reads the sections `want` (SEC_* bits) of one block with a single positioned read (meta, sm
+ * and lines are stored in that order, so any set the scan asks for is one contiguous range),
+ * verifying each section's checksum. Unread sections are empty arrays.
+ */
+export function readFileBlock(src: Extract<BlockSource, { kind: 'file' }>, fdCache?: Map<string, number>, want = SEC_ALL, index?: Uint8Array): BlockData {
+  const metaAt = src.offset + src.indexLen;
+  const smAt = metaAt + src.metaC;
+  const linesAt = smAt + src.smC;
+  const from = want & SEC_INDEX ? src.offset : want & SEC_META ? metaAt : want & SEC_SM ? smAt : linesAt;
+  const to = want & SEC_LINES ? linesAt + src.linesC : want & SEC_SM ? linesAt : smAt;
+  const buf = readAt(src, from, to - from, fdCache);
+  const part = (at: number, len: number, bit: number, crc: number, what: string): Uint8Array => {
+    if (!(want & bit)) return EMPTY;
+    const u = buf.subarray(at - from, at - from + len);
+    if (crc32(u) !== crc) throw new CorruptBlockError(`chunk ${src.path} block ${src.index} ${what} failed its checksum`);
+    return u;
+  };
   return {
     info: src.info,
     codec: CODEC_LZ4,
-    meta: buf.subarray(0, src.metaC),
-    lines: buf.subarray(src.metaC, src.metaC + src.linesC),
-    sm: buf.subarray(src.metaC + src.linesC),
+    index: index ?? part(src.offset, src.indexLen, SEC_INDEX, src.crcIndex, 'index section'),
+    meta: part(metaAt, src.metaC, SEC_META, src.crcMeta, 'meta section'),
+    sm: part(smAt, src.smC, SEC_SM, src.crcSm, 'metadata section'),
+    lines: part(linesAt, src.linesC, SEC_LINES, src.crcLines, 'lines section'),
+    loaded: want,
   };
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** Async variant for the ingester: builds the file in memory and writes it without blocking the event loop. */
 export async function writeChunkFileAsync(path: string, tenant: string, labels: string, blocks: BlockData[]): Promise<ChunkSummary> {
@@ -124,10 +168,12 @@ export async function writeChunkFileAsync(path: string, tenant: string, labels: 
   let fp = 4;
   blocks.forEach((b, i) => {
     if (b.codec !== CODEC_LZ4) throw new Error('only closed (compressed) blocks go into chunk files');
-    let crc = crc32(b.meta);
-    crc = crc32(b.lines, crc);
-    crc = crc32(b.sm, crc);
-    parts.push(b.meta, b.lines, b.sm);
+    const index = b.index ?? EMPTY;
+    const crcIndex = crc32(index);
+    const crcMeta = crc32(b.meta);
+    const crcSm = crc32(b.sm);
+    const crcLines = crc32(b.lines);
+    parts.push(index, b.meta, b.sm, b.lines);
     const inf = b.info;
     footer.writeBigInt64LE(inf.firstTs, fp);
     footer.writeBigInt64LE(inf.minTs, fp + 8);
@@ -135,16 +181,23 @@ export async function writeChunkFileAsync(path: string, tenant: string, labels: 
     footer.writeUInt32LE(inf.entries, fp + 24);
     footer.writeUInt32LE(inf.lineBytes, fp + 28);
     footer.writeUInt32LE(offset, fp + 32);
-    footer.writeUInt32LE(b.meta.length, fp + 36);
-    footer.writeUInt32LE(b.lines.length, fp + 40);
+    footer.writeUInt32LE(index.length, fp + 36);
+    footer.writeUInt32LE(b.meta.length, fp + 40);
     footer.writeUInt32LE(b.sm.length, fp + 44);
-    footer.writeUInt32LE(inf.metaU, fp + 48);
-    footer.writeUInt32LE(inf.linesU, fp + 52);
+    footer.writeUInt32LE(b.lines.length, fp + 48);
+    footer.writeUInt32LE(inf.metaU, fp + 52);
     footer.writeUInt32LE(inf.smU, fp + 56);
-    footer.writeUInt32LE(crc, fp + 60);
+    footer.writeUInt32LE(inf.linesU, fp + 60);
+    footer.writeUInt32LE(crcIndex, fp + 64);
+    footer.writeUInt32LE(crcMeta, fp + 68);
+    footer.writeUInt32LE(crcSm, fp + 72);
+    footer.writeUInt32LE(crcLines, fp + 76);
     fp += BLOCK_META_SIZE;
-    summary.blocks.push({ kind: 'file', path, index: i, info: inf, offset, metaC: b.meta.length, linesC: b.lines.length, smC: b.sm.length, crc });
-    offset += b.meta.length + b.lines.length + b.sm.length;
+    summary.blocks.push({
+      kind: 'file', path, index: i, info: inf, offset, indexLen: index.length, metaC: b.meta.length, smC: b.sm.length, linesC: b.lines.length,
+      crcIndex, crcMeta, crcSm, crcLines,
+    });
+    offset += index.length + b.meta.length + b.sm.length + b.lines.length;
     if (i === 0 || inf.minTs < summary.minTs) summary.minTs = inf.minTs;
     if (i === 0 || inf.maxTs > summary.maxTs) summary.maxTs = inf.maxTs;
     summary.entries += inf.entries;

@@ -6,10 +6,13 @@ import { compressSync } from 'lz4-napi';
 import type { Labels } from '../util/labels.js';
 import { putUvarint, zigzag } from '../util/varint.js';
 import { CODEC_LZ4, CODEC_NONE, type BlockData, type BlockInfo } from './block.js';
+import { buildBlockIndex } from './block-index.js';
 
 function asBuffer(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
+
+const EMPTY = new Uint8Array(0);
 
 class SharedBuf {
   buf: Buffer;
@@ -41,7 +44,8 @@ export class OpenBlock {
   entries = 0;
 
   constructor(expectedLineBytes: number) {
-    this.lines = new SharedBuf(Math.max(4096, Math.min(expectedLineBytes, 1 << 20)));
+    // Start small and double: thousands of quiet streams must not each pin a full block of memory.
+    this.lines = new SharedBuf(Math.min(4096, expectedLineBytes));
   }
 
   get lineBytes(): number {
@@ -99,24 +103,27 @@ export class OpenBlock {
 
   /** Zero-copy view of the block as it is now (uncompressed sections). */
   snapshot(): BlockData {
-    return { info: this.info(), codec: CODEC_NONE, meta: this.meta.view(), lines: this.lines.view(), sm: this.sm.view() };
+    return { info: this.info(), codec: CODEC_NONE, index: EMPTY, meta: this.meta.view(), lines: this.lines.view(), sm: this.sm.view() };
   }
 
-  /** Compresses the sections into one SharedArrayBuffer: the closed form of this block. */
+  /** Builds the index section and compresses the sections into one SharedArrayBuffer: the closed form of this block. */
   cut(): BlockData {
+    const x = buildBlockIndex(this.lines.view(), this.sm.view(), this.entries);
     const m = compressSync(asBuffer(this.meta.view()));
-    const l = compressSync(asBuffer(this.lines.view()));
     const s = compressSync(asBuffer(this.sm.view()));
-    const shared = new Uint8Array(new SharedArrayBuffer(m.length + l.length + s.length));
-    shared.set(m, 0);
-    shared.set(l, m.length);
-    shared.set(s, m.length + l.length);
-    return {
-      info: this.info(),
-      codec: CODEC_LZ4,
-      meta: shared.subarray(0, m.length),
-      lines: shared.subarray(m.length, m.length + l.length),
-      sm: shared.subarray(m.length + l.length),
+    const l = compressSync(asBuffer(this.lines.view()));
+    // same order as in a chunk file: index, meta, sm, lines
+    const shared = new Uint8Array(new SharedArrayBuffer(x.length + m.length + s.length + l.length));
+    let p = 0;
+    const put = (u: Uint8Array): Uint8Array => {
+      shared.set(u, p);
+      p += u.length;
+      return shared.subarray(p - u.length, p);
     };
+    const index = put(x);
+    const meta = put(m);
+    const sm = put(s);
+    const lines = put(l);
+    return { info: this.info(), codec: CODEC_LZ4, index, meta, lines, sm };
   }
 }

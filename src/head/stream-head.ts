@@ -2,7 +2,7 @@
 // block still growing, and what the ingester needs to enforce Loki's per-stream rules (exact
 // duplicate of the last entry, out-of-order window) and to know when to flush.
 import type { Labels } from '../util/labels.js';
-import type { BlockData } from '../chunk/block.js';
+import { blockBytes, type BlockData } from '../chunk/block.js';
 import { OpenBlock } from '../chunk/open-block.js';
 
 export interface StreamRecord {
@@ -69,7 +69,7 @@ export class StreamHead {
     if (this.open === null || this.open.entries === 0) return;
     const b = this.open.cut();
     this.closed.push(b);
-    this.closedBytes += b.meta.length + b.lines.length + b.sm.length;
+    this.closedBytes += blockBytes(b);
     this.open = null;
   }
 
@@ -83,7 +83,7 @@ export class StreamHead {
   /** Bytes held in memory by this head. */
   memoryBytes(): number {
     let n = this.closedBytes + (this.open ? this.open.sizeBytes : 0);
-    for (const b of this.flushing) n += b.meta.length + b.lines.length + b.sm.length;
+    for (const b of this.flushing) n += blockBytes(b);
     return n;
   }
 
@@ -106,7 +106,7 @@ export class StreamHead {
     this.flushDone(blocks);
     this.closed = blocks.concat(this.closed);
     for (const b of blocks) {
-      this.closedBytes += b.meta.length + b.lines.length + b.sm.length;
+      this.closedBytes += blockBytes(b);
       this.entries += b.info.entries;
       if (b.info.minTs < this.minTs || this.entries === b.info.entries) this.minTs = b.info.minTs;
       if (b.info.maxTs > this.maxTs) this.maxTs = b.info.maxTs;

@@ -30,12 +30,13 @@ export interface QueryStats {
   bytesScanned: number;
   chunksRead: number;
   blocks: number;
+  blocksSkipped: number;
   entriesReturned: number;
   execTimeMs: number;
 }
 
 export function emptyStats(): QueryStats {
-  return { entriesScanned: 0, bytesScanned: 0, chunksRead: 0, blocks: 0, entriesReturned: 0, execTimeMs: 0 };
+  return { entriesScanned: 0, bytesScanned: 0, chunksRead: 0, blocks: 0, blocksSkipped: 0, entriesReturned: 0, execTimeMs: 0 };
 }
 
 function addStats(a: QueryStats, b: ScanStats): void {
@@ -43,6 +44,7 @@ function addStats(a: QueryStats, b: ScanStats): void {
   a.bytesScanned += b.bytesScanned;
   a.chunksRead += b.chunksRead;
   a.blocks += b.blocks;
+  a.blocksSkipped += b.blocksSkipped;
 }
 
 /** Range aggregations whose per-step values add up across disjoint sets of streams. */

@@ -40,6 +40,8 @@ export interface ScanStats {
   entriesScanned: number;
   bytesScanned: number;
   chunksRead: number;
+  /** blocks whose index section proved they cannot match (never decompressed) */
+  blocksSkipped: number;
 }
 
 export interface LogScanResult {

@@ -1,16 +1,31 @@
 // The scan loops that run inside worker threads: walk a stream's blocks (chunk files and
-// in-memory head blocks) in time order, skip blocks outside the query range, decode only the
-// sections needed, run the LogQL pipeline per entry and collect either log entries (bounded by
-// the query limit, stopping early when no later block can improve the result) or metric samples.
+// in-memory head blocks) in time order and read only what the query needs:
+// - blocks outside the time range are never touched; a block whose trigram bloom filter proves
+//   that a required literal is absent is skipped after reading only its small index section;
+// - leading literal line filters run on the raw block bytes (one search per literal over the
+//   whole block, native or TypeScript kernels), and a line becomes a string only when a
+//   pipeline stage or the result needs it;
+// - count_over_time / rate / bytes_over_time / bytes_rate whose pipeline is answered by the
+//   byte filters alone never decode lines: timestamps and line lengths come from the meta
+//   section, series labels from the stream (plus structured metadata when the grouping can see
+//   it), and a block lying inside one step window is counted from its header alone.
+// Log queries stop early once `limit` entries beat anything a later block could hold.
 import { closeSync } from 'node:fs';
-import type { BlockData } from '../chunk/block.js';
-import { decodeLines, decodeMeta, decodeStructuredMetadata, splitNs } from '../chunk/block-reader.js';
-import { readChunkFooter, readFileBlock, type ChunkFooter } from '../chunk/chunk-file.js';
-import { compilePipeline, compileSampleExtractor } from '../logql/pipeline/index.js';
+import { SEC_LINES, SEC_META, SEC_SM, type BlockData, type BlockInfo, type BlockSource } from '../chunk/block.js';
+import {
+  decodeLines, decodeMeta, decodeSmRaw, decodeSmRecord, decodeStructuredMetadata, smRecordEnds, splitNs, type DecodedMeta,
+} from '../chunk/block-reader.js';
+import { BlockIndex } from '../chunk/block-index.js';
+import { readChunkFooter, readFileBlock, readFileBlockIndex, type ChunkFooter } from '../chunk/chunk-file.js';
+import { compilePipeline, compileSampleExtractor, canInjectVectorGrouping, type StreamSampleExtractor } from '../logql/pipeline/index.js';
 import { evalRangeAggregation } from '../logql/eval/index.js';
-import type { SeriesSamples } from '../logql/eval/types.js';
+import { durationSeconds } from '../logql/eval/range.js';
+import { stepCount, type SeriesSamples, type StepGrid, type StepSeries } from '../logql/eval/types.js';
+import type { RangeAggregationExpr } from '../logql/ast.js';
 import type { Labels } from '../util/labels.js';
+import { kernels } from '../native/index.js';
 import { mergeSorted } from './merge.js';
+import { planLineFilters, type LinePlan } from './prefilter.js';
 import type { LogScanResult, LogScanTask, SampleScanResult, SampleScanTask, ScanStats, ScannedEntry, StreamSource } from './protocol.js';
 
 export class ScanCancelled extends Error {
@@ -34,15 +49,17 @@ function footer(path: string): ChunkFooter {
   return f;
 }
 
+type FileBlock = Extract<BlockSource, { kind: 'file' }>;
+
 interface PlannedBlock {
   ord: number;
-  minTs: bigint;
-  maxTs: bigint;
-  load: () => BlockData;
+  info: BlockInfo;
+  mem: BlockData | null;
+  file: FileBlock | null;
 }
 
 /** Blocks of a stream overlapping [from, through], numbered in push order. */
-function planBlocks(src: StreamSource, fromNs: bigint, throughNs: bigint, stats: ScanStats, fds: Map<string, number>): PlannedBlock[] {
+function planBlocks(src: StreamSource, fromNs: bigint, throughNs: bigint, stats: ScanStats): PlannedBlock[] {
   const out: PlannedBlock[] = [];
   let ord = 0;
   for (const path of src.files) {
@@ -51,15 +68,58 @@ function planBlocks(src: StreamSource, fromNs: bigint, throughNs: bigint, stats:
     for (const b of f.blocks) {
       const o = ord++;
       if (b.info.maxTs < fromNs || b.info.minTs > throughNs) continue;
-      out.push({ ord: o, minTs: b.info.minTs, maxTs: b.info.maxTs, load: () => readFileBlock(b, fds) });
+      out.push({ ord: o, info: b.info, mem: null, file: b });
     }
   }
   for (const b of src.mem) {
     const o = ord++;
     if (b.info.maxTs < fromNs || b.info.minTs > throughNs) continue;
-    out.push({ ord: o, minTs: b.info.minTs, maxTs: b.info.maxTs, load: () => b });
+    out.push({ ord: o, info: b.info, mem: b, file: null });
   }
   return out;
+}
+
+const NO_INDEX = new BlockIndex(new Uint8Array(0));
+
+function blockIndex(pb: PlannedBlock, fds: Map<string, number>): BlockIndex {
+  if (pb.mem) return pb.mem.index && pb.mem.index.length > 0 ? new BlockIndex(pb.mem.index) : NO_INDEX;
+  return pb.file!.indexLen > 0 ? new BlockIndex(readFileBlockIndex(pb.file!, fds)) : NO_INDEX;
+}
+
+function loadBlock(pb: PlannedBlock, fds: Map<string, number>, want: number): BlockData {
+  if (pb.mem) return pb.mem;
+  return readFileBlock(pb.file!, fds, want, EMPTY);
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Compiled scan-side view of a pipeline's literal filters. */
+class LineFilterPlan {
+  readonly active: boolean;
+  constructor(readonly plan: LinePlan) {
+    this.active = plan.must.length > 0 || plan.mustNot.length > 0;
+  }
+  /** False when the block's bloom filter proves some required clause cannot match. */
+  blockMayMatch(ix: BlockIndex): boolean {
+    outer: for (const clause of this.plan.must) {
+      for (const lit of clause) if (ix.mayContain(lit)) continue outer;
+      return false;
+    }
+    return true;
+  }
+  /** Narrows `mask` to entries passing the byte filters; returns how many are left. */
+  apply(lines: Uint8Array, meta: DecodedMeta, mask: Uint8Array, left: number): number {
+    for (const clause of this.plan.must) {
+      if (left === 0) return 0;
+      left = kernels.filterLines(lines, meta.lineOff, meta.n, clause, mask, true);
+    }
+    if (left > 0 && this.plan.mustNot.length > 0) left = kernels.filterLines(lines, meta.lineOff, meta.n, this.plan.mustNot, mask, false);
+    return left;
+  }
+}
+
+function newStats(): ScanStats {
+  return { blocks: 0, entriesScanned: 0, bytesScanned: 0, chunksRead: 0, blocksSkipped: 0 };
 }
 
 function cmpForward(a: ScannedEntry, b: ScannedEntry): number {
@@ -69,9 +129,34 @@ function cmpBackward(a: ScannedEntry, b: ScannedEntry): number {
   return b.tsMs - a.tsMs || b.tsRem - a.tsRem || b.seq - a.seq;
 }
 
+/** Marks entries with from <= ts < to (inclusive/exclusive per flags); returns count and bytes. */
+function timeMask(meta: DecodedMeta, mask: Uint8Array, fromMs: number, fromRem: number, fromIncl: boolean, toMs: number, toRem: number, toIncl: boolean): [number, number] {
+  const { tsMs, tsRem, lineOff, n } = meta;
+  let count = 0;
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const ms = tsMs[i]!;
+    const rem = tsRem[i]!;
+    let ok: boolean;
+    if (ms < fromMs || ms > toMs) ok = false;
+    else {
+      ok = true;
+      if (ms === fromMs && (fromIncl ? rem < fromRem : rem <= fromRem)) ok = false;
+      if (ms === toMs && (toIncl ? rem > toRem : rem >= toRem)) ok = false;
+    }
+    if (ok) {
+      mask[i] = 1;
+      count++;
+      bytes += lineOff[i + 1]! - lineOff[i]!;
+    } else mask[i] = 0;
+  }
+  return [count, bytes];
+}
+
 export function scanLogs(task: LogScanTask, cancel: Int32Array): LogScanResult {
-  const stats: ScanStats = { blocks: 0, entriesScanned: 0, bytesScanned: 0, chunksRead: 0 };
-  const pipeline = compilePipeline(task.selector.pipeline);
+  const stats = newStats();
+  const lf = new LineFilterPlan(planLineFilters(task.selector.pipeline));
+  const pipeline = compilePipeline(lf.plan.rest);
   const backward = task.direction === 'backward';
   const cmp = backward ? cmpBackward : cmpForward;
   const [fromMs, fromRem] = splitNs(task.fromNs);
@@ -83,9 +168,13 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array): LogScanResult {
     for (let si = 0; si < task.streams.length; si++) {
       const src = task.streams[si]!;
       const sp = pipeline.forStream(src.labels);
-      const blocks = planBlocks(src, task.fromNs, throughNs, stats, fds);
+      const blocks = planBlocks(src, task.fromNs, throughNs, stats);
       // Newest blocks first for backward queries, oldest first for forward ones.
-      blocks.sort(backward ? (a, b) => (b.maxTs > a.maxTs ? 1 : b.maxTs < a.maxTs ? -1 : b.ord - a.ord) : (a, b) => (a.minTs < b.minTs ? -1 : a.minTs > b.minTs ? 1 : a.ord - b.ord));
+      blocks.sort(
+        backward
+          ? (a, b) => (b.info.maxTs > a.info.maxTs ? 1 : b.info.maxTs < a.info.maxTs ? -1 : b.ord - a.ord)
+          : (a, b) => (a.info.minTs < b.info.minTs ? -1 : a.info.minTs > b.info.minTs ? 1 : a.ord - b.ord),
+      );
       const found: ScannedEntry[] = [];
       for (let bi = 0; bi < blocks.length; bi++) {
         if (Atomics.load(cancel, 0) === 1) throw new ScanCancelled();
@@ -96,28 +185,31 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array): LogScanResult {
           found.length = task.limit;
           const worst = found[task.limit - 1]!;
           const worstNs = BigInt(worst.tsMs) * 1_000_000n + BigInt(worst.tsRem);
-          if (backward ? pb.maxTs < worstNs : pb.minTs > worstNs) break;
+          if (backward ? pb.info.maxTs < worstNs : pb.info.minTs > worstNs) break;
         }
-        const block = pb.load();
+        if (lf.active && !lf.blockMayMatch(blockIndex(pb, fds))) {
+          stats.blocksSkipped++;
+          continue;
+        }
+        const block = loadBlock(pb, fds, SEC_META | SEC_SM | SEC_LINES);
         stats.blocks++;
         const meta = decodeMeta(block);
-        let lines: Uint8Array | null = null;
-        let sm: Labels[] | null = null;
+        const mask = new Uint8Array(meta.n);
+        const [inRange, inBytes] = timeMask(meta, mask, fromMs, fromRem, true, toMs, toRem, false);
+        stats.entriesScanned += inRange;
+        stats.bytesScanned += inBytes;
+        if (inRange === 0) continue;
+        const lines = decodeLines(block);
+        if (lf.active && lf.apply(lines, meta, mask, inRange) === 0) continue;
+        const sm = decodeStructuredMetadata(block);
         const { tsMs, tsRem, lineOff, n } = meta;
         const seqBase = pb.ord * 1_048_576;
         for (let i = 0; i < n; i++) {
+          if (mask[i] === 0) continue;
           const ms = tsMs[i]!;
           const rem = tsRem[i]!;
-          if (ms < fromMs || (ms === fromMs && rem < fromRem)) continue;
-          if (ms > toMs || (ms === toMs && rem >= toRem)) continue;
-          if (lines === null) {
-            lines = decodeLines(block);
-            sm = decodeStructuredMetadata(block);
-          }
           const line = textDecoder.decode(lines.subarray(lineOff[i]!, lineOff[i + 1]!));
-          stats.entriesScanned++;
-          stats.bytesScanned += lineOff[i + 1]! - lineOff[i]!;
-          if (!sp.process(BigInt(ms) * 1_000_000n + BigInt(rem), line, sm![i]!)) continue;
+          if (!sp.process(BigInt(ms) * 1_000_000n + BigInt(rem), line, sm[i]!)) continue;
           found.push({
             tsMs: ms, tsRem: rem, seq: seqBase + i, line: sp.line, key: sp.labelsKey(), labels: sp.labels(),
             categorized: task.categorize ? sp.categorized() : undefined,
@@ -145,41 +237,339 @@ function closeFds(fds: Map<string, number>): void {
   }
 }
 
+// ---------------------------------------------------------------- metric scans
+
+const LINE_OPS = new Set(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate']);
+
+/**
+ * Per-series step accumulators for count/bytes range aggregations: each entry adds to the
+ * contiguous run of steps whose window (t-range, t] holds it, through difference arrays, so
+ * the cost per entry is O(1) whatever range/step is, and sums stay exact integers.
+ */
+class StepAccumulator {
+  readonly nSteps: number;
+  private readonly baseMs: number;
+  private readonly baseRem: number;
+  private readonly range: number;
+  private readonly step: number;
+  readonly series = new Map<string, { labels: Labels; cnt: Float64Array; bytes: Float64Array | null }>();
+  // current elementary interval (lo, hi] of relative time with a constant step run [kmin, kmax]
+  lo = 1;
+  hi = 0;
+  kmin = 0;
+  kmax = -1;
+
+  constructor(readonly expr: RangeAggregationExpr, grid: StepGrid, private readonly wantBytes: boolean) {
+    this.nSteps = stepCount(grid);
+    const base = grid.startNs - expr.range.rangeNs - expr.range.offsetNs;
+    [this.baseMs, this.baseRem] = splitNs(base);
+    this.range = Number(expr.range.rangeNs);
+    this.step = Number(grid.stepNs);
+  }
+
+  /** Usable when every relative time of the query is an exact float (spans < 104 days). */
+  static fits(grid: StepGrid, expr: RangeAggregationExpr): boolean {
+    return grid.endNs - grid.startNs + expr.range.rangeNs < 2n ** 52n;
+  }
+
+  rel(ms: number, rem: number): number {
+    return (ms - this.baseMs) * 1_000_000 + (rem - this.baseRem);
+  }
+
+  relNs(ts: bigint): number {
+    const [ms, rem] = splitNs(ts);
+    return this.rel(ms, rem);
+  }
+
+  /** Sets (lo, hi], kmin, kmax for relative time t. */
+  locate(t: number): void {
+    const { range, step, nSteps } = this;
+    let kmax: number;
+    let kmin: number;
+    let lo: number;
+    let hi: number;
+    if (step <= 0) {
+      // one window (0, range]
+      if (t <= 0) { kmin = 0; kmax = -1; lo = -Infinity; hi = 0; }
+      else if (t <= range) { kmin = 0; kmax = 0; lo = 0; hi = range; }
+      else { kmin = 1; kmax = 0; lo = range; hi = Infinity; }
+    } else {
+      // kmax: largest k with k*step < t ; kmin: smallest k with t <= range + k*step
+      kmax = Math.ceil(t / step) - 1;
+      while ((kmax + 1) * step < t) kmax++;
+      while (kmax >= 0 && kmax * step >= t) kmax--;
+      if (t <= range) kmin = 0;
+      else {
+        kmin = Math.ceil((t - range) / step);
+        while (kmin > 0 && range + (kmin - 1) * step >= t) kmin--;
+        while (range + kmin * step < t) kmin++;
+      }
+      lo = Math.max(kmax * step, kmin > 0 ? range + (kmin - 1) * step : -Infinity);
+      hi = Math.min((kmax + 1) * step, range + kmin * step);
+    }
+    this.lo = lo;
+    this.hi = hi;
+    this.kmin = kmin;
+    this.kmax = Math.min(kmax, nSteps - 1);
+  }
+
+  seriesFor(key: string, labels: Labels): { cnt: Float64Array; bytes: Float64Array | null } {
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels, cnt: new Float64Array(this.nSteps + 1), bytes: this.wantBytes ? new Float64Array(this.nSteps + 1) : null };
+      this.series.set(key, s);
+    }
+    return s;
+  }
+
+  /** Adds `count` entries of `bytes` total at the current interval's steps. */
+  add(s: { cnt: Float64Array; bytes: Float64Array | null }, count: number, bytes: number): void {
+    const a = this.kmin;
+    const b = this.kmax;
+    if (a > b || count === 0) return;
+    s.cnt[a]! += count;
+    s.cnt[b + 1]! -= count;
+    if (s.bytes) {
+      s.bytes[a]! += bytes;
+      s.bytes[b + 1]! -= bytes;
+    }
+  }
+
+  result(): StepSeries[] {
+    const out: StepSeries[] = [];
+    const seconds = durationSeconds(this.expr.range.rangeNs);
+    const op = this.expr.op;
+    for (const [key, s] of this.series) {
+      const values = new Float64Array(this.nSteps);
+      const present = new Uint8Array(this.nSteps);
+      let c = 0;
+      let b = 0;
+      let any = false;
+      for (let k = 0; k < this.nSteps; k++) {
+        c += s.cnt[k]!;
+        if (s.bytes) b += s.bytes[k]!;
+        if (c <= 0) continue;
+        present[k] = 1;
+        any = true;
+        values[k] = op === 'count_over_time' ? c : op === 'rate' ? c / seconds : op === 'bytes_over_time' ? b : b / seconds;
+      }
+      if (any) out.push({ labels: s.labels, key, values, present });
+    }
+    return out;
+  }
+}
+
+/** The grouping the sample extractor applies (mirrors compileSampleExtractor). */
+function effectiveGrouping(expr: RangeAggregationExpr, extra: SampleScanTask['extraGrouping']): { names: string[]; without: boolean; noLabels: boolean } | null {
+  let g = expr.grouping;
+  if (extra && !expr.grouping && canInjectVectorGrouping('sum', expr.op)) g = extra;
+  if (!g) return null;
+  return { names: g.labels, without: g.without, noLabels: g.labels.length === 0 && !g.without };
+}
+
+/**
+ * Can an entry's structured metadata change the series label set of a stream's samples in this
+ * block? Only when its names (after Loki's `_extracted` renaming of names clashing with stream
+ * labels) meet the grouping, or it carries an error label.
+ */
+function smMatters(grouping: ReturnType<typeof effectiveGrouping>, streamNames: Set<string>, info: BlockInfo, ix: BlockIndex): boolean {
+  if (info.smU === info.entries) return false; // no entry has metadata
+  if (grouping === null || grouping.without) return true;
+  if (ix.mayHaveSmName('__error__') || ix.mayHaveSmName('__error_details__')) return true;
+  for (const g of grouping.names) {
+    if (!streamNames.has(g) && ix.mayHaveSmName(g)) return true;
+    if (g.endsWith('_extracted')) {
+      const base = g.slice(0, -'_extracted'.length);
+      if (streamNames.has(base) && ix.mayHaveSmName(base)) return true;
+    }
+  }
+  return false;
+}
+
+function sameBytes(raw: Uint8Array, a0: number, a1: number, b0: number, b1: number): boolean {
+  if (a1 - a0 !== b1 - b0) return false;
+  for (let i = 0; i < a1 - a0; i++) if (raw[a0 + i] !== raw[b0 + i]) return false;
+  return true;
+}
+
 export function scanSamples(task: SampleScanTask, cancel: Int32Array): SampleScanResult {
-  const stats: ScanStats = { blocks: 0, entriesScanned: 0, bytesScanned: 0, chunksRead: 0 };
-  const extractor = compileSampleExtractor(task.expr, task.extraGrouping);
-  const fromEx = task.fromNs; // exclusive
-  const through = task.toNs; // inclusive
-  const [fromMs, fromRem] = splitNs(fromEx);
-  const [toMs, toRem] = splitNs(through);
-  const series = new Map<string, SeriesSamples & { sorted: boolean; lastTs: bigint }>();
+  const expr = task.expr;
+  const lf = new LineFilterPlan(planLineFilters(expr.range.selector.pipeline));
+  const restExpr: RangeAggregationExpr = { ...expr, range: { ...expr.range, selector: { ...expr.range.selector, pipeline: lf.plan.rest } } };
+  if (LINE_OPS.has(expr.op) && !expr.range.unwrap && StepAccumulator.fits(task.grid, expr)) return scanLineSamples(task, restExpr, lf, cancel);
+  return scanGenericSamples(task, restExpr, lf, cancel);
+}
+
+/** count/rate/bytes range aggregations straight into step accumulators. */
+function scanLineSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf: LineFilterPlan, cancel: Int32Array): SampleScanResult {
+  const stats = newStats();
+  const extractor = compileSampleExtractor(expr, task.extraGrouping);
+  const timeOnly = expr.range.selector.pipeline.length === 0;
+  const grouping = effectiveGrouping(expr, task.extraGrouping);
+  const wantBytes = expr.op === 'bytes_over_time' || expr.op === 'bytes_rate';
+  const acc = new StepAccumulator(expr, task.grid, wantBytes);
+  const [fromMs, fromRem] = splitNs(task.fromNs);
+  const [toMs, toRem] = splitNs(task.toNs);
   const fds = new Map<string, number>();
   try {
     for (const src of task.streams) {
       const ex = extractor.forStream(src.labels);
-      const blocks = planBlocks(src, fromEx + 1n, through, stats, fds);
-      blocks.sort((a, b) => (a.minTs < b.minTs ? -1 : a.minTs > b.minTs ? 1 : a.ord - b.ord));
+      const streamNames = new Set(src.labels.map((l) => l.name));
+      // the stream's series when metadata cannot matter
+      let plain: ReturnType<StepAccumulator['seriesFor']> | null = null;
+      const plainSeries = (): ReturnType<StepAccumulator['seriesFor']> => {
+        if (plain === null) {
+          ex.process(0n, '', []);
+          plain = acc.seriesFor(ex.labelsKey(), ex.labels());
+        }
+        return plain;
+      };
+      const bySm = new Map<string, ReturnType<StepAccumulator['seriesFor']>>();
+      const blocks = planBlocks(src, task.fromNs + 1n, task.toNs, stats);
       for (const pb of blocks) {
         if (Atomics.load(cancel, 0) === 1) throw new ScanCancelled();
-        const block = pb.load();
+        const needIndex = lf.active || (timeOnly && pb.info.smU !== pb.info.entries);
+        const ix = needIndex ? blockIndex(pb, fds) : NO_INDEX;
+        if (lf.active && !lf.blockMayMatch(ix)) {
+          stats.blocksSkipped++;
+          continue;
+        }
+        const useSm = !timeOnly || smMatters(grouping, streamNames, pb.info, ix);
+        if (timeOnly && !useSm && !lf.active) {
+          // Whole block inside one elementary step interval: count it from its header.
+          const tMin = acc.relNs(pb.info.minTs);
+          const tMax = acc.relNs(pb.info.maxTs);
+          acc.locate(tMin);
+          if (tMax <= acc.hi) {
+            stats.blocks++;
+            if (acc.kmin <= acc.kmax) {
+              stats.entriesScanned += pb.info.entries;
+              stats.bytesScanned += pb.info.lineBytes;
+              acc.add(plainSeries(), pb.info.entries, pb.info.lineBytes);
+            }
+            continue;
+          }
+        }
+        const want = SEC_META | (useSm ? SEC_SM : 0) | (lf.active || !timeOnly ? SEC_LINES : 0);
+        const block = loadBlock(pb, fds, want);
         stats.blocks++;
-        const { tsMs, tsRem, lineOff, n } = decodeMeta(block);
+        const meta = decodeMeta(block);
+        const mask = new Uint8Array(meta.n);
+        const [inRange, inBytes] = timeMask(meta, mask, fromMs, fromRem, false, toMs, toRem, true);
+        stats.entriesScanned += inRange;
+        stats.bytesScanned += inBytes;
+        if (inRange === 0) continue;
         let lines: Uint8Array | null = null;
-        let sm: Labels[] | null = null;
+        if (lf.active) {
+          lines = decodeLines(block);
+          if (lf.apply(lines, meta, mask, inRange) === 0) continue;
+        }
+        const { tsMs, tsRem, lineOff, n } = meta;
+        if (timeOnly) {
+          // runs of entries with the same series and step interval are added at once
+          let smRaw: Uint8Array | null = null;
+          let smEnds: Uint32Array | null = null;
+          if (useSm) {
+            smRaw = decodeSmRaw(block);
+            smEnds = smRecordEnds(smRaw, n);
+          }
+          let cur = useSm ? null : plainSeries();
+          let prevStart = -1;
+          let prevEnd = -1;
+          let runCount = 0;
+          let runBytes = 0;
+          acc.lo = 1;
+          acc.hi = 0;
+          for (let i = 0; i < n; i++) {
+            if (mask[i] === 0) continue;
+            const t = acc.rel(tsMs[i]!, tsRem[i]!);
+            let series = cur;
+            if (smRaw !== null) {
+              const start = i === 0 ? 0 : smEnds![i - 1]!;
+              const end = smEnds![i]!;
+              if (cur === null || !sameBytes(smRaw, start, end, prevStart, prevEnd)) {
+                const key = Buffer.from(smRaw.buffer, smRaw.byteOffset + start, end - start).toString('latin1');
+                series = bySm.get(key) ?? null;
+                if (series === null) {
+                  ex.process(0n, '', decodeSmRecord(smRaw, start));
+                  series = acc.seriesFor(ex.labelsKey(), ex.labels());
+                  bySm.set(key, series);
+                }
+              }
+              prevStart = start;
+              prevEnd = end;
+            }
+            if (series !== cur || t <= acc.lo || t > acc.hi) {
+              if (runCount > 0) acc.add(cur!, runCount, runBytes);
+              runCount = 0;
+              runBytes = 0;
+              cur = series;
+              if (t <= acc.lo || t > acc.hi) acc.locate(t);
+            }
+            runCount++;
+            runBytes += lineOff[i + 1]! - lineOff[i]!;
+          }
+          if (runCount > 0) acc.add(cur!, runCount, runBytes);
+          continue;
+        }
+        // a pipeline still runs per line
+        lines ??= decodeLines(block);
+        const sm = decodeStructuredMetadata(block);
         for (let i = 0; i < n; i++) {
+          if (mask[i] === 0) continue;
           const ms = tsMs[i]!;
           const rem = tsRem[i]!;
-          if (ms < fromMs || (ms === fromMs && rem <= fromRem)) continue;
-          if (ms > toMs || (ms === toMs && rem > toRem)) continue;
-          if (lines === null) {
-            lines = decodeLines(block);
-            sm = decodeStructuredMetadata(block);
-          }
           const line = textDecoder.decode(lines.subarray(lineOff[i]!, lineOff[i + 1]!));
-          stats.entriesScanned++;
-          stats.bytesScanned += lineOff[i + 1]! - lineOff[i]!;
-          const ts = BigInt(ms) * 1_000_000n + BigInt(rem);
-          if (!ex.process(ts, line, sm![i]!)) continue;
+          if (!ex.process(BigInt(ms) * 1_000_000n + BigInt(rem), line, sm[i]!)) continue;
+          const t = acc.rel(ms, rem);
+          if (t <= acc.lo || t > acc.hi) acc.locate(t);
+          // value is 1 (count) or the byte length of the line after the pipeline
+          acc.add(acc.seriesFor(ex.labelsKey(), ex.labels()), 1, wantBytes ? ex.value : 0);
+        }
+      }
+    }
+  } finally {
+    closeFds(fds);
+  }
+  return { series: acc.result(), stats };
+}
+
+/** Every other range aggregation: per-series samples, then the evaluator's range functions. */
+function scanGenericSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf: LineFilterPlan, cancel: Int32Array): SampleScanResult {
+  const stats = newStats();
+  const extractor = compileSampleExtractor(expr, task.extraGrouping);
+  const [fromMs, fromRem] = splitNs(task.fromNs);
+  const [toMs, toRem] = splitNs(task.toNs);
+  const series = new Map<string, SeriesSamples & { sorted: boolean; lastTs: bigint }>();
+  const fds = new Map<string, number>();
+  try {
+    for (const src of task.streams) {
+      const ex: StreamSampleExtractor = extractor.forStream(src.labels);
+      const blocks = planBlocks(src, task.fromNs + 1n, task.toNs, stats);
+      blocks.sort((a, b) => (a.info.minTs < b.info.minTs ? -1 : a.info.minTs > b.info.minTs ? 1 : a.ord - b.ord));
+      for (const pb of blocks) {
+        if (Atomics.load(cancel, 0) === 1) throw new ScanCancelled();
+        if (lf.active && !lf.blockMayMatch(blockIndex(pb, fds))) {
+          stats.blocksSkipped++;
+          continue;
+        }
+        const block = loadBlock(pb, fds, SEC_META | SEC_SM | SEC_LINES);
+        stats.blocks++;
+        const meta = decodeMeta(block);
+        const mask = new Uint8Array(meta.n);
+        const [inRange, inBytes] = timeMask(meta, mask, fromMs, fromRem, false, toMs, toRem, true);
+        stats.entriesScanned += inRange;
+        stats.bytesScanned += inBytes;
+        if (inRange === 0) continue;
+        const lines = decodeLines(block);
+        if (lf.active && lf.apply(lines, meta, mask, inRange) === 0) continue;
+        const sm = decodeStructuredMetadata(block);
+        const { tsMs, tsRem, lineOff, n } = meta;
+        for (let i = 0; i < n; i++) {
+          if (mask[i] === 0) continue;
+          const line = textDecoder.decode(lines.subarray(lineOff[i]!, lineOff[i + 1]!));
+          const ts = BigInt(tsMs[i]!) * 1_000_000n + BigInt(tsRem[i]!);
+          if (!ex.process(ts, line, sm[i]!)) continue;
           const key = ex.labelsKey();
           let s = series.get(key);
           if (!s) {
@@ -205,5 +595,5 @@ export function scanSamples(task: SampleScanTask, cancel: Int32Array): SampleSca
     }
     list.push({ labels: s.labels, key: s.key, ts: s.ts, values: s.values });
   }
-  return { series: evalRangeAggregation(task.expr, list, task.grid), stats };
+  return { series: evalRangeAggregation(expr, list, task.grid), stats };
 }

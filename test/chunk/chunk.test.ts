@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OpenBlock } from '../../src/chunk/open-block.js';
 import { decodeLines, decodeMeta, decodeStructuredMetadata, joinNs, nsString } from '../../src/chunk/block-reader.js';
-import { readChunkFooter, readFileBlock, writeChunkFileAsync } from '../../src/chunk/chunk-file.js';
+import { readChunkFooter, readFileBlock, readFileBlockIndex, writeChunkFileAsync } from '../../src/chunk/chunk-file.js';
+import { BlockIndex } from '../../src/chunk/block-index.js';
+import { SEC_META } from '../../src/chunk/block.js';
 import { removeDir, tempDataDir } from '../helpers/server.js';
 
 function fill(b: OpenBlock, n: number): { ts: bigint; line: string }[] {
@@ -51,8 +53,18 @@ describe('blocks and chunk files', () => {
     expect(f.blocks).toHaveLength(2);
     const blk = readFileBlock(f.blocks[1]!);
     expect(decodeMeta(blk).n).toBe(50);
-    const bad = { ...f.blocks[1]!, crc: (f.blocks[1]!.crc + 1) >>> 0 };
-    expect(() => readFileBlock(bad)).toThrow(/checksum/);
+    for (const field of ['crcIndex', 'crcMeta', 'crcSm', 'crcLines'] as const) {
+      const bad = { ...f.blocks[1]!, [field]: (f.blocks[1]![field] + 1) >>> 0 };
+      expect(() => readFileBlock(bad)).toThrow(/checksum/);
+    }
+    // partial reads check only what they read
+    const metaOnly = readFileBlock({ ...f.blocks[1]!, crcLines: 0 }, undefined, SEC_META);
+    expect(decodeMeta(metaOnly).n).toBe(50);
+    expect(metaOnly.lines.length).toBe(0);
+    const ix = new BlockIndex(readFileBlockIndex(f.blocks[1]!));
+    expect(ix.smNames).toEqual(new Set(['detected_level', 'trace_id']));
+    expect(ix.mayContain(Buffer.from('héllo'))).toBe(true);
+    expect(ix.mayContain(Buffer.from('line 7'))).toBe(true);
     removeDir(dir);
   });
 });

@@ -1,0 +1,156 @@
+// The per-block index section (FORMAT.md, version 2): built once when a block is cut, read by
+// the scan workers before anything else so a block that cannot match is never decompressed.
+// It holds the distinct structured-metadata names of the block (exact) and a one-hash bloom
+// filter over every byte trigram of the block's line bytes, so "can this block contain the
+// substring S" is answerable for any S of 3+ bytes: if one trigram of S is absent, S is absent.
+import { fmix32, trigramBloomBuild } from '../native/index.js';
+
+export const INDEX_VERSION = 1;
+/** Scratch bloom size (bits, log2); blocks fold it down to what their trigram count needs. */
+export const SCRATCH_LOG2 = 20;
+const MIN_LOG2 = 9;
+const MAX_SM_NAMES = 64;
+const SM_NAMES_UNKNOWN = 0xffff;
+
+const scratch = new Uint32Array(1 << (SCRATCH_LOG2 - 5));
+
+/**
+ * Builds the index section of a block from its uncompressed lines and structured-metadata
+ * sections. Layout:
+ *   u8 version, u8 log2(bloom bits) (0 = no bloom), u16 SM name count (0xffff = not recorded),
+ *   per name: u16 length + UTF-8 bytes, then the bloom bits (little-endian u32 words).
+ */
+export function buildBlockIndex(lines: Uint8Array, sm: Uint8Array, entries: number): Uint8Array {
+  const names = smNames(sm, entries);
+  let log2 = 0;
+  let bloom: Uint32Array | null = null;
+  if (lines.length >= 3) {
+    scratch.fill(0);
+    const distinct = trigramBloomBuild(lines, scratch);
+    // 4-8 bits per distinct trigram: about 12-22% of the bits set (one hash function).
+    log2 = Math.max(MIN_LOG2, Math.min(SCRATCH_LOG2, Math.ceil(Math.log2(Math.max(1, distinct) * 4))));
+    bloom = fold(scratch, log2);
+  }
+  let size = 4;
+  const encoded: Buffer[] = [];
+  if (names !== null) for (const n of names) {
+    const b = Buffer.from(n, 'utf8');
+    encoded.push(b);
+    size += 2 + b.length;
+  }
+  const bloomBytes = bloom ? bloom.byteLength : 0;
+  size = (size + 3) & ~3; // align the bloom words
+  const out = new Uint8Array(size + bloomBytes);
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  out[0] = INDEX_VERSION;
+  out[1] = log2;
+  dv.setUint16(2, names === null ? SM_NAMES_UNKNOWN : names.length, true);
+  let p = 4;
+  for (const b of encoded) {
+    dv.setUint16(p, b.length, true);
+    out.set(b, p + 2);
+    p += 2 + b.length;
+  }
+  if (bloom) for (let i = 0; i < bloom.length; i++) dv.setUint32(size + i * 4, bloom[i]!, true);
+  return out;
+}
+
+function fold(src: Uint32Array, log2: number): Uint32Array {
+  const words = Math.max(1, (1 << log2) >>> 5);
+  const out = new Uint32Array(words);
+  for (let i = 0; i < src.length; i++) out[i & (words - 1)]! |= src[i]!;
+  return out;
+}
+
+/** Distinct SM names of a block, in first-seen order; null when there are too many to list. */
+function smNames(sm: Uint8Array, entries: number): string[] | null {
+  if (sm.length === entries) return []; // one zero count per entry: no metadata at all
+  const seen = new Set<string>();
+  let p = 0;
+  const rd = (): number => {
+    let v = 0;
+    let mult = 1;
+    for (;;) {
+      const b = sm[p++]!;
+      v += (b & 0x7f) * mult;
+      if (b < 0x80) return v;
+      mult *= 128;
+    }
+  };
+  for (let i = 0; i < entries; i++) {
+    const c = rd();
+    for (let j = 0; j < c; j++) {
+      const nl = rd();
+      const name = Buffer.from(sm.buffer, sm.byteOffset + p, nl).toString('utf8');
+      p += nl;
+      const vl = rd();
+      p += vl;
+      if (!seen.has(name)) {
+        if (seen.size >= MAX_SM_NAMES) return null;
+        seen.add(name);
+      }
+    }
+  }
+  return [...seen];
+}
+
+/** A parsed index section. */
+export class BlockIndex {
+  /** distinct SM names; null = unknown (treat any name as possibly present) */
+  readonly smNames: ReadonlySet<string> | null;
+  private readonly bloom: Uint32Array | null;
+  private readonly mask: number;
+
+  constructor(raw: Uint8Array) {
+    if (raw.length < 4 || raw[0] !== INDEX_VERSION) {
+      this.smNames = null;
+      this.bloom = null;
+      this.mask = 0;
+      return;
+    }
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const log2 = raw[1]!;
+    const count = dv.getUint16(2, true);
+    let p = 4;
+    if (count === SM_NAMES_UNKNOWN) this.smNames = null;
+    else {
+      const s = new Set<string>();
+      for (let i = 0; i < count; i++) {
+        const l = dv.getUint16(p, true);
+        s.add(Buffer.from(raw.buffer, raw.byteOffset + p + 2, l).toString('utf8'));
+        p += 2 + l;
+      }
+      this.smNames = s;
+    }
+    p = (p + 3) & ~3;
+    if (log2 === 0) {
+      this.bloom = null;
+      this.mask = 0;
+    } else {
+      const words = Math.max(1, (1 << log2) >>> 5);
+      const bloom = new Uint32Array(words);
+      for (let i = 0; i < words; i++) bloom[i] = dv.getUint32(p + i * 4, true);
+      this.bloom = bloom;
+      this.mask = words * 32 - 1;
+    }
+  }
+
+  /** False only when the block's lines provably do not contain `needle` (UTF-8 bytes). */
+  mayContain(needle: Uint8Array): boolean {
+    const bloom = this.bloom;
+    if (bloom === null || needle.length < 3) return true;
+    let tri = needle[0]! | (needle[1]! << 8);
+    for (let i = 2; i < needle.length; i++) {
+      tri = (tri & 0xffff) | (needle[i]! << 16);
+      const h = fmix32(tri) & this.mask;
+      if ((bloom[h >>> 5]! & (1 << (h & 31))) === 0) return false;
+      tri >>>= 8;
+    }
+    return true;
+  }
+
+  /** False only when no entry of the block has structured metadata named `name`. */
+  mayHaveSmName(name: string): boolean {
+    return this.smNames === null || this.smNames.has(name);
+  }
+}

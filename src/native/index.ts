@@ -1,0 +1,176 @@
+// The scan engine's innermost loops, behind one interface with two implementations: the C++
+// addon in native/ (built from source at `npm install` by node-pre-gyp; optional) and a pure
+// TypeScript fallback with identical results. The addon is loaded when its binary exists and
+// `BRAMBLE_NATIVE=0` is not set; otherwise the fallback is used silently.
+// Loops: LZ4 block decoding (lz4-napi's format), marking the lines of a block that contain any
+// of several literals (one pass per literal over the whole block), and building a block's
+// trigram bloom filter.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { uncompressSync } from 'lz4-napi';
+
+export interface ScanKernels {
+  readonly name: 'native' | 'typescript';
+  /** Decodes a u32-LE-size-prefixed raw LZ4 block; throws when it is not exactly `expected` bytes. */
+  lz4Decode(src: Uint8Array, expected: number): Uint8Array;
+  /**
+   * For entries i < n with mask[i] !== 0: sets mask[i] to 1 when line i (lines[off[i]..off[i+1]))
+   * contains at least one needle and `keep` is true, or contains none and `keep` is false;
+   * else to 0. Returns the number of entries left at 1.
+   */
+  filterLines(lines: Uint8Array, off: Uint32Array, n: number, needles: readonly Uint8Array[], mask: Uint8Array, keep: boolean): number;
+  /** ORs the bit fmix32(trigram) & (scratch bits - 1) of every byte trigram in; returns bits newly set. */
+  trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number;
+}
+
+/** murmur3's 32-bit finaliser: the trigram hash of the block bloom filter (FORMAT.md). */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+export class Lz4DecodeError extends Error {}
+
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+/** Index of the entry whose line holds byte position pos (off ascending, off[n] = total). */
+function entryAt(off: Uint32Array, n: number, pos: number, lo: number): number {
+  let hi = n - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (off[mid]! <= pos) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+export const typescriptKernels: ScanKernels = {
+  name: 'typescript',
+  lz4Decode(src, expected) {
+    if (expected === 0) return new Uint8Array(0);
+    const out = uncompressSync(asBuffer(src));
+    if (out.length !== expected) throw new Lz4DecodeError(`block section decompressed to ${out.length} bytes, expected ${expected}`);
+    return out;
+  },
+  filterLines(lines, off, n, needles, mask, keep) {
+    const buf = asBuffer(lines);
+    const hit = new Uint8Array(n);
+    const end = off[n]!;
+    for (const nd of needles) {
+      if (nd.length === 0) {
+        hit.fill(1);
+        break;
+      }
+      const needle = asBuffer(nd);
+      let from = off[0]!;
+      let e = 0;
+      while (from < end) {
+        const pos = buf.indexOf(needle, from);
+        if (pos < 0 || pos >= end) break;
+        e = entryAt(off, n, pos, e);
+        // skip empty lines sharing this offset: the hit belongs to the last entry starting here
+        if (pos + needle.length <= off[e + 1]!) {
+          hit[e] = 1;
+          from = off[e + 1]!;
+        } else from = pos + 1;
+      }
+    }
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      if (mask[i] === 0) continue;
+      const v = keep ? hit[i]! : hit[i]! ^ 1;
+      mask[i] = v;
+      kept += v;
+    }
+    return kept;
+  },
+  trigramBloomBuild(lines, scratch) {
+    const mask = scratch.length * 32 - 1;
+    let added = 0;
+    const len = lines.length;
+    if (len < 3) return 0;
+    let tri = lines[0]! | (lines[1]! << 8);
+    for (let i = 2; i < len; i++) {
+      tri = (tri & 0xffff) | (lines[i]! << 16);
+      let h = tri;
+      h ^= h >>> 16;
+      h = Math.imul(h, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h ^= h >>> 16;
+      h &= mask;
+      const w = h >>> 5;
+      const bit = 1 << (h & 31);
+      const cur = scratch[w]!;
+      if ((cur & bit) === 0) {
+        scratch[w] = cur | bit;
+        added++;
+      }
+      tri >>>= 8;
+    }
+    return added;
+  },
+};
+
+interface NativeBinding {
+  lz4Decode(src: Uint8Array, expected: number): Buffer;
+  filterLines(lines: Uint8Array, off: Uint32Array, n: number, needles: Uint8Array[], mask: Uint8Array, keep: boolean): number;
+  trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number;
+}
+
+/** Where node-pre-gyp puts the addon (package.json "binary".module_path). */
+export function nativeBinaryPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // src/native or dist/native -> package root
+  return join(here, '..', '..', 'native', 'build', 'bramble_native.node');
+}
+
+function loadNative(): ScanKernels | null {
+  if (process.env.BRAMBLE_NATIVE === '0') return null;
+  const path = nativeBinaryPath();
+  if (!existsSync(path)) return null;
+  let b: NativeBinding;
+  try {
+    b = createRequire(import.meta.url)(path) as NativeBinding;
+  } catch {
+    return null;
+  }
+  return {
+    name: 'native',
+    lz4Decode(src, expected) {
+      if (expected === 0) return new Uint8Array(0);
+      try {
+        return b.lz4Decode(src, expected);
+      } catch (e) {
+        throw new Lz4DecodeError((e as Error).message);
+      }
+    },
+    filterLines(lines, off, n, needles, mask, keep) {
+      return b.filterLines(lines, off, n, needles as Uint8Array[], mask, keep);
+    },
+    trigramBloomBuild(lines, scratch) {
+      return b.trigramBloomBuild(lines, scratch);
+    },
+  };
+}
+
+export const nativeKernels: ScanKernels | null = loadNative();
+
+/** The kernels the engine uses: native when built, else TypeScript. */
+export const kernels: ScanKernels = nativeKernels ?? typescriptKernels;
+
+export function lz4Decode(src: Uint8Array, expected: number): Uint8Array {
+  return kernels.lz4Decode(src, expected);
+}
+
+export function trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number {
+  return kernels.trigramBloomBuild(lines, scratch);
+}
