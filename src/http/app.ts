@@ -9,6 +9,7 @@ import { registerOpsRoutes } from './ops.routes.js';
 import { registerDrilldownRoutes } from './drilldown.routes.js';
 import { registerDeleteRoutes } from './delete.routes.js';
 import { registerTailRoutes } from './tail.routes.js';
+import { registerDrilldownLimitsRoutes } from './drilldown-limits.routes.js';
 import { sendError } from './errors.js';
 import { isPushPath, pushBodyTooLarge, registerLimitsHooks } from '../limits/http.js';
 import { tlsOptions } from '../limits/auth.js';
@@ -44,5 +45,6 @@ export function buildApp(s: Services, logger: FastifyBaseLogger, isReady: () => 
   registerDrilldownRoutes(app, s);
   registerDeleteRoutes(app, s);
   registerTailRoutes(app, s);
+  registerDrilldownLimitsRoutes(app, s);
   return app;
 }

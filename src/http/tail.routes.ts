@@ -312,7 +312,7 @@ declare module 'fastify' {
 export function registerTailRoutes(app: FastifyInstance, s: Services): void {
   const registry = new TailRegistry(s);
   // limits_config.max_concurrent_tail_requests / querier.tail_max_duration (Loki's defaults: 10, 1h)
-  const maxConcurrent = (): number => (s.config.limits as { maxConcurrentTailRequests?: number }).maxConcurrentTailRequests ?? 10;
+  const maxConcurrent = (tenant: string): number => (s.limits.get(tenant) as { maxConcurrentTailRequests?: number }).maxConcurrentTailRequests ?? 10;
   const maxDurationMs = (): number => (s.config.querier as { tailMaxDurationMs?: number }).tailMaxDurationMs ?? 3_600_000;
 
   // Encapsulated: the websocket plugin's hooks then wrap only this route, not the whole API.
@@ -345,7 +345,7 @@ export function registerTailRoutes(app: FastifyInstance, s: Services): void {
           if (ws.readyState === ws.OPEN) ws.close(1011, truncateReason(msg));
         };
         // Loki's Querier.Tail: tail limit, then query validation, then the tail itself.
-        const limit = maxConcurrent();
+        const limit = maxConcurrent(tenant);
         const active = registry.count(tenant);
         if (active >= limit) {
           closeWithError(grpcText(400, `max concurrent tail requests limit exceeded, count > limit (${active + 1} > ${limit})`));
@@ -357,7 +357,7 @@ export function registerTailRoutes(app: FastifyInstance, s: Services): void {
         }
         const now = nowNs();
         try {
-          checkQueryLength(tr.startNs, now, s.config.limits.maxQueryLengthMs);
+          checkQueryLength(tr.startNs, now, s.limits.get(tenant).maxQueryLengthMs);
         } catch (e) {
           closeWithError(grpcText(400, (e as Error).message));
           return;
