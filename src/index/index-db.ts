@@ -186,7 +186,7 @@ export class IndexDb {
     const getRow = this.db.prepare('SELECT stream_id AS streamId, path, bytes FROM chunks WHERE id = ?');
     const delRow = this.db.prepare('DELETE FROM chunks WHERE id = ?');
     const pend = this.db.prepare('INSERT OR REPLACE INTO pending_deletes (path, bytes, due_at) VALUES (?, ?, ?)');
-    const range = this.db.prepare('UPDATE streams SET min_ts = (SELECT MIN(min_ts) FROM chunks WHERE stream_id = ?1), max_ts = (SELECT MAX(max_ts) FROM chunks WHERE stream_id = ?1) WHERE id = ?1');
+    const range = this.db.prepare('UPDATE streams SET min_ts = (SELECT MIN(min_ts) FROM chunks WHERE stream_id = @sid), max_ts = (SELECT MAX(max_ts) FROM chunks WHERE stream_id = @sid) WHERE id = @sid');
     const readRange = this.db.prepare('SELECT min_ts AS minTs, max_ts AS maxTs FROM streams WHERE id = ?').safeIntegers(true);
     const tx = this.db.transaction(() => {
       const touched = new Set<number>();
@@ -201,7 +201,7 @@ export class IndexDb {
         this.stmts.insertChunk.run(a.streamId, a.chunk.minTs, a.chunk.maxTs, a.chunk.path, a.chunk.bytes, a.chunk.lineBytes, a.chunk.entries);
         touched.add(a.streamId);
       }
-      for (const sid of touched) range.run(sid);
+      for (const sid of touched) range.run({ sid });
       return touched;
     });
     const touched = tx();
