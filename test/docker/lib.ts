@@ -223,7 +223,7 @@ function stripAlloyComments(src: string): string {
   let depth = 0;
   for (let i = 0; i < src.length; i++) {
     const c = src[i]!;
-    if (c === '"' ) {
+    if (c === '"') {
       let j = i + 1;
       while (j < src.length && src[j] !== '"') {
         if (src[j] === '\n') throw new Error('unterminated string in Alloy config');
