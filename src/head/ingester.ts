@@ -298,11 +298,15 @@ export class Ingester {
       }
       this.truncateWal();
     };
+    // A failed flush (e.g. ENOSPC) must not poison the chain: the next one runs regardless,
+    // and the chain itself never carries an unhandled rejection (which would end the process).
     const prev = this.flushing ?? Promise.resolve();
-    const next = prev.then(run);
-    this.flushing = next.finally(() => {
-      if (this.flushing === next) this.flushing = null;
-    });
+    const next = prev.catch(() => {}).then(run);
+    const tracked: Promise<void> = next.then(
+      () => { if (this.flushing === tracked) this.flushing = null; },
+      () => { if (this.flushing === tracked) this.flushing = null; },
+    );
+    this.flushing = tracked;
     return next;
   }
 
