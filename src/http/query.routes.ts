@@ -122,6 +122,11 @@ export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
         if (sig.timedOut()) return sendError(reply, new HttpError(504, TIMEOUT_TEXT));
         return sendError(reply, new HttpError(499, 'the request was cancelled by the client'));
       }
+      const failed = errorStatus(e);
+      if (failed.status >= 500) {
+        const hint = /chunk \S+\.chk/.test(failed.message) ? '; the named chunk file is damaged: stop the server and run `bramble repair` (src/compactor/repair.ts)' : '';
+        req.log.error({ component: 'query', err: failed.message }, `query failed${hint}`);
+      }
       return sendError(reply, e);
     } finally {
       sig?.done();

@@ -47,6 +47,19 @@ describe('operational endpoints', () => {
     expect(after).toMatch(/^loki_ingester_chunks_flushed_total 1$/m);
   });
 
+  it('reports the main event-loop lag since the previous scrape (the benchmark reads it around scans)', async () => {
+    await fetch(s.url + '/metrics');
+    await new Promise((r) => setTimeout(r, 100));
+    const text = await (await fetch(s.url + '/metrics')).text();
+    const max = Number(/^bramble_event_loop_lag_max_seconds (\S+)$/m.exec(text)?.[1]);
+    const p99 = Number(/^bramble_event_loop_lag_p99_seconds (\S+)$/m.exec(text)?.[1]);
+    expect(max).toBeGreaterThanOrEqual(0);
+    expect(p99).toBeGreaterThanOrEqual(0);
+    expect(p99).toBeLessThanOrEqual(max);
+    // an idle server's loop is not blocked for a whole second
+    expect(max).toBeLessThan(1);
+  });
+
   it('answers unknown paths with Go\'s 404 text and /config with YAML', async () => {
     const r = await fetch(s.url + '/nope');
     expect(r.status).toBe(404);
