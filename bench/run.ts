@@ -144,6 +144,8 @@ interface IngestResult {
   otherCpuS: number;
   peakRssSampled: number;
   hwm: number;
+  walFsyncs: number;
+  walBytes: number;
 }
 
 async function ingest(srv: BenchServer, w: Workload, sampler: RssSampler): Promise<IngestResult> {
@@ -153,6 +155,7 @@ async function ingest(srv: BenchServer, w: Workload, sampler: RssSampler): Promi
   let done = 0;
   const url = srv.url + '/loki/api/v1/push';
   const progress = setInterval(() => log(`ingest: ${done}/${w.pushes} pushes`), 5000);
+  const before = await scrape(srv.url);
   sampler.reset();
   const cpu0 = cpuSeconds(srv.pid);
   const self0 = selfCpuSeconds();
@@ -199,8 +202,11 @@ async function ingest(srv: BenchServer, w: Workload, sampler: RssSampler): Promi
   const clientCpuS = selfCpuSeconds() - self0;
   const otherCpuS = Math.max(0, machineBusySeconds() - mach0 - serverCpuS - clientCpuS);
   sampler.sample();
+  const after = await scrape(srv.url);
+  const delta = (k: string): number => (after.get(k) ?? NaN) - (before.get(k) ?? NaN);
   const rawMiB = w.rawBytes / MiB;
   return {
+    walFsyncs: delta('bramble_wal_fsyncs_total'), walBytes: delta('bramble_wal_bytes_written_total'),
     wallS, mibPerS: rawMiB / wallS, linesPerS: w.lines / wallS, pushes: latencies.length, retried, failed,
     pushP50: pct(latencies, 50), pushP99: pct(latencies, 99), serverCpuS, cpuSPerGiB: serverCpuS / (w.rawBytes / GiB),
     avgCores: serverCpuS / wallS, clientCpuS, otherCpuS, peakRssSampled: sampler.peak, hwm: memInfo(srv.pid).hwm,
@@ -646,6 +652,7 @@ async function main(): Promise<number> {
     { label: '  server cores busy (avg)', ours: ing?.avgCores ?? null, loki: peer.cpuS / peer.wallS, better: null, sized: false, digits: 2 },
     { label: '  push latency p50 ms', ours: ing?.pushP50 ?? null, loki: peer.pushP50, better: 'lower', sized: false, digits: 0 },
     { label: '  push latency p99 ms', ours: ing?.pushP99 ?? null, loki: peer.pushP99, better: 'lower', sized: false, digits: 0 },
+    { label: '  WAL fsyncs', ours: ing?.walFsyncs ?? null, loki: null, better: null, sized: false, digits: 0 },
     { label: '  other processes CPU s (noise)', ours: ing?.otherCpuS ?? null, loki: null, better: null, sized: false, digits: 1 },
     'memory (MiB):',
     { label: '  RSS idle before ingest', ours: idleRss / MiB, loki: peer.idleRss, better: 'lower', sized: false, digits: 0 },

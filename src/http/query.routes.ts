@@ -8,7 +8,7 @@ import { alignRangeGrid, encodeQueryValue } from '../logql/eval/index.js';
 import { checkQueryLength, parseInstantQuery, parseRangeQuery, ParamError } from '../query/params.js';
 import { nowNs } from '../util/time.js';
 import { encodeStats, encodeStreams } from './encode.js';
-import { HttpError, sendError } from './errors.js';
+import { errorStatus, HttpError, sendError } from './errors.js';
 import { requestParams } from './params.js';
 import type { Services } from './services.js';
 import { tenantOf } from './tenant.js';
