@@ -240,7 +240,14 @@ function readTimestamp(b: Buffer, end: number): bigint {
       }
     } else if (field === 2) {
       if (wire !== 0) wrongWire(wire, 'Nanos');
-      nanos = Number(BigInt.asIntN(32, varint64(b, end)));
+      // int32: non-negative values take at most 5 bytes; negatives are 10-byte varints.
+      const start = pos;
+      const n = varint(b, end);
+      if (pos - start <= 5 && n <= 0x7fffffff) nanos = n;
+      else {
+        pos = start;
+        nanos = Number(BigInt.asIntN(32, varint64(b, end)));
+      }
     } else skipField(b, end, wire);
   }
   if (secFast && nanos >= 0 && nanos < 1e9 && fastSec < MAX_SECONDS && fastSec === lastSec) return nanos === 0 ? lastSecNs : lastSecNs + BigInt(nanos);
