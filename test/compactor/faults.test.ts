@@ -41,6 +41,7 @@ describe('corrupt chunks and repair', () => {
     const q = await queryLines(s.url, '{app="bad"}', t0 - MS, nowNs());
     expect(q.status).toBe(500);
     expect(q.body).toContain(bad.path);
+    expect(s.logs.join('')).toMatch(/query failed; the named chunk file is damaged: stop the server and run `bramble repair`/);
     const ok = await queryLines(s.url, '{app="good"}', t0 - MS, nowNs());
     expect(ok.lines.length).toBe(300);
     await s.close();
