@@ -1,8 +1,8 @@
 // Tenant resolution as Loki (dskit tenant/user packages) does it. With auth enabled the
 // X-Scope-OrgID header is required (the auth hook answers 401 "no org id" before any body is
 // read); with auth disabled every request belongs to the single tenant "fake". IDs are checked
-// with dskit's rules (allowed characters, length, "." / ".."); `a|b` names several tenants,
-// which only the query side accepts, and only with querier.multi_tenant_queries_enabled.
+// with dskit's rules (allowed characters, length, "." / ".."); `a|b` names several tenants:
+// Bramble answers those reads as Loki does with querier.multi_tenant_queries_enabled off.
 import type { FastifyRequest } from 'fastify';
 import { HttpError } from './errors.js';
 
