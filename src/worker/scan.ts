@@ -153,9 +153,16 @@ function timeMask(meta: DecodedMeta, mask: Uint8Array, fromMs: number, fromRem: 
   return [count, bytes];
 }
 
-export function scanLogs(task: LogScanTask, cancel: Int32Array): LogScanResult {
+/** `plain`: no byte filters, bloom skips or step accumulators (the reference the tests compare with). */
+export interface ScanOptions {
+  plain?: boolean;
+}
+
+const NO_PLAN = (pipeline: LinePlan['rest']): LinePlan => ({ must: [], mustNot: [], rest: [...pipeline] });
+
+export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOptions = {}): LogScanResult {
   const stats = newStats();
-  const lf = new LineFilterPlan(planLineFilters(task.selector.pipeline));
+  const lf = new LineFilterPlan(opts.plain ? NO_PLAN(task.selector.pipeline) : planLineFilters(task.selector.pipeline));
   const pipeline = compilePipeline(lf.plan.rest);
   const backward = task.direction === 'backward';
   const cmp = backward ? cmpBackward : cmpForward;
@@ -392,8 +399,9 @@ function sameBytes(raw: Uint8Array, a0: number, a1: number, b0: number, b1: numb
   return true;
 }
 
-export function scanSamples(task: SampleScanTask, cancel: Int32Array): SampleScanResult {
+export function scanSamples(task: SampleScanTask, cancel: Int32Array, opts: ScanOptions = {}): SampleScanResult {
   const expr = task.expr;
+  if (opts.plain) return scanGenericSamples(task, expr, new LineFilterPlan(NO_PLAN(expr.range.selector.pipeline)), cancel);
   const lf = new LineFilterPlan(planLineFilters(expr.range.selector.pipeline));
   const restExpr: RangeAggregationExpr = { ...expr, range: { ...expr.range, selector: { ...expr.range.selector, pipeline: lf.plan.rest } } };
   if (LINE_OPS.has(expr.op) && !expr.range.unwrap && StepAccumulator.fits(task.grid, expr)) return scanLineSamples(task, restExpr, lf, cancel);
