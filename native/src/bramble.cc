@@ -1,0 +1,265 @@
+// Bramble's native scan kernels (N-API, C API only; no other dependency): LZ4 block decoding in
+// lz4-napi's format, marking the lines of a block that contain any of several literals, and
+// building a block's trigram bloom filter. src/native/index.ts loads this addon when it was
+// built and otherwise uses TypeScript implementations with identical results.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <algorithm>
+#include <vector>
+
+#define CHECK(call)                                                        \
+  do {                                                                     \
+    if ((call) != napi_ok) {                                               \
+      napi_throw_error(env, nullptr, "bramble_native: N-API call failed"); \
+      return nullptr;                                                      \
+    }                                                                      \
+  } while (0)
+
+static bool typed_bytes(napi_env env, napi_value v, uint8_t** data, size_t* len) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (!is_ta) return false;
+  napi_typedarray_type type;
+  size_t length;
+  void* ptr;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &off) != napi_ok) return false;
+  size_t elem = 1;
+  if (type == napi_uint32_array || type == napi_int32_array || type == napi_float32_array) elem = 4;
+  else if (type == napi_float64_array || type == napi_bigint64_array || type == napi_biguint64_array) elem = 8;
+  else if (type == napi_uint16_array || type == napi_int16_array) elem = 2;
+  *data = static_cast<uint8_t*>(ptr);
+  *len = length * elem;
+  return true;
+}
+
+// Raw LZ4 block decoding with full bounds checks. Returns bytes written or -1.
+static long lz4_decode_raw(const uint8_t* src, size_t srcLen, uint8_t* dst, size_t dstLen) {
+  const uint8_t* ip = src;
+  const uint8_t* const iend = src + srcLen;
+  uint8_t* op = dst;
+  uint8_t* const oend = dst + dstLen;
+  if (srcLen == 0) return dstLen == 0 ? 0 : -1;
+  for (;;) {
+    if (ip >= iend) return -1;
+    unsigned token = *ip++;
+    size_t lit = token >> 4;
+    if (lit == 15) {
+      unsigned b;
+      do {
+        if (ip >= iend) return -1;
+        b = *ip++;
+        lit += b;
+      } while (b == 255);
+    }
+    if ((size_t)(iend - ip) < lit || (size_t)(oend - op) < lit) return -1;
+    memcpy(op, ip, lit);
+    ip += lit;
+    op += lit;
+    if (ip == iend) break;  // last sequence: literals only
+    if (iend - ip < 2) return -1;
+    size_t offset = (size_t)ip[0] | ((size_t)ip[1] << 8);
+    ip += 2;
+    if (offset == 0 || offset > (size_t)(op - dst)) return -1;
+    size_t mlen = token & 15;
+    if (mlen == 15) {
+      unsigned b;
+      do {
+        if (ip >= iend) return -1;
+        b = *ip++;
+        mlen += b;
+      } while (b == 255);
+    }
+    mlen += 4;
+    if ((size_t)(oend - op) < mlen) return -1;
+    const uint8_t* match = op - offset;
+    if (offset >= mlen) {
+      memcpy(op, match, mlen);
+      op += mlen;
+    } else {
+      for (size_t i = 0; i < mlen; i++) *op++ = *match++;  // overlapping copy
+    }
+  }
+  return (long)(op - dst);
+}
+
+static void free_buffer(napi_env, void* data, void*) { free(data); }
+
+// lz4Decode(src: Uint8Array, expected: number): Buffer
+static napi_value Lz4Decode(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint8_t* src;
+  size_t srcLen;
+  if (argc < 2 || !typed_bytes(env, argv[0], &src, &srcLen)) {
+    napi_throw_type_error(env, nullptr, "lz4Decode(src: Uint8Array, expected: number)");
+    return nullptr;
+  }
+  double expectedD;
+  CHECK(napi_get_value_double(env, argv[1], &expectedD));
+  size_t expected = (size_t)expectedD;
+  if (srcLen < 4) {
+    napi_throw_error(env, nullptr, "LZ4 section is shorter than its size prefix");
+    return nullptr;
+  }
+  size_t declared = (size_t)src[0] | ((size_t)src[1] << 8) | ((size_t)src[2] << 16) | ((size_t)src[3] << 24);
+  if (declared != expected) {
+    napi_throw_error(env, nullptr, "LZ4 section size prefix does not match the block header");
+    return nullptr;
+  }
+  uint8_t* out = static_cast<uint8_t*>(malloc(expected > 0 ? expected : 1));
+  if (!out) {
+    napi_throw_error(env, nullptr, "out of memory");
+    return nullptr;
+  }
+  long got = lz4_decode_raw(src + 4, srcLen - 4, out, expected);
+  if (got < 0 || (size_t)got != expected) {
+    free(out);
+    napi_throw_error(env, nullptr, "corrupt LZ4 section");
+    return nullptr;
+  }
+  napi_value result;
+  if (napi_create_external_buffer(env, expected, out, free_buffer, nullptr, &result) != napi_ok) {
+    // external buffers may be disallowed (sandboxed runtimes): copy instead
+    void* copy;
+    napi_status st = napi_create_buffer_copy(env, expected, out, &copy, &result);
+    free(out);
+    if (st != napi_ok) {
+      napi_throw_error(env, nullptr, "cannot allocate a Buffer");
+      return nullptr;
+    }
+  }
+  return result;
+}
+
+// filterLines(lines, off: Uint32Array, n, needles: Uint8Array[], mask: Uint8Array, keep): number
+static napi_value FilterLines(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint8_t *lines, *offB, *mask;
+  size_t linesLen, offLen, maskLen;
+  if (argc < 6 || !typed_bytes(env, argv[0], &lines, &linesLen) || !typed_bytes(env, argv[1], &offB, &offLen) ||
+      !typed_bytes(env, argv[4], &mask, &maskLen)) {
+    napi_throw_type_error(env, nullptr, "filterLines(lines, off, n, needles, mask, keep)");
+    return nullptr;
+  }
+  uint32_t n;
+  CHECK(napi_get_value_uint32(env, argv[2], &n));
+  bool keep;
+  CHECK(napi_get_value_bool(env, argv[5], &keep));
+  const uint32_t* off = reinterpret_cast<const uint32_t*>(offB);
+  if (offLen / 4 < (size_t)n + 1 || maskLen < n || off[n] > linesLen) {
+    napi_throw_range_error(env, nullptr, "filterLines: offsets or mask do not fit the block");
+    return nullptr;
+  }
+  uint32_t count;
+  CHECK(napi_get_array_length(env, argv[3], &count));
+  std::vector<uint8_t> hit(n, 0);
+  const uint8_t* end = lines + off[n];
+  for (uint32_t k = 0; k < count; k++) {
+    napi_value nv;
+    CHECK(napi_get_element(env, argv[3], k, &nv));
+    uint8_t* nd;
+    size_t ndLen;
+    if (!typed_bytes(env, nv, &nd, &ndLen)) {
+      napi_throw_type_error(env, nullptr, "filterLines: needles must be Uint8Arrays");
+      return nullptr;
+    }
+    if (ndLen == 0) {
+      std::fill(hit.begin(), hit.end(), 1);
+      break;
+    }
+    const uint8_t* from = lines + off[0];
+    uint32_t e = 0;
+    while (from < end) {
+      const uint8_t* p = static_cast<const uint8_t*>(memmem(from, end - from, nd, ndLen));
+      if (!p) break;
+      uint32_t pos = (uint32_t)(p - lines);
+      // largest e with off[e] <= pos (positions only grow: walk forward)
+      uint32_t lo = e, hi = n - 1;
+      while (lo < hi) {
+        uint32_t mid = lo + (hi - lo + 1) / 2;
+        if (off[mid] <= pos) lo = mid;
+        else hi = mid - 1;
+      }
+      e = lo;
+      if (pos + ndLen <= off[e + 1]) {
+        hit[e] = 1;
+        from = lines + off[e + 1];
+      } else {
+        from = p + 1;
+      }
+    }
+  }
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (mask[i] == 0) continue;
+    uint8_t v = keep ? hit[i] : (uint8_t)(hit[i] ^ 1);
+    mask[i] = v;
+    kept += v;
+  }
+  napi_value result;
+  CHECK(napi_create_uint32(env, kept, &result));
+  return result;
+}
+
+static inline uint32_t fmix32(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+// trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number (bits newly set)
+static napi_value TrigramBloomBuild(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint8_t *lines, *scratchB;
+  size_t len, scratchLen;
+  if (argc < 2 || !typed_bytes(env, argv[0], &lines, &len) || !typed_bytes(env, argv[1], &scratchB, &scratchLen)) {
+    napi_throw_type_error(env, nullptr, "trigramBloomBuild(lines, scratch)");
+    return nullptr;
+  }
+  uint32_t* scratch = reinterpret_cast<uint32_t*>(scratchB);
+  size_t bits = (scratchLen / 4) * 32;
+  uint32_t added = 0;
+  if (len >= 3 && bits >= 32 && (bits & (bits - 1)) == 0) {
+    uint32_t mask = (uint32_t)(bits - 1);
+    for (size_t i = 2; i < len; i++) {
+      uint32_t tri = (uint32_t)lines[i - 2] | ((uint32_t)lines[i - 1] << 8) | ((uint32_t)lines[i] << 16);
+      uint32_t h = fmix32(tri) & mask;
+      uint32_t bit = 1u << (h & 31);
+      uint32_t w = scratch[h >> 5];
+      if (!(w & bit)) {
+        scratch[h >> 5] = w | bit;
+        added++;
+      }
+    }
+  }
+  napi_value result;
+  CHECK(napi_create_uint32(env, added, &result));
+  return result;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"lz4Decode", nullptr, Lz4Decode, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"filterLines", nullptr, FilterLines, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"trigramBloomBuild", nullptr, TrigramBloomBuild, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,84 @@
+// Both scan kernel implementations (the C++ addon when built, and TypeScript) against a naive
+// reference on the same inputs: LZ4 decoding of lz4-napi output, multi-literal line filtering
+// and trigram bloom building must agree bit for bit.
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { compressSync } from 'lz4-napi';
+import { nativeBinaryPath, nativeKernels, typescriptKernels, type ScanKernels } from '../../src/native/index.js';
+
+const impls: ScanKernels[] = [typescriptKernels, ...(nativeKernels ? [nativeKernels] : [])];
+
+describe('scan kernels', () => {
+  it('loads the native addon whenever it was built', () => {
+    expect(nativeKernels !== null).toBe(existsSync(nativeBinaryPath()) && process.env.BRAMBLE_NATIVE !== '0');
+  });
+
+  for (const k of impls) {
+    describe(k.name, () => {
+      it('decodes LZ4 blocks and rejects corrupt ones', () => {
+        fc.assert(
+          fc.property(fc.array(fc.string({ maxLength: 30 }), { maxLength: 200 }), fc.integer({ min: 1, max: 50 }), (parts, rep) => {
+            const raw = Buffer.from(parts.join('|').repeat(rep % 5 === 0 ? rep : 1), 'utf8');
+            const c = compressSync(raw);
+            const out = k.lz4Decode(c, raw.length);
+            expect(Buffer.from(out).equals(raw)).toBe(true);
+            if (raw.length > 0) expect(() => k.lz4Decode(c, raw.length + 1)).toThrow();
+          }),
+          { numRuns: 200 },
+        );
+        const good = Buffer.from(compressSync(Buffer.from('hello hello hello hello hello world')));
+        expect(() => k.lz4Decode(good.subarray(0, good.length - 2), 35)).toThrow(); // truncated
+        const badOffset = Buffer.from(good);
+        badOffset.writeUInt16LE(0xffff, 4 + 1 + 6); // first match offset far before the start
+        expect(() => k.lz4Decode(badOffset, 35)).toThrow();
+      });
+
+      it('filters lines by literals like a per-line search', () => {
+        const alphabet = fc.constantFrom('a', 'b', 'ab', 'é', '\n', 'x', '');
+        fc.assert(
+          fc.property(
+            fc.array(fc.array(alphabet, { maxLength: 8 }).map((a) => a.join('')), { minLength: 1, maxLength: 40 }),
+            fc.array(fc.array(alphabet, { minLength: 1, maxLength: 3 }).map((a) => a.join('')), { minLength: 1, maxLength: 3 }),
+            fc.boolean(),
+            fc.array(fc.boolean(), { maxLength: 40 }),
+            (lines, needles, keep, maskBits) => {
+              const bufs = lines.map((l) => Buffer.from(l, 'utf8'));
+              const all = Buffer.concat(bufs);
+              const off = new Uint32Array(lines.length + 1);
+              for (let i = 0; i < bufs.length; i++) off[i + 1] = off[i]! + bufs[i]!.length;
+              const mask = Uint8Array.from(lines, (_, i) => (maskBits[i] ?? true ? 1 : 0));
+              const want = Uint8Array.from(lines, (l, i) => {
+                if (!mask[i]) return 0;
+                const hit = needles.some((n) => l.includes(n));
+                return keep ? (hit ? 1 : 0) : hit ? 0 : 1;
+              });
+              const nd = needles.map((n) => Buffer.from(n, 'utf8'));
+              const kept = k.filterLines(all, off, lines.length, nd, mask, keep);
+              expect([...mask]).toEqual([...want]);
+              expect(kept).toBe(want.reduce((a, b) => a + b, 0));
+            },
+          ),
+          { numRuns: 500 },
+        );
+      });
+
+      it('builds the same trigram bloom bits', () => {
+        fc.assert(
+          fc.property(fc.uint8Array({ maxLength: 3000 }), (bytes) => {
+            const a = new Uint32Array(1 << 10);
+            const b = new Uint32Array(1 << 10);
+            const added = k.trigramBloomBuild(bytes, a);
+            const ref = typescriptKernels.trigramBloomBuild(bytes, b);
+            expect(added).toBe(ref);
+            expect([...a]).toEqual([...b]);
+            let bits = 0;
+            for (const w of a) for (let x = w; x; x &= x - 1) bits++;
+            expect(bits).toBe(added);
+          }),
+          { numRuns: 100 },
+        );
+      });
+    });
+  }
+});
