@@ -11,6 +11,7 @@ import { buildApp } from './http/app.js';
 import type { Services } from './http/services.js';
 import type { FastifyInstance } from 'fastify';
 import { PatternMiner } from './drilldown/patterns/miner.js';
+import { Forwarder } from './forward/forwarder.js';
 import { Compactor } from './compactor/compactor.js';
 import { TenantLimits } from './limits/overrides.js';
 import { IngestionRateLimiter, ingesterLimitsFrom } from './limits/ingest.js';
@@ -50,12 +51,16 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
   const pool = new WorkerPool(config.querier.workers);
   const engine = new QueryEngine(ingester, pool, { maxQuerySeries: config.limits.maxQuerySeries });
   const patterns = config.patternIngester.enabled ? new PatternMiner() : null;
+  // bramble.forward: mirror accepted entries to a remote Loki (entries replayed from the WAL above are not re-sent).
+  const forwarder = config.forward.url ? new Forwarder(config.forward, config.authEnabled, log) : null;
+  if (forwarder) ingester.onEntry((st, e) => forwarder.add(st.tenant, st.labelsString, e));
   const services: Services = {
     config, ingester, engine, pool, patterns, compactor, startedAt: Date.now(),
     limits,
     ingestLimiter: new IngestionRateLimiter((t) => limits.get(t)),
     scheduler: new QueryScheduler(config.querier.maxConcurrent, config.frontend.maxOutstandingPerTenant),
     metrics: { queries: 0, queryErrors: 0, queryDurationSum: 0, pushes: 0, pushErrors: 0 },
+    forwarder,
   };
   const app = buildApp(services, log, () => ready);
   const flushTimer = setInterval(() => {
@@ -84,6 +89,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
         limits.stop();
         await app.close();
         await ingester.close();
+        await forwarder?.close();
         await pool.close();
       })();
       return closing;

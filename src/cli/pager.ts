@@ -156,6 +156,45 @@ export async function fetchPage(
   return { entries: out, returned: out.length, categorized };
 }
 
+/** Extracts the stream selector `{...}` that starts a LogQL log query. */
+export function leadingSelector(q: string): string | null {
+  const s = q.trimStart();
+  if (s[0] !== '{') return null;
+  let quote = '';
+  for (let i = 1; i < s.length; i++) {
+    const c = s[i]!;
+    if (quote) {
+      if (c === '\\' && quote !== '`') i++;
+      else if (c === quote) quote = '';
+    } else if (c === '"' || c === '`') quote = c;
+    else if (c === '}') return s.slice(0, i + 1);
+  }
+  return null;
+}
+
+/**
+ * Every entry at exactly `tsNs`, for when more than `limit` entries share one timestamp: the
+ * streams present then (series API) are queried one at a time over [ts, ts+1).
+ */
+async function readTimestamp(client: LokiClient, query: string, tsNs: bigint, limit: number): Promise<LogEntry[]> {
+  const sel = leadingSelector(query);
+  const tooMany = (what: string): Error => new Error(
+    `more than ${limit} entries ${what} share the timestamp ${tsNs} ns, so query_range cannot page past it; ` +
+    `raise --page-size (up to the server's limits_config.max_entries_limit_per_query)`,
+  );
+  if (!sel) throw tooMany('');
+  const rest = query.trimStart().slice(sel.length);
+  const series = await client.getJson<{ data: Record<string, string>[] }>('/loki/api/v1/series', { 'match[]': sel, start: tsNs.toString(), end: (tsNs + 1n).toString() });
+  const out: LogEntry[] = [];
+  for (const labels of series.data ?? []) {
+    const exact = labelsToString(labelsFromObject(labels));
+    const page = await fetchPage(client, exact + rest, tsNs, tsNs + 1n, 'forward', limit);
+    if (page.returned >= limit) throw tooMany(`of stream ${exact}`);
+    out.push(...page.entries);
+  }
+  return out;
+}
+
 export interface PagedWindow {
   entries: LogEntry[];
   /** where reading continues: all entries before it (in travel order) have been delivered */
@@ -190,10 +229,11 @@ export async function* pageWindow(
     const last = page.entries[page.entries.length - 1]!.tsNs;
     const next = fwd ? last : last + 1n;
     if (next === cur) {
-      throw new Error(
-        `more than ${limit} entries share the timestamp ${last} ns, so query_range cannot page past it; ` +
-        `raise --page-size (up to the server's limits_config.max_entries_limit_per_query)`,
-      );
+      // A full page of one timestamp: read that nanosecond stream by stream, then step past it.
+      for (const e of await readTimestamp(client, query, last, limit)) if (frontier.admit(e)) fresh.push(e);
+      cur = fwd ? last + 1n : last;
+      yield { entries: fresh, cursor: cur, done: false, categorized: page.categorized };
+      continue;
     }
     cur = next;
     yield { entries: fresh, cursor: cur, done: false, categorized: page.categorized };

@@ -14,15 +14,15 @@ function specs(cmd: 'export' | 'import'): FlagSpec[] {
   const exp = cmd === 'export';
   return [
     exp
-      ? { name: 'to', arg: 'url|time', help: 'Destination Loki (base URL or push URL, e.g. https://user:key@logs.example.com); a time value instead sets the end of the range' }
-      : { name: 'from', arg: 'url|time', help: 'Source Loki base URL (e.g. http://loki:3100); a time value instead sets the start of the range' },
+      ? { repeat: true, name: 'to', arg: 'url|time', help: 'Destination Loki (base URL or push URL, e.g. https://user:key@logs.example.com); a time value instead sets the end of the range' }
+      : { repeat: true, name: 'from', arg: 'url|time', help: 'Source Loki base URL (e.g. http://loki:3100); a time value instead sets the start of the range' },
     exp
       ? { name: 'source', arg: 'url', help: 'Bramble to read from', default: LOCAL }
-      : { name: 'to', arg: 'url|time', help: 'Bramble to write into; a time value instead sets the end of the range', default: LOCAL },
+      : { repeat: true, name: 'to', arg: 'url|time', help: 'Bramble to write into; a time value instead sets the end of the range', default: LOCAL },
     { name: 'query', short: 'q', arg: 'logql', help: 'Log query selecting what to copy (a pipeline may filter lines)', default: DEFAULT_QUERY },
     { name: 'start', arg: 'time', help: 'Start of the range, inclusive: RFC3339, a duration ago (24h, 7d), Unix s/ns', default: '7d' },
     { name: 'end', arg: 'time', help: 'End of the range, exclusive', default: 'now' },
-    ...(exp ? [{ name: 'from', arg: 'time', help: 'Same as --start' }] : []),
+    ...(exp ? [{ repeat: true, name: 'from', arg: 'time', help: 'Same as --start' }] : []),
     { name: 'tenant', arg: 'id', help: 'X-Scope-OrgID sent when reading and when writing' },
     { name: 'header', short: 'H', arg: '"Name: value"', repeat: true, help: 'Extra header on destination pushes (repeatable)' },
     { name: 'source-header', arg: '"Name: value"', repeat: true, help: 'Extra header on source queries (repeatable)' },

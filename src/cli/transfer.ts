@@ -10,7 +10,7 @@ import { encodePushRequestSnappy } from '../push/index.js';
 import type { Labels } from '../util/labels.js';
 import { rfc3339Nano } from '../util/time.js';
 import { HttpStatusError, LokiClient, sleep, type Endpoint, type RetryPolicy } from './client.js';
-import { Frontier, pageWindow, type FrontierJson, type LogEntry } from './pager.js';
+import { Frontier, leadingSelector, pageWindow, type FrontierJson, type LogEntry } from './pager.js';
 import { fmtBytes, fmtDuration, Progress } from './progress.js';
 
 export interface TransferOptions {
@@ -103,22 +103,6 @@ function saveCheckpoint(path: string, cp: Checkpoint): void {
   renameSync(tmp, path);
 }
 
-/** Extracts the stream selector `{...}` that starts a LogQL log query (for index/stats). */
-export function leadingSelector(q: string): string | null {
-  const s = q.trimStart();
-  if (s[0] !== '{') return null;
-  let quote = '';
-  for (let i = 1; i < s.length; i++) {
-    const c = s[i]!;
-    if (quote) {
-      if (c === '\\' && quote !== '`') i++;
-      else if (c === quote) quote = '';
-    } else if (c === '"' || c === '`') quote = c;
-    else if (c === '}') return s.slice(0, i + 1);
-  }
-  return null;
-}
-
 function entryBytes(e: LogEntry): number {
   let n = Buffer.byteLength(e.line) + 16;
   for (const l of e.sm) n += l.name.length + l.value.length + 4;
@@ -131,6 +115,7 @@ function hint(e: HttpStatusError): string {
     return 'the destination refuses old samples: set limits_config.reject_old_samples: false (or raise reject_old_samples_max_age) there';
   }
   if (/too far behind|out of order/i.test(b)) return 'the destination already holds newer entries for these streams (out-of-order window)';
+  if (/max entry size|line too long/i.test(b)) return 'the destination refuses long lines: raise limits_config.max_line_size there (or pass --skip-rejected)';
   if (/structured metadata/i.test(b)) return 'the destination does not accept structured metadata: set limits_config.allow_structured_metadata: true there';
   if (e.status === 401 || e.status === 403) return 'check credentials (user:password@ in the URL, or --header "Authorization: ...") and --tenant';
   if (/no org id|X-Scope-OrgID/i.test(b)) return 'the destination runs multi-tenant: pass --tenant';
@@ -221,7 +206,8 @@ export async function runTransfer(o: TransferOptions): Promise<TransferSummary> 
     } catch (e) {
       if (!(e instanceof HttpStatusError) || e.status === 429 || e.status >= 500 || !o.skipRejected) {
         if (e instanceof HttpStatusError && e.status !== 429 && e.status < 500) {
-          throw new Error(`${e.message}\nhint: ${hint(e)}; then rerun with --resume (checkpoint ${o.checkpointPath})`);
+          const msg = e.message.length > 800 ? `${e.message.slice(0, 800)}...` : e.message;
+          throw new Error(`${msg}\nhint: ${hint(e)}; then rerun with --resume (checkpoint ${o.checkpointPath})`);
         }
         throw e;
       }

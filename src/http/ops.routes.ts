@@ -113,6 +113,6 @@ export function registerOpsRoutes(app: FastifyInstance, s: Services, isReady: ()
       '# TYPE bramble_event_loop_lag_p99_seconds gauge',
       `bramble_event_loop_lag_p99_seconds ${lagP99}`,
     ];
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(lines.join('\n') + '\n' + s.compactor.metricsText());
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(lines.join('\n') + '\n' + s.compactor.metricsText() + (s.forwarder?.metricsText() ?? ''));
   });
 }

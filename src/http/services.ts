@@ -5,6 +5,7 @@ import type { QueryEngine } from '../query/engine.js';
 import type { WorkerPool } from '../worker/pool.js';
 import type { PatternMiner } from '../drilldown/patterns/miner.js';
 import type { Compactor } from '../compactor/compactor.js';
+import type { Forwarder } from '../forward/forwarder.js';
 import type { TenantLimits } from '../limits/overrides.js';
 import type { IngestionRateLimiter } from '../limits/ingest.js';
 import type { QueryScheduler } from '../limits/scheduler.js';
@@ -19,6 +20,8 @@ export interface Services {
   /** retention, deletion, disk cap, chunk merging (src/compactor) */
   compactor: Compactor;
   startedAt: number;
+  /** bramble.forward mirror to a remote Loki; null/absent when off */
+  forwarder?: Forwarder | null;
   /** per-tenant limits (limits_config + runtime_config overrides) */
   limits: TenantLimits;
   /** tenant ingestion rate (distributor) */
