@@ -13,7 +13,7 @@ export async function pushJson(url: string, labels: Record<string, string>, entr
     streams: [{ stream: labels, values: entries.map((e) => (e.sm ? [e.ts.toString(), e.line, e.sm] : [e.ts.toString(), e.line])) }],
   };
   const r = await fetch(`${url}/loki/api/v1/push`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  if (r.status !== 204) throw new Error(`push failed: ${r.status} ${await r.text()}`);
+  if (r.status !== 204) throw new Error(`push failed: ${r.status} ${(await r.text()).slice(0, 500)}`);
 }
 
 export async function getJson(url: string, path: string, params: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
