@@ -187,7 +187,7 @@ partly readable ones are rewritten with their good blocks, and chunk files missi
 index are added back. Prints what it did; exits 0 when done, 1 on failure.
 `;
 
-/** Entry for `bramble repair` (and src/compactor/repair-main.ts). Returns the exit code. */
+/** Entry for `bramble repair`. Returns the exit code. */
 export async function runRepairCommand(argv: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<number> {
   let dir = './data';
   for (const a of argv) {
