@@ -30,6 +30,7 @@ export interface LimitsConfig {
   maxQueryLookbackMs: number;
   maxQueryRangeMs: number;
   queryTimeoutMs: number;
+  maxConcurrentTailRequests: number;
   volumeEnabled: boolean;
   volumeMaxSeries: number;
   discoverServiceName: string[];
@@ -97,7 +98,7 @@ export interface Config {
   ingester: IngesterConfig;
   compactor: CompactorConfig;
   wal: { enabled: boolean; dir: string; segmentSize: number };
-  querier: { workers: number; maxConcurrent: number };
+  querier: { workers: number; maxConcurrent: number; tailMaxDurationMs: number };
   patternIngester: { enabled: boolean };
   /** `bramble.forward`: mirror every accepted push to a remote Loki (src/forward) */
   forward: ForwardConfig;
@@ -157,6 +158,7 @@ export function defaultLimits(): LimitsConfig {
     maxQueryLookbackMs: 0,
     maxQueryRangeMs: 0,
     queryTimeoutMs: 60_000,
+    maxConcurrentTailRequests: 10,
     volumeEnabled: true,
     volumeMaxSeries: 1000,
     discoverServiceName: [...DEFAULT_SERVICE_NAME_LABELS],
@@ -200,7 +202,7 @@ export function defaultConfig(): Config {
       mergeEnabled: true,
     },
     wal: { enabled: true, dir: '', segmentSize: 64 * 1024 * 1024 },
-    querier: { workers: Math.max(1, cpus().length), maxConcurrent: 8 },
+    querier: { workers: Math.max(1, cpus().length), maxConcurrent: 8, tailMaxDurationMs: 3_600_000 },
     // Loki's default: pattern mining off (it costs ingest CPU); Logs Drilldown users enable it.
     patternIngester: { enabled: false },
     forward: {
@@ -250,6 +252,7 @@ const YAML_KEYS: Record<string, Setter> = {
   'ingester.wal.enabled': (c, v) => { c.wal.enabled = bool(v); },
   'ingester.wal.dir': (c, v) => { c.wal.dir = String(v); },
   'querier.max_concurrent': (c, v) => { c.querier.maxConcurrent = num(v); },
+  'querier.tail_max_duration': (c, v) => { c.querier.tailMaxDurationMs = dur(v); },
   'frontend.max_outstanding_per_tenant': (c, v) => { c.frontend.maxOutstandingPerTenant = num(v); },
   'distributor.max_recv_msg_size': (c, v) => { c.server.bodyLimitBytes = bytes(v); },
   'distributor.max_decompressed_size': (c, v) => { c.distributor.maxDecompressedBytes = bytes(v); },
@@ -303,6 +306,7 @@ const YAML_KEYS: Record<string, Setter> = {
   'limits_config.max_query_lookback': (c, v) => { c.limits.maxQueryLookbackMs = dur(v); },
   'limits_config.max_query_range': (c, v) => { c.limits.maxQueryRangeMs = dur(v); },
   'limits_config.query_timeout': (c, v) => { c.limits.queryTimeoutMs = dur(v); },
+  'limits_config.max_concurrent_tail_requests': (c, v) => { c.limits.maxConcurrentTailRequests = num(v); },
   'limits_config.volume_enabled': (c, v) => { c.limits.volumeEnabled = bool(v); },
   'limits_config.volume_max_series': (c, v) => { c.limits.volumeMaxSeries = num(v); },
   'limits_config.discover_service_name': (c, v) => { c.limits.discoverServiceName = strList(v); },

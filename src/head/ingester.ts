@@ -229,10 +229,15 @@ export class Ingester {
           stream.head.append(e.tsNs, e.line, e.structuredMetadata, pos, now);
           this.metrics.linesIngested++;
           this.metrics.bytesIngested += e.line.length;
-          for (const o of this.observers) o(stream, e);
         }
       }
       await durable;
+      // Tail clients and the forwarder see an entry only once it is acknowledged (durable).
+      if (this.observers.length) {
+        for (let i = 0; i < walStreams.length; i++) {
+          for (const e of walStreams[i]!.entries) for (const o of this.observers) o(targets[i]!, e);
+        }
+      }
     }
     return lastError;
   }

@@ -312,8 +312,8 @@ declare module 'fastify' {
 export function registerTailRoutes(app: FastifyInstance, s: Services): void {
   const registry = new TailRegistry(s);
   // limits_config.max_concurrent_tail_requests / querier.tail_max_duration (Loki's defaults: 10, 1h)
-  const maxConcurrent = (tenant: string): number => (s.limits.get(tenant) as { maxConcurrentTailRequests?: number }).maxConcurrentTailRequests ?? 10;
-  const maxDurationMs = (): number => (s.config.querier as { tailMaxDurationMs?: number }).tailMaxDurationMs ?? 3_600_000;
+  const maxConcurrent = (tenant: string): number => s.limits.get(tenant).maxConcurrentTailRequests;
+  const maxDurationMs = (): number => s.config.querier.tailMaxDurationMs;
 
   // Encapsulated: the websocket plugin's hooks then wrap only this route, not the whole API.
   app.register(async (child) => {
