@@ -235,17 +235,20 @@ static napi_value TrigramBloomBuild(napi_env env, napi_callback_info info) {
   size_t bits = (scratchLen / 4) * 32;
   uint32_t added = 0;
   if (len >= 3 && bits >= 32 && (bits & (bits - 1)) == 0) {
+    size_t words = bits / 32;
+    uint32_t before = 0;
+    for (size_t w = 0; w < words; w++) before += (uint32_t)__builtin_popcount(scratch[w]);
     uint32_t mask = (uint32_t)(bits - 1);
+    uint32_t tri = (uint32_t)lines[0] | ((uint32_t)lines[1] << 8);
     for (size_t i = 2; i < len; i++) {
-      uint32_t tri = (uint32_t)lines[i - 2] | ((uint32_t)lines[i - 1] << 8) | ((uint32_t)lines[i] << 16);
+      tri = (tri & 0xffffu) | ((uint32_t)lines[i] << 16);
       uint32_t h = fmix32(tri) & mask;
-      uint32_t bit = 1u << (h & 31);
-      uint32_t w = scratch[h >> 5];
-      if (!(w & bit)) {
-        scratch[h >> 5] = w | bit;
-        added++;
-      }
+      scratch[h >> 5] |= 1u << (h & 31);  // branch-free: newly set bits are counted below
+      tri >>= 8;
     }
+    uint32_t after = 0;
+    for (size_t w = 0; w < words; w++) after += (uint32_t)__builtin_popcount(scratch[w]);
+    added = after - before;
   }
   napi_value result;
   CHECK(napi_create_uint32(env, added, &result));

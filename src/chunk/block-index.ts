@@ -7,7 +7,7 @@ import { fmix32, trigramBloomBuild } from '../native/index.js';
 
 export const INDEX_VERSION = 1;
 /** Scratch bloom size (bits, log2); blocks fold it down to what their trigram count needs. */
-export const SCRATCH_LOG2 = 20;
+export const SCRATCH_LOG2 = 17;
 const MIN_LOG2 = 9;
 const MAX_SM_NAMES = 64;
 const SM_NAMES_UNKNOWN = 0xffff;

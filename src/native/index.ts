@@ -52,6 +52,17 @@ function entryAt(off: Uint32Array, n: number, pos: number, lo: number): number {
   return lo;
 }
 
+function popcount(words: Uint32Array): number {
+  let n = 0;
+  for (let i = 0; i < words.length; i++) {
+    let v = words[i]!;
+    v = v - ((v >>> 1) & 0x55555555);
+    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+    n += (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+  }
+  return n;
+}
+
 export const typescriptKernels: ScanKernels = {
   name: 'typescript',
   lz4Decode(src, expected) {
@@ -94,9 +105,9 @@ export const typescriptKernels: ScanKernels = {
   },
   trigramBloomBuild(lines, scratch) {
     const mask = scratch.length * 32 - 1;
-    let added = 0;
     const len = lines.length;
     if (len < 3) return 0;
+    const before = popcount(scratch);
     let tri = lines[0]! | (lines[1]! << 8);
     for (let i = 2; i < len; i++) {
       tri = (tri & 0xffff) | (lines[i]! << 16);
@@ -107,16 +118,10 @@ export const typescriptKernels: ScanKernels = {
       h = Math.imul(h, 0xc2b2ae35);
       h ^= h >>> 16;
       h &= mask;
-      const w = h >>> 5;
-      const bit = 1 << (h & 31);
-      const cur = scratch[w]!;
-      if ((cur & bit) === 0) {
-        scratch[w] = cur | bit;
-        added++;
-      }
+      scratch[h >>> 5]! |= 1 << (h & 31); // branch-free; newly set bits are counted after
       tri >>>= 8;
     }
-    return added;
+    return popcount(scratch) - before;
   },
 };
 
