@@ -1,17 +1,15 @@
 // Endpoints Grafana Logs Drilldown calls: /patterns (mined at ingest by the pattern miner),
 // /detected_fields and /detected_field/<name>/values (over the newest `line_limit` entries of the
 // query), /detected_labels (over the streams in range). Parameters are validated like query_range.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { parseExpr } from '../logql/syntax/index.js';
 import type { LogSelectorExpr } from '../logql/ast.js';
 import { detectFields, detectFieldValues, type FieldEntry } from '../drilldown/fields/detected.js';
 import { detectLabels } from '../drilldown/labels.js';
 import { parseRangeQuery, param, ParamError, type Params } from '../query/params.js';
 import { nowNs } from '../util/time.js';
-import { sendError } from './errors.js';
-import { requestParams } from './params.js';
+import { readRoute, sendJson, type ReadHandler } from './route.js';
 import type { Services } from './services.js';
-import { tenantOf } from './tenant.js';
 
 function selector(q: string): LogSelectorExpr {
   const e = parseExpr(q);
@@ -30,21 +28,8 @@ function intParam(p: Params, names: string[], def: number): number {
 }
 
 export function registerDrilldownRoutes(app: FastifyInstance, s: Services): void {
-  const json = (reply: FastifyReply, body: unknown): FastifyReply => reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(body));
-  const route = (url: string, h: (req: FastifyRequest, reply: FastifyReply, tenant: string, p: Params) => Promise<unknown> | unknown): void => {
-    for (const method of ['GET', 'POST'] as const) {
-      app.route({
-        method, url,
-        handler: async (req, reply) => {
-          try {
-            return await h(req, reply, tenantOf(req, s.config.authEnabled), requestParams(req));
-          } catch (e) {
-            return sendError(reply, e);
-          }
-        },
-      });
-    }
-  };
+  const json = sendJson;
+  const route = (url: string, h: ReadHandler): void => readRoute(app, s.config.authEnabled, url, h);
 
   /** The newest `line_limit` entries of the query, newest first, with labels split by origin. */
   const sampleEntries = async (tenant: string, p: Params): Promise<FieldEntry[]> => {

@@ -1,6 +1,6 @@
 // Label and index APIs answered from the stream registry and SQLite index (no chunk scans):
 // /labels, /label/<name>/values, /series, /index/stats, /index/volume, /index/volume_range.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { parseExpr } from '../logql/syntax/index.js';
 import type { LabelMatcher } from '../logql/ast.js';
 import { formatPromDuration } from '../config/units.js';
@@ -8,10 +8,9 @@ import { parseBounds, parseLimit, parseSecondsOrDuration, param, ParamError, typ
 import type { StreamRecord } from '../head/stream-head.js';
 import { nowNs } from '../util/time.js';
 import { labelsToObject, type Labels } from '../util/labels.js';
-import { sendError } from './errors.js';
-import { paramList, requestParams } from './params.js';
+import { readRoute, sendJson, type ReadHandler } from './route.js';
+import { paramList } from './params.js';
 import type { Services } from './services.js';
-import { tenantOf } from './tenant.js';
 
 function selectorMatchers(q: string): LabelMatcher[] {
   const e = parseExpr(q);
@@ -32,21 +31,8 @@ export function registerLabelRoutes(app: FastifyInstance, s: Services): void {
     const matchers = q ? selectorMatchers(q) : [];
     return s.engine.selectStreams(tenant, matchers, start, end, true);
   };
-  const json = (reply: FastifyReply, body: unknown): FastifyReply => reply.header('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(body));
-  const route = (url: string, h: (req: FastifyRequest, reply: FastifyReply, tenant: string, p: Params) => unknown): void => {
-    for (const method of ['GET', 'POST'] as const) {
-      app.route({
-        method, url,
-        handler: async (req, reply) => {
-          try {
-            return await h(req, reply, tenantOf(req, s.config.authEnabled), requestParams(req));
-          } catch (e) {
-            return sendError(reply, e);
-          }
-        },
-      });
-    }
-  };
+  const json = sendJson;
+  const route = (url: string, h: ReadHandler): void => readRoute(app, s.config.authEnabled, url, h);
 
   route('/loki/api/v1/labels', (_req, reply, tenant, p) => {
     const { start, end } = metadataBounds(p);
