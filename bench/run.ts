@@ -32,6 +32,8 @@ freshly started Bramble on 127.0.0.1 and prints our figures, Loki's and the rati
   --mem-cap MIB  memory cap for --pi (default 512)
   --keep         keep the server's data dir and log (path printed at the end)
   --tsx          run the server from src/ through tsx instead of compiling it with tsc first
+  --profile DIR  write a V8 CPU profile of the server (start to stop) into DIR (open it in
+                 Chrome DevTools or speedscope)
   --seed N       workload seed (default 1)
   --q6-calls N   calls per label API (default 50)
   --help         this text
@@ -49,10 +51,11 @@ interface Options {
   tsx: boolean;
   seed: number;
   quick: boolean;
+  profile: string | null;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { gib: 0.1, runs: 5, q6Calls: 50, pi: false, memCapMiB: 512, keep: false, tsx: false, seed: 1, quick: false };
+  const o: Options = { gib: 0.1, runs: 5, q6Calls: 50, pi: false, memCapMiB: 512, keep: false, tsx: false, seed: 1, quick: false, profile: null };
   const explicit = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -75,6 +78,12 @@ function parseArgs(argv: string[]): Options {
       case '--pi': o.pi = true; break;
       case '--keep': o.keep = true; break;
       case '--tsx': o.tsx = true; break;
+      case '--profile': {
+        const v = inline ?? argv[++i];
+        if (!v) throw new Error('--profile needs a directory');
+        o.profile = resolve(v);
+        break;
+      }
       default: throw new Error(`unknown option ${a} (see --help)`);
     }
   }
@@ -581,7 +590,7 @@ async function main(): Promise<number> {
 
   const entry = o.tsx ? null : buildServer(ROOT, log);
   const memCap = o.memCapMiB * MiB;
-  const srv = await startBenchServer({ root: ROOT, tsx: o.tsx, pi: o.pi, memCap, log }, entry);
+  const srv = await startBenchServer({ root: ROOT, tsx: o.tsx, pi: o.pi, memCap, log, profileDir: o.profile ?? undefined }, entry);
   log(`server pid ${srv.pid} at ${srv.url}, data ${srv.dataDir}${srv.constraints ? `; pi mode: ${srv.constraints}` : ''}; ${srv.workers ?? '?'} scan workers`);
 
   let overCap: number | null = null;
@@ -640,6 +649,7 @@ async function main(): Promise<number> {
   const code = await srv.stop();
   if (code !== 0 && failures.length === 0) failures.push(`server exited with status ${code} on SIGTERM`);
   srv.cleanup(o.keep);
+  if (o.profile) log(`server CPU profile written to ${o.profile}`);
 
   const rawMiB = w.rawBytes / MiB;
   const rawGiB = w.rawBytes / GiB;

@@ -16,6 +16,8 @@ export interface ServerOptions {
   pi: boolean;
   /** memory cap in bytes for pi mode */
   memCap: number;
+  /** write a V8 CPU profile of the server (whole run) into this directory */
+  profileDir?: string;
   log: (msg: string) => void;
 }
 
@@ -122,6 +124,7 @@ export async function startBenchServer(o: ServerOptions, entry: string | null): 
       notes.push(`--max-old-space-size=${heapMiB} + RSS watchdog at ${o.memCap / 2 ** 20} MiB`);
     }
   }
+  if (o.profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.profileDir}`);
   const app = o.tsx ? ['--import', 'tsx', join(o.root, 'src/main.ts')] : [entry!];
   const flags = ['-server.http-listen-address=127.0.0.1', '-server.http-listen-port=0', `-common.path-prefix=${dataDir}`, `-config.file=${configFile}`];
   let args = [...nodeArgs, ...app, ...flags];
