@@ -18,6 +18,8 @@ export interface ServerOptions {
   memCap: number;
   /** write a V8 CPU profile of the server (whole run) into this directory */
   profileDir?: string;
+  /** Loki-style YAML to run with instead of the peer benchmark's (bench/soak.ts) */
+  configYaml?: string;
   log: (msg: string) => void;
 }
 
@@ -108,7 +110,7 @@ export async function startBenchServer(o: ServerOptions, entry: string | null): 
   const workDir = mkdtempSync(join(tmpdir(), 'bramble-bench-'));
   const dataDir = join(workDir, 'data');
   const configFile = join(workDir, 'loki.yaml');
-  writeFileSync(configFile, CONFIG_YAML);
+  writeFileSync(configFile, o.configYaml ?? CONFIG_YAML);
   const logFile = join(workDir, 'server.log');
   const nodeArgs: string[] = [];
   let cmd = process.execPath;
