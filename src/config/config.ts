@@ -98,7 +98,8 @@ export interface Config {
   ingester: IngesterConfig;
   compactor: CompactorConfig;
   wal: { enabled: boolean; dir: string; segmentSize: number };
-  querier: { workers: number; maxConcurrent: number; tailMaxDurationMs: number };
+  /** multiTenantQueriesEnabled: querier.multi_tenant_queries_enabled (X-Scope-OrgID `a|b` on reads) */
+  querier: { workers: number; maxConcurrent: number; tailMaxDurationMs: number; multiTenantQueriesEnabled: boolean };
   patternIngester: { enabled: boolean };
   /** `bramble.forward`: mirror every accepted push to a remote Loki (src/forward) */
   forward: ForwardConfig;
@@ -202,7 +203,7 @@ export function defaultConfig(): Config {
       mergeEnabled: true,
     },
     wal: { enabled: true, dir: '', segmentSize: 64 * 1024 * 1024 },
-    querier: { workers: Math.max(1, cpus().length), maxConcurrent: 8, tailMaxDurationMs: 3_600_000 },
+    querier: { workers: Math.max(1, cpus().length), maxConcurrent: 8, tailMaxDurationMs: 3_600_000, multiTenantQueriesEnabled: false },
     // Loki's default: pattern mining off (it costs ingest CPU); Logs Drilldown users enable it.
     patternIngester: { enabled: false },
     forward: {
@@ -253,6 +254,7 @@ const YAML_KEYS: Record<string, Setter> = {
   'ingester.wal.dir': (c, v) => { c.wal.dir = String(v); },
   'querier.max_concurrent': (c, v) => { c.querier.maxConcurrent = num(v); },
   'querier.tail_max_duration': (c, v) => { c.querier.tailMaxDurationMs = dur(v); },
+  'querier.multi_tenant_queries_enabled': (c, v) => { c.querier.multiTenantQueriesEnabled = bool(v); },
   'frontend.max_outstanding_per_tenant': (c, v) => { c.frontend.maxOutstandingPerTenant = num(v); },
   'distributor.max_recv_msg_size': (c, v) => { c.server.bodyLimitBytes = bytes(v); },
   'distributor.max_decompressed_size': (c, v) => { c.distributor.maxDecompressedBytes = bytes(v); },
@@ -377,6 +379,7 @@ const FLAGS: Record<string, { key: string; help: string; boolean?: boolean }> = 
   'store.retention': { key: 'limits_config.retention_period', help: 'Global retention period, e.g. 744h (default 0 = keep forever)' },
   'querier.scan-workers': { key: 'querier.scan_workers', help: 'Worker threads that scan chunks (default: CPU count)' },
   'querier.max-concurrent': { key: 'querier.max_concurrent', help: 'Queries run at once; more wait in a queue (default 8)' },
+  'querier.multi-tenant-queries-enabled': { key: 'querier.multi_tenant_queries_enabled', help: 'When true, allow queries to span multiple tenants (X-Scope-OrgID a|b)' },
   'bramble.forward-url': { key: 'bramble.forward.url', help: 'Mirror every accepted push to this Loki URL (see bramble.forward in the README)' },
   'querier.max-outstanding-requests-per-tenant': { key: 'frontend.max_outstanding_per_tenant', help: 'Queued queries per tenant before 429 (default 2048)' },
   'distributor.max-recv-msg-size': { key: 'distributor.max_recv_msg_size', help: 'Largest push body accepted, bytes (default 100MiB)' },
