@@ -24,7 +24,6 @@ import { stepCount, type SeriesSamples, type StepGrid, type StepSeries } from '.
 import type { RangeAggregationExpr } from '../logql/ast.js';
 import type { Labels } from '../util/labels.js';
 import { kernels } from '../native/index.js';
-import { mergeSorted } from './merge.js';
 import { planLineFilters, type LinePlan } from './prefilter.js';
 import type { LogScanResult, LogScanTask, SampleScanResult, SampleScanTask, ScanStats, ScannedEntry, StreamSource } from './protocol.js';
 
@@ -169,68 +168,75 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
   const [fromMs, fromRem] = splitNs(task.fromNs);
   const [toMs, toRem] = splitNs(task.toNs);
   const throughNs = task.toNs - 1n;
-  let all: ScannedEntry[] = [];
   const fds = new Map<string, number>();
-  try {
-    for (let si = 0; si < task.streams.length; si++) {
-      const src = task.streams[si]!;
-      const sp = pipeline.forStream(src.labels);
-      const blocks = planBlocks(src, task.fromNs, throughNs, stats);
-      // Newest blocks first for backward queries, oldest first for forward ones.
-      blocks.sort(
-        backward
-          ? (a, b) => (b.info.maxTs > a.info.maxTs ? 1 : b.info.maxTs < a.info.maxTs ? -1 : b.ord - a.ord)
-          : (a, b) => (a.info.minTs < b.info.minTs ? -1 : a.info.minTs > b.info.minTs ? 1 : a.ord - b.ord),
-      );
-      const found: ScannedEntry[] = [];
-      for (let bi = 0; bi < blocks.length; bi++) {
-        if (Atomics.load(cancel, 0) === 1) throw new ScanCancelled();
-        const pb = blocks[bi]!;
-        // Stop when `limit` entries are found that all beat anything this block could hold.
-        if (found.length >= task.limit) {
-          found.sort(cmp);
-          found.length = task.limit;
-          const worst = found[task.limit - 1]!;
-          const worstNs = BigInt(worst.tsMs) * 1_000_000n + BigInt(worst.tsRem);
-          if (backward ? pb.info.maxTs < worstNs : pb.info.minTs > worstNs) break;
-        }
-        if (lf.active && !lf.blockMayMatch(blockIndex(pb, fds))) {
-          stats.blocksSkipped++;
-          continue;
-        }
-        const block = loadBlock(pb, fds, SEC_META | SEC_SM | SEC_LINES);
-        stats.blocks++;
-        const meta = decodeMeta(block);
-        const mask = new Uint8Array(meta.n);
-        const [inRange, inBytes] = timeMask(meta, mask, fromMs, fromRem, true, toMs, toRem, false);
-        stats.entriesScanned += inRange;
-        stats.bytesScanned += inBytes;
-        if (inRange === 0) continue;
-        const lines = decodeLines(block);
-        if (lf.active && lf.apply(lines, meta, mask, inRange) === 0) continue;
-        const sm = decodeStructuredMetadata(block);
-        const { tsMs, tsRem, lineOff, n } = meta;
-        const seqBase = pb.ord * 1_048_576;
-        for (let i = 0; i < n; i++) {
-          if (mask[i] === 0) continue;
-          const ms = tsMs[i]!;
-          const rem = tsRem[i]!;
-          const line = textDecoder.decode(lines.subarray(lineOff[i]!, lineOff[i + 1]!));
-          if (!sp.process(BigInt(ms) * 1_000_000n + BigInt(rem), line, sm[i]!)) continue;
-          found.push({
-            tsMs: ms, tsRem: rem, seq: seqBase + i, line: sp.line, key: sp.labelsKey(), labels: sp.labels(),
-            categorized: task.categorize ? sp.categorized() : undefined,
-          });
-        }
-      }
-      found.sort(cmp);
-      if (found.length > task.limit) found.length = task.limit;
-      for (const e of found) e.seq += si * 2 ** 40;
-      all = all.length === 0 ? found : mergeSorted(all, found, cmp, task.limit);
+  // All streams' blocks in one order (newest first for backward, oldest first for forward), so
+  // the scan stops as soon as `limit` entries are found that no remaining block can beat,
+  // whichever streams they came from.
+  const planned: { pb: PlannedBlock; si: number }[] = [];
+  for (let si = 0; si < task.streams.length; si++) {
+    for (const pb of planBlocks(task.streams[si]!, task.fromNs, throughNs, stats)) planned.push({ pb, si });
+  }
+  planned.sort(
+    backward
+      ? (a, b) => (b.pb.info.maxTs > a.pb.info.maxTs ? 1 : b.pb.info.maxTs < a.pb.info.maxTs ? -1 : a.si - b.si || b.pb.ord - a.pb.ord)
+      : (a, b) => (a.pb.info.minTs < b.pb.info.minTs ? -1 : a.pb.info.minTs > b.pb.info.minTs ? 1 : a.si - b.si || a.pb.ord - b.pb.ord),
+  );
+  const pipes = new Map<number, ReturnType<typeof pipeline.forStream>>();
+  let found: ScannedEntry[] = [];
+  let worstNs: bigint | null = null;
+  const trim = (): void => {
+    found.sort(cmp);
+    if (found.length > task.limit) found.length = task.limit;
+    if (found.length === task.limit) {
+      const w = found[task.limit - 1]!;
+      worstNs = BigInt(w.tsMs) * 1_000_000n + BigInt(w.tsRem);
     }
+  };
+  try {
+    for (const { pb, si } of planned) {
+      if (Atomics.load(cancel, 0) === 1) throw new ScanCancelled();
+      // Stop when `limit` entries are found that all beat anything this (and any later) block could hold.
+      if (worstNs !== null && (backward ? pb.info.maxTs < worstNs : pb.info.minTs > worstNs)) break;
+      if (lf.active && !lf.blockMayMatch(blockIndex(pb, fds))) {
+        stats.blocksSkipped++;
+        continue;
+      }
+      const block = loadBlock(pb, fds, SEC_META | SEC_SM | SEC_LINES);
+      stats.blocks++;
+      const meta = decodeMeta(block);
+      const mask = new Uint8Array(meta.n);
+      const [inRange, inBytes] = timeMask(meta, mask, fromMs, fromRem, true, toMs, toRem, false);
+      stats.entriesScanned += inRange;
+      stats.bytesScanned += inBytes;
+      if (inRange === 0) continue;
+      const lines = decodeLines(block);
+      if (lf.active && lf.apply(lines, meta, mask, inRange) === 0) continue;
+      const sm = decodeStructuredMetadata(block);
+      let sp = pipes.get(si);
+      if (!sp) {
+        sp = pipeline.forStream(task.streams[si]!.labels);
+        pipes.set(si, sp);
+      }
+      const { tsMs, tsRem, lineOff, n } = meta;
+      const seqBase = si * 2 ** 40 + pb.ord * 1_048_576;
+      for (let i = 0; i < n; i++) {
+        if (mask[i] === 0) continue;
+        const ms = tsMs[i]!;
+        const rem = tsRem[i]!;
+        const line = textDecoder.decode(lines.subarray(lineOff[i]!, lineOff[i + 1]!));
+        if (!sp.process(BigInt(ms) * 1_000_000n + BigInt(rem), line, sm[i]!)) continue;
+        found.push({
+          tsMs: ms, tsRem: rem, seq: seqBase + i, line: sp.line, key: sp.labelsKey(), labels: sp.labels(),
+          categorized: task.categorize ? sp.categorized() : undefined,
+        });
+      }
+      if (found.length >= task.limit) trim();
+    }
+    trim();
   } finally {
     closeFds(fds);
   }
+  const all = found;
   return { entries: all, stats };
 }
 
