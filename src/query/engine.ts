@@ -7,11 +7,11 @@ import type { Ingester } from '../head/ingester.js';
 import type { StreamRecord } from '../head/stream-head.js';
 import { WorkerPool } from '../worker/pool.js';
 import type { LogScanResult, SampleScanResult, ScanStats, ScannedEntry, StreamSource } from '../worker/protocol.js';
-import { mergeSorted } from '../worker/merge.js';
+import { cmpBackward, cmpForward, mergeSorted } from '../worker/merge.js';
 import { evaluateSampleExpr } from '../logql/eval/index.js';
 import type { QueryValue, StepGrid, StepSeries } from '../logql/eval/types.js';
 import { compileMatchers, matchesLabels } from './matchers.js';
-import { labelsKey, type Labels } from '../util/labels.js';
+import { labelsKey, sortLabels, type Labels } from '../util/labels.js';
 
 export interface ResultEntry {
   tsMs: number;
@@ -45,6 +45,38 @@ function addStats(a: QueryStats, b: ScanStats): void {
   a.chunksRead += b.chunksRead;
   a.blocks += b.blocks;
   a.blocksSkipped += b.blocksSkipped;
+}
+
+/** Label Loki's multi-tenant querier adds to every result of a query over several tenants. */
+export const TENANT_LABEL = '__tenant_id__';
+/** A stream's own `__tenant_id__` label is kept under this name (Loki's retainExistingPrefix). */
+export const RETAINED_TENANT_LABEL = 'original_' + TENANT_LABEL;
+
+/**
+ * Loki's filterValuesByMatchers: `__tenant_id__` matchers pick tenants out of `tenants` and are
+ * dropped; `original___tenant_id__` matchers target a stream's own `__tenant_id__` label.
+ */
+export function splitTenantMatchers(tenants: readonly string[], matchers: readonly LabelMatcher[]): { tenants: string[]; matchers: LabelMatcher[] } {
+  const tenantMatchers: LabelMatcher[] = [];
+  const rest: LabelMatcher[] = [];
+  for (const m of matchers) {
+    if (m.name === TENANT_LABEL) tenantMatchers.push(m);
+    else if (m.name === RETAINED_TENANT_LABEL) rest.push({ ...m, name: TENANT_LABEL });
+    else rest.push(m);
+  }
+  const cm = compileMatchers(tenantMatchers);
+  return { tenants: tenants.filter((t) => matchesLabels(cm, [{ name: TENANT_LABEL, value: t }])), matchers: rest };
+}
+
+/** Loki's relabel: `__tenant_id__` set to `tenant`, a stream's own one kept as `original___tenant_id__`. */
+export function withTenantLabel(labels: Labels, tenant: string): Labels {
+  const out: Labels = [];
+  for (const l of labels) {
+    if (l.name === TENANT_LABEL) out.push({ name: RETAINED_TENANT_LABEL, value: l.value });
+    else if (l.name !== RETAINED_TENANT_LABEL || !labels.some((x) => x.name === TENANT_LABEL)) out.push(l);
+  }
+  out.push({ name: TENANT_LABEL, value: tenant });
+  return sortLabels(out);
 }
 
 /** Range aggregations whose per-step values add up across disjoint sets of streams. */
@@ -118,9 +150,7 @@ export class QueryEngine {
       ),
     );
     const backward = opts.direction === 'backward';
-    const cmp = backward
-      ? (a: ScannedEntry, b: ScannedEntry) => b.tsMs - a.tsMs || b.tsRem - a.tsRem || b.seq - a.seq
-      : (a: ScannedEntry, b: ScannedEntry) => a.tsMs - b.tsMs || a.tsRem - b.tsRem || a.seq - b.seq;
+    const cmp = backward ? cmpBackward : cmpForward;
     let merged: ScannedEntry[] = [];
     results.forEach((r, i) => {
       addStats(stats, r.stats);
@@ -163,11 +193,47 @@ export class QueryEngine {
     return { streams: [...groups.values()].map((g) => ({ labels: g.labels, entries: g.entries })), stats };
   }
 
-  /** A metric query: range aggregations scanned in workers, the rest evaluated here. */
-  async metricQuery(tenant: string, expr: SampleExpr, grid: StepGrid, instant: boolean, signal?: AbortSignal, maxQuerySeries = this.limits.maxQuerySeries): Promise<{ value: QueryValue; stats: QueryStats }> {
+  /**
+   * A log query over several tenants (Loki's MultiTenantQuerier.SelectLogs): `__tenant_id__`
+   * matchers choose the tenants, each tenant is queried alone, its streams get the
+   * `__tenant_id__` label, and the newest/oldest `limit` entries of them all are kept.
+   * One tenant is a plain logQuery (no tenant label), as in Loki.
+   */
+  async logQueryTenants(
+    tenants: readonly string[],
+    sel: LogSelectorExpr,
+    opts: { start: bigint; end: bigint; limit: number; direction: 'forward' | 'backward'; interval: bigint; categorize: boolean },
+    signal?: AbortSignal,
+  ): Promise<{ streams: ResultStream[]; stats: QueryStats }> {
+    if (tenants.length === 1) return this.logQuery(tenants[0]!, sel, opts, signal);
     const started = Date.now();
     const stats = emptyStats();
-    const fetchRange = async (r: RangeAggregationExpr): Promise<StepSeries[]> => {
+    const picked = splitTenantMatchers(tenants, sel.matchers);
+    const tagged: { stream: number; e: ResultEntry }[] = [];
+    const out: ResultStream[] = [];
+    for (const t of picked.tenants) {
+      const r = await this.logQuery(t, { ...sel, matchers: picked.matchers }, opts, signal);
+      for (const k of Object.keys(stats) as (keyof QueryStats)[]) stats[k] += r.stats[k];
+      for (const st of r.streams) {
+        const idx = out.length;
+        out.push({ labels: withTenantLabel(st.labels, t), entries: [] });
+        for (const e of st.entries) tagged.push({ stream: idx, e });
+      }
+    }
+    const backward = opts.direction === 'backward';
+    tagged.sort((a, b) => (backward ? b.e.tsMs - a.e.tsMs || b.e.tsRem - a.e.tsRem : a.e.tsMs - b.e.tsMs || a.e.tsRem - b.e.tsRem) || a.stream - b.stream);
+    const n = Math.min(tagged.length, opts.limit);
+    for (let i = 0; i < n; i++) out[tagged[i]!.stream]!.entries.push(tagged[i]!.e);
+    stats.entriesReturned = n;
+    stats.execTimeMs = Date.now() - started;
+    return { streams: out.filter((s) => s.entries.length > 0), stats };
+  }
+
+  /** A metric query: range aggregations scanned in workers, the rest evaluated here. */
+  async metricQuery(tenant: string | readonly string[], expr: SampleExpr, grid: StepGrid, instant: boolean, signal?: AbortSignal, maxQuerySeries = this.limits.maxQuerySeries): Promise<{ value: QueryValue; stats: QueryStats }> {
+    const started = Date.now();
+    const stats = emptyStats();
+    const fetchTenant = async (tenant: string, r: RangeAggregationExpr): Promise<StepSeries[]> => {
       const from = grid.startNs - r.range.rangeNs - r.range.offsetNs;
       const to = grid.endNs - r.range.offsetNs;
       const streams = this.selectStreams(tenant, r.range.selector.matchers, from + 1n, to);
@@ -185,6 +251,30 @@ export class QueryEngine {
       if (results.length === 1) return results[0]!.series;
       return mergeStepSeries(results.map((x) => x.series), !relabels);
     };
+    const tenants = typeof tenant === 'string' ? [tenant] : tenant;
+    // Several tenants (Loki's MultiTenantQuerier.SelectSamples): each range aggregation runs per
+    // tenant chosen by its `__tenant_id__` matchers; series get the tenant label unless a
+    // grouping pushed into the aggregation drops it, and equal series of different tenants add up.
+    const fetchRange = tenants.length === 1
+      ? (r: RangeAggregationExpr) => fetchTenant(tenants[0]!, r)
+      : async (r: RangeAggregationExpr): Promise<StepSeries[]> => {
+        const picked = splitTenantMatchers(tenants, r.range.selector.matchers);
+        const rr: RangeAggregationExpr = { ...r, range: { ...r.range, selector: { ...r.range.selector, matchers: picked.matchers } } };
+        const g = r.grouping;
+        const keepsTenant = !g || (g.without ? !g.labels.includes(TENANT_LABEL) : g.labels.includes(TENANT_LABEL));
+        const parts: StepSeries[][] = [];
+        for (const t of picked.tenants) {
+          const series = await fetchTenant(t, rr);
+          if (keepsTenant) {
+            for (const x of series) {
+              x.labels = withTenantLabel(x.labels, t);
+              x.key = labelsKey(x.labels);
+            }
+          }
+          parts.push(series);
+        }
+        return parts.length === 1 ? parts[0]! : mergeStepSeries(parts, false);
+      };
     const value = await evaluateSampleExpr(expr, grid, instant, fetchRange, { maxQuerySeries });
     stats.execTimeMs = Date.now() - started;
     return { value, stats };

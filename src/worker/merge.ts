@@ -1,5 +1,5 @@
 // Merging of direction-ordered entry lists (per stream, per worker, per query), keeping at most
-// `limit` entries.
+// `limit` entries, in Loki's order.
 import type { ScannedEntry } from './protocol.js';
 
 export function mergeSorted(a: ScannedEntry[], b: ScannedEntry[], cmp: (x: ScannedEntry, y: ScannedEntry) => number, limit: number): ScannedEntry[] {
@@ -11,4 +11,16 @@ export function mergeSorted(a: ScannedEntry[], b: ScannedEntry[], cmp: (x: Scann
     else out.push(b[j++]!);
   }
   return out;
+}
+
+/**
+ * Loki's entry order (iter.lessAscending / lessDescending): by timestamp, then by the stream hash
+ * ascending in both directions; entries of one stream keep their order (push order, reversed
+ * when backward).
+ */
+export function cmpForward(a: ScannedEntry, b: ScannedEntry): number {
+  return a.tsMs - b.tsMs || a.tsRem - b.tsRem || a.h - b.h || a.seq - b.seq;
+}
+export function cmpBackward(a: ScannedEntry, b: ScannedEntry): number {
+  return b.tsMs - a.tsMs || b.tsRem - a.tsRem || a.h - b.h || b.seq - a.seq;
 }

@@ -27,8 +27,10 @@ export interface LogScanTask {
 export interface ScannedEntry {
   tsMs: number;
   tsRem: number;
-  /** order among equal timestamps (push order) */
+  /** order among equal timestamps of one stream (push order) */
   seq: number;
+  /** top 52 bits of the stream's labels.StableHash: Loki orders equal timestamps of different streams by it, ascending in both directions */
+  h: number;
   line: string;
   key: string;
   labels: Labels;

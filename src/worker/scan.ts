@@ -25,6 +25,8 @@ import type { RangeAggregationExpr } from '../logql/ast.js';
 import type { Labels } from '../util/labels.js';
 import { kernels } from '../native/index.js';
 import { planLineFilters, type LinePlan } from './prefilter.js';
+import { cmpBackward, cmpForward } from './merge.js';
+import { stableLabelsHash } from '../util/xxhash.js';
 import type { LogScanResult, LogScanTask, SampleScanResult, SampleScanTask, ScanStats, ScannedEntry, StreamSource } from './protocol.js';
 
 export class ScanCancelled extends Error {
@@ -121,11 +123,9 @@ function newStats(): ScanStats {
   return { blocks: 0, entriesScanned: 0, bytesScanned: 0, chunksRead: 0, blocksSkipped: 0 };
 }
 
-function cmpForward(a: ScannedEntry, b: ScannedEntry): number {
-  return a.tsMs - b.tsMs || a.tsRem - b.tsRem || a.seq - b.seq;
-}
-function cmpBackward(a: ScannedEntry, b: ScannedEntry): number {
-  return b.tsMs - a.tsMs || b.tsRem - a.tsRem || b.seq - a.seq;
+/** The part of a stream's labels.StableHash that fits a double exactly (52 bits). */
+export function streamOrderHash(labels: StreamSource['labels']): number {
+  return Number(stableLabelsHash(labels) >> 12n);
 }
 
 /** Marks entries with from <= ts < to (inclusive/exclusive per flags); returns count and bytes. */
@@ -182,6 +182,7 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
       : (a, b) => (a.pb.info.minTs < b.pb.info.minTs ? -1 : a.pb.info.minTs > b.pb.info.minTs ? 1 : a.si - b.si || a.pb.ord - b.pb.ord),
   );
   const pipes = new Map<number, ReturnType<typeof pipeline.forStream>>();
+  const hashes = new Map<number, number>();
   let found: ScannedEntry[] = [];
   let worstNs: bigint | null = null;
   const trim = (): void => {
@@ -219,6 +220,11 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
       }
       const { tsMs, tsRem, lineOff, n } = meta;
       const seqBase = si * 2 ** 40 + pb.ord * 1_048_576;
+      let h = hashes.get(si);
+      if (h === undefined) {
+        h = streamOrderHash(task.streams[si]!.labels);
+        hashes.set(si, h);
+      }
       for (let i = 0; i < n; i++) {
         if (mask[i] === 0) continue;
         const ms = tsMs[i]!;
@@ -226,7 +232,7 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
         const line = textDecoder.decode(lines.subarray(lineOff[i]!, lineOff[i + 1]!));
         if (!sp.process(BigInt(ms) * 1_000_000n + BigInt(rem), line, sm[i]!)) continue;
         found.push({
-          tsMs: ms, tsRem: rem, seq: seqBase + i, line: sp.line, key: sp.labelsKey(), labels: sp.labels(),
+          tsMs: ms, tsRem: rem, seq: seqBase + i, h, line: sp.line, key: sp.labelsKey(), labels: sp.labels(),
           categorized: task.categorize ? sp.categorized() : undefined,
         });
       }
