@@ -160,13 +160,14 @@ export class QueryEngine {
     // Group by final label set; drop exact duplicates (same labels, timestamp and line).
     const groups = new Map<string, { labels: Labels; entries: ResultEntry[]; seen: Set<string> | null; lastMs: number; lastRem: number }>();
     let emitted = 0;
-    const intervalMs = Number(opts.interval) / 1e6;
-    let lastMs = Number.NaN;
+    // Loki's readStreams: an entry is kept when it is at least `interval` past the last kept one
+    // (exact nanoseconds: entries carry sub-millisecond parts).
+    let lastNs: bigint | null = null;
     for (const e of merged) {
       if (emitted >= opts.limit) break;
-      if (opts.interval > 0n && !Number.isNaN(lastMs)) {
-        const delta = backward ? lastMs - (e.tsMs + e.tsRem / 1e6) : e.tsMs + e.tsRem / 1e6 - lastMs;
-        if (delta < intervalMs) continue;
+      if (opts.interval > 0n && lastNs !== null) {
+        const ns = BigInt(e.tsMs) * 1_000_000n + BigInt(e.tsRem);
+        if ((backward ? lastNs - ns : ns - lastNs) < opts.interval) continue;
       }
       // With categorize-labels, results are keyed by the stream labels alone.
       const key = opts.categorize && e.categorized ? labelsKey(e.categorized.stream) : e.key;
@@ -186,7 +187,7 @@ export class QueryEngine {
       g.lastRem = e.tsRem;
       g.entries.push({ tsMs: e.tsMs, tsRem: e.tsRem, line: e.line, categorized: e.categorized });
       emitted++;
-      lastMs = e.tsMs + e.tsRem / 1e6;
+      if (opts.interval > 0n) lastNs = BigInt(e.tsMs) * 1_000_000n + BigInt(e.tsRem);
     }
     stats.entriesReturned = emitted;
     stats.execTimeMs = Date.now() - started;
