@@ -1,6 +1,7 @@
 // Endpoints Grafana Logs Drilldown calls: /patterns (mined at ingest by the pattern miner),
 // /detected_fields and /detected_field/<name>/values (over the newest `line_limit` entries of the
 // query), /detected_labels (over the streams in range). Parameters are validated like query_range.
+// With querier.multi_tenant_queries_enabled, X-Scope-OrgID `a|b` spans the tenants as Loki does.
 import type { FastifyInstance } from 'fastify';
 import { parseExpr } from '../logql/syntax/index.js';
 import type { LogSelectorExpr } from '../logql/ast.js';
@@ -29,14 +30,14 @@ function intParam(p: Params, names: string[], def: number): number {
 
 export function registerDrilldownRoutes(app: FastifyInstance, s: Services): void {
   const json = sendJson;
-  const route = (url: string, h: ReadHandler): void => readRoute(app, s.config.authEnabled, url, h);
+  const route = (url: string, h: ReadHandler): void => readRoute(app, s.config.authEnabled, url, h, s.config.querier.multiTenantQueriesEnabled);
 
   /** The newest `line_limit` entries of the query, newest first, with labels split by origin. */
-  const sampleEntries = async (tenant: string, p: Params): Promise<FieldEntry[]> => {
+  const sampleEntries = async (tenants: string[], p: Params): Promise<FieldEntry[]> => {
     const rp = parseRangeQuery(p, nowNs());
     const sel = selector(rp.query);
     const lineLimit = intParam(p, ['line_limit'], 100);
-    const r = await s.engine.logQuery(tenant, sel, { start: rp.start, end: rp.end, limit: lineLimit, direction: 'backward', interval: 0n, categorize: true });
+    const r = await s.engine.logQueryTenants(tenants, sel, { start: rp.start, end: rp.end, limit: lineLimit, direction: 'backward', interval: 0n, categorize: true });
     const flat: { tsMs: number; tsRem: number; e: FieldEntry }[] = [];
     for (const st of r.streams) {
       for (const e of st.entries) {
@@ -48,27 +49,32 @@ export function registerDrilldownRoutes(app: FastifyInstance, s: Services): void
     return flat.map((x) => x.e);
   };
 
-  route('/loki/api/v1/detected_fields', async (_req, reply, tenant, p) => {
+  route('/loki/api/v1/detected_fields', async (_req, reply, _tenant, p, tenants) => {
     const limit = intParam(p, ['limit', 'field_limit'], 1000);
-    return json(reply, detectFields(await sampleEntries(tenant, p), limit));
+    return json(reply, detectFields(await sampleEntries(tenants, p), limit));
   });
 
-  route('/loki/api/v1/detected_field/:name/values', async (req, reply, tenant, p) => {
+  route('/loki/api/v1/detected_field/:name/values', async (req, reply, _tenant, p, tenants) => {
     const limit = intParam(p, ['limit', 'field_limit'], 1000);
-    return json(reply, detectFieldValues(await sampleEntries(tenant, p), (req.params as { name: string }).name, limit));
+    return json(reply, detectFieldValues(await sampleEntries(tenants, p), (req.params as { name: string }).name, limit));
   });
 
-  route('/loki/api/v1/detected_labels', (_req, reply, tenant, p) => {
+  route('/loki/api/v1/detected_labels', (_req, reply, _tenant, p, tenants) => {
     const rp = parseRangeQuery(p, nowNs());
     const matchers = rp.query ? selector(rp.query).matchers : [];
-    return json(reply, detectLabels(s.engine.selectStreams(tenant, matchers, rp.start, rp.end).map((st) => st.labels)));
+    const r = detectLabels(tenants.flatMap((t) => s.engine.selectStreams(t, matchers, rp.start, rp.end).map((st) => st.labels)));
+    // Several tenants: Loki merges the per-tenant sketches and sorts by cardinality.
+    if (tenants.length > 1) r.detectedLabels?.sort((a, b) => a.cardinality - b.cardinality);
+    return json(reply, r);
   });
 
-  route('/loki/api/v1/patterns', (_req, reply, tenant, p) => {
+  route('/loki/api/v1/patterns', (_req, reply, _tenant, p, tenants) => {
     const rp = parseRangeQuery(p, nowNs());
     const sel = selector(rp.query);
     const keys = new Set<string>();
-    for (const st of s.engine.selectStreams(tenant, sel.matchers, rp.start, rp.end)) keys.add(patternKey(tenant, st.labelsString));
+    for (const tenant of tenants) {
+      for (const st of s.engine.selectStreams(tenant, sel.matchers, rp.start, rp.end)) keys.add(patternKey(tenant, st.labelsString));
+    }
     const data = s.patterns ? s.patterns.query(keys, rp.start, rp.end, rp.step) : [];
     return json(reply, { status: 'success', data });
   });

@@ -10,6 +10,7 @@ import { nowNs } from '../util/time.js';
 import { labelsToObject, type Labels } from '../util/labels.js';
 import { readRoute, sendJson, type ReadHandler } from './route.js';
 import { paramList } from './params.js';
+import { TENANT_LABEL } from '../query/engine.js';
 import type { Services } from './services.js';
 
 function selectorMatchers(q: string): LabelMatcher[] {
@@ -26,48 +27,63 @@ export function registerLabelRoutes(app: FastifyInstance, s: Services): void {
     if (b.end < b.start) throw new ParamError(`this data is no longer available, it is past now - max_query_lookback (${formatPromDuration(lookback)})`);
     return b;
   };
-  const streamsFor = (tenant: string, p: Params, start: bigint, end: bigint): StreamRecord[] => {
+  /** Streams of every tenant read (several only with querier.multi_tenant_queries_enabled). */
+  const streamsFor = (tenants: string[], p: Params, start: bigint, end: bigint): StreamRecord[] => {
     const q = param(p, 'query');
     const matchers = q ? selectorMatchers(q) : [];
-    return s.engine.selectStreams(tenant, matchers, start, end, true);
+    return tenants.flatMap((t) => s.engine.selectStreams(t, matchers, start, end, true));
   };
   const json = sendJson;
-  const route = (url: string, h: ReadHandler): void => readRoute(app, s.config.authEnabled, url, h);
+  const multiTenant = s.config.querier.multiTenantQueriesEnabled;
+  const route = (url: string, h: ReadHandler): void => readRoute(app, s.config.authEnabled, url, h, multiTenant);
 
-  route('/loki/api/v1/labels', (_req, reply, tenant, p) => {
+  route('/loki/api/v1/labels', (_req, reply, _tenant, p, tenants) => {
     const { start, end } = metadataBounds(p);
     const names = new Set<string>();
-    for (const st of streamsFor(tenant, p, start, end)) for (const l of st.labels) names.add(l.name);
+    for (const st of streamsFor(tenants, p, start, end)) for (const l of st.labels) names.add(l.name);
+    // Loki's multi-tenant querier adds its tenant label to the names of several tenants.
+    if (tenants.length > 1) names.add(TENANT_LABEL);
     const data = [...names].sort();
     return json(reply, data.length ? { status: 'success', data } : { status: 'success' });
   });
 
-  route('/loki/api/v1/label/:name/values', (req, reply, tenant, p) => {
+  route('/loki/api/v1/label/:name/values', (req, reply, _tenant, p, tenants) => {
     const { start, end } = metadataBounds(p);
     const name = (req.params as { name: string }).name;
+    // The multi-tenant querier answers `__tenant_id__` values with the tenants asked for.
+    if (multiTenant && name === TENANT_LABEL) return json(reply, { status: 'success', data: tenants });
     const values = new Set<string>();
-    for (const st of streamsFor(tenant, p, start, end)) for (const l of st.labels) if (l.name === name) values.add(l.value);
+    for (const st of streamsFor(tenants, p, start, end)) for (const l of st.labels) if (l.name === name) values.add(l.value);
     const data = [...values].sort();
     return json(reply, data.length ? { status: 'success', data } : { status: 'success' });
   });
 
-  route('/loki/api/v1/series', (_req, reply, tenant, p) => {
+  route('/loki/api/v1/series', (_req, reply, _tenant, p, tenants) => {
     const { start, end } = metadataBounds(p);
     const sets = paramList(p, 'match[]', 'match').map(selectorMatchers);
-    const seen = new Map<number, Labels>();
-    for (const ms of sets.length ? sets : [[]]) {
-      for (const st of s.engine.selectStreams(tenant, ms, start, end)) seen.set(st.id, st.labels);
+    const data: Record<string, string>[] = [];
+    for (const tenant of tenants) {
+      const seen = new Map<number, Labels>();
+      for (const ms of sets.length ? sets : [[]]) {
+        for (const st of s.engine.selectStreams(tenant, ms, start, end)) seen.set(st.id, st.labels);
+      }
+      for (const labels of seen.values()) {
+        const o = labelsToObject(labels);
+        // Several tenants: each series names its tenant unless it has a __tenant_id__ of its own.
+        if (tenants.length > 1 && !o[TENANT_LABEL]) o[TENANT_LABEL] = tenant;
+        data.push(o);
+      }
     }
-    return json(reply, { status: 'success', data: [...seen.values()].map(labelsToObject) });
+    return json(reply, { status: 'success', data });
   });
 
-  route('/loki/api/v1/index/stats', (_req, reply, tenant, p) => {
+  route('/loki/api/v1/index/stats', (_req, reply, _tenant, p, tenants) => {
     const { start, end } = metadataBounds(p);
     const q = param(p, 'query');
     const e = parseExpr(q);
     const matchers = e.kind === 'logSelector' ? e.matchers : [];
     let streams = 0, chunks = 0, bytes = 0, entries = 0;
-    for (const st of s.engine.selectStreams(tenant, matchers, start, end)) {
+    for (const st of tenants.flatMap((t) => s.engine.selectStreams(t, matchers, start, end))) {
       streams++;
       const src = s.ingester.sources(st, start, end);
       for (const c of s.ingester.index.chunksForStream(st.id, start, end)) {
@@ -84,7 +100,7 @@ export function registerLabelRoutes(app: FastifyInstance, s: Services): void {
     return json(reply, { streams, chunks, bytes, entries });
   });
 
-  const volume = (p: Params, tenant: string, range: boolean): unknown => {
+  const volume = (p: Params, tenants: string[], range: boolean): unknown => {
     const { start, end } = parseBounds(p, nowNs());
     if (end < start) throw new ParamError('end timestamp must not be before or equal to start time');
     let step = 0n;
@@ -113,7 +129,7 @@ export function registerLabelRoutes(app: FastifyInstance, s: Services): void {
       }
       g.values[bucket]! += bytes;
     };
-    for (const st of s.engine.selectStreams(tenant, matchers, start, end)) {
+    for (const st of tenants.flatMap((t) => s.engine.selectStreams(t, matchers, start, end))) {
       const metrics: Record<string, string>[] = [];
       if (aggregateBy === 'labels') {
         for (const l of st.labels) if (!targets.length || targets.includes(l.name)) metrics.push({ [l.name]: '' });
@@ -161,6 +177,6 @@ export function registerLabelRoutes(app: FastifyInstance, s: Services): void {
       },
     };
   };
-  route('/loki/api/v1/index/volume', (_req, reply, tenant, p) => json(reply, volume(p, tenant, false)));
-  route('/loki/api/v1/index/volume_range', (_req, reply, tenant, p) => json(reply, volume(p, tenant, true)));
+  route('/loki/api/v1/index/volume', (_req, reply, _tenant, p, tenants) => json(reply, volume(p, tenants, false)));
+  route('/loki/api/v1/index/volume_range', (_req, reply, _tenant, p, tenants) => json(reply, volume(p, tenants, true)));
 }

@@ -1,6 +1,7 @@
 // /loki/api/v1/query_range and /loki/api/v1/query (GET and POST): parse parameters and LogQL,
 // run log queries (streams) or metric queries (matrix/vector/scalar) through the query engine
 // with Loki's limits, timeout and client-disconnect cancellation, and answer in Loki's JSON.
+// With querier.multi_tenant_queries_enabled, X-Scope-OrgID `a|b` queries every tenant named.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseExpr } from '../logql/syntax/index.js';
 import type { Expr, SampleExpr } from '../logql/ast.js';
@@ -11,10 +12,11 @@ import { encodeStats, encodeStreams } from './encode.js';
 import { errorStatus, HttpError, sendError } from './errors.js';
 import { requestParams } from './params.js';
 import type { Services } from './services.js';
-import { tenantOf } from './tenant.js';
+import { readTenants } from './tenant.js';
 import { CancelledError } from '../worker/pool.js';
 import { validateQuery } from '../query/validate.js';
 import { emptyStats } from '../query/engine.js';
+import type { LimitsConfig } from '../config/config.js';
 
 const TIMEOUT_TEXT = 'request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed';
 
@@ -59,14 +61,30 @@ function emptyResult(resultType: 'streams' | 'matrix' | 'vector'): unknown {
   return { status: 'success', data: { resultType, result: [], stats: encodeStats(emptyStats()) } };
 }
 
+/** The query limits of several tenants: the smallest positive value of each (0 = unlimited). */
+function combinedLimits(s: Services, tenants: string[]): LimitsConfig {
+  const base = s.limits.get(tenants[0]!);
+  const min = (pick: (l: LimitsConfig) => number): number => s.limits.smallestPositive(tenants, pick);
+  return {
+    ...base,
+    queryTimeoutMs: min((l) => l.queryTimeoutMs),
+    maxQueryLookbackMs: min((l) => l.maxQueryLookbackMs),
+    maxQueryLengthMs: min((l) => l.maxQueryLengthMs),
+    maxEntriesLimitPerQuery: min((l) => l.maxEntriesLimitPerQuery),
+    maxQuerySeries: min((l) => l.maxQuerySeries),
+  };
+}
+
 export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
   const run = async (req: FastifyRequest, reply: FastifyReply, instant: boolean): Promise<FastifyReply> => {
     const started = Date.now();
     s.metrics.queries++;
     let sig: ReturnType<typeof querySignal> | null = null;
     try {
-      const tenant = tenantOf(req, s.config.authEnabled);
-      const limits = s.limits.get(tenant);
+      // Several tenants (querier.multi_tenant_queries_enabled): Loki applies the smallest
+      // positive value of each query limit among them.
+      const tenants = readTenants(req, s.config.authEnabled, s.config.querier.multiTenantQueriesEnabled);
+      const limits = tenants.length === 1 ? s.limits.get(tenants[0]!) : combinedLimits(s, tenants);
       sig = querySignal(req, limits.queryTimeoutMs);
       const p = requestParams(req);
       const now = nowNs();
@@ -90,14 +108,14 @@ export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
           if (rp.limit > limits.maxEntriesLimitPerQuery && limits.maxEntriesLimitPerQuery > 0) {
             throw new ParamError(`max entries limit per query exceeded, limit > max_entries_limit_per_query (${rp.limit} > ${limits.maxEntriesLimitPerQuery})`);
           }
-          const r = await s.engine.logQuery(tenant, expr, { start: rp.start, end: rp.end, limit: rp.limit, direction: rp.direction, interval: rp.interval, categorize }, sig.signal);
+          const r = await s.engine.logQueryTenants(tenants, expr, { start: rp.start, end: rp.end, limit: rp.limit, direction: rp.direction, interval: rp.interval, categorize }, sig.signal);
           const data: Record<string, unknown> = { resultType: 'streams' };
           if (categorize) data.encodingFlags = ['categorize-labels'];
           data.result = encodeStreams(r.streams, categorize);
           data.stats = encodeStats(r.stats);
           body = { status: 'success', data };
         } else {
-          const r = await s.engine.metricQuery(tenant, expr as SampleExpr, alignRangeGrid({ startNs: rp.start, endNs: rp.end, stepNs: rp.step }), false, sig.signal, limits.maxQuerySeries);
+          const r = await s.engine.metricQuery(tenants, expr as SampleExpr, alignRangeGrid({ startNs: rp.start, endNs: rp.end, stepNs: rp.step }), false, sig.signal, limits.maxQuerySeries);
           const data = encodeQueryValue(r.value) as Record<string, unknown>;
           data.stats = encodeStats(r.stats);
           body = { status: 'success', data };
@@ -109,7 +127,7 @@ export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
           throw new ParamError('log queries are not supported as an instant query type, please change your query to a range query type');
         }
         if (minStart !== null && ip.time < minStart) return sendJson(reply, emptyResult('vector'));
-        const r = await s.engine.metricQuery(tenant, expr as SampleExpr, { startNs: ip.time, endNs: ip.time, stepNs: 0n }, true, sig.signal, limits.maxQuerySeries);
+        const r = await s.engine.metricQuery(tenants, expr as SampleExpr, { startNs: ip.time, endNs: ip.time, stepNs: 0n }, true, sig.signal, limits.maxQuerySeries);
         const data = encodeQueryValue(r.value) as Record<string, unknown>;
         data.stats = encodeStats(r.stats);
         body = { status: 'success', data };

@@ -2,7 +2,7 @@
 // X-Scope-OrgID header is required (the auth hook answers 401 "no org id" before any body is
 // read); with auth disabled every request belongs to the single tenant "fake". IDs are checked
 // with dskit's rules (allowed characters, length, "." / ".."); `a|b` names several tenants:
-// Bramble answers those reads as Loki does with querier.multi_tenant_queries_enabled off.
+// reads span them all with querier.multi_tenant_queries_enabled, else they fail as in Loki.
 import type { FastifyRequest } from 'fastify';
 import { HttpError } from './errors.js';
 
@@ -95,4 +95,13 @@ export function tenantsOf(req: FastifyRequest, authEnabled: boolean): string[] {
     if (e instanceof HttpError) throw e;
     throw new HttpError(400, (e as Error).message);
   }
+}
+
+/**
+ * Query side: the tenants a read spans. With `multiTenant` (querier.multi_tenant_queries_enabled)
+ * every ID of `a|b|c`; without it, one tenant, or Loki's 500 "multiple org IDs present".
+ */
+export function readTenants(req: FastifyRequest, authEnabled: boolean, multiTenant: boolean): string[] {
+  if (!multiTenant) return [tenantOf(req, authEnabled)];
+  return tenantsOf(req, authEnabled);
 }
