@@ -185,12 +185,17 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
   const hashes = new Map<number, number>();
   let found: ScannedEntry[] = [];
   let worstNs: bigint | null = null;
+  // the same bound as (ms, ns remainder) for per-entry checks without a bigint
+  let worstMs = 0;
+  let worstRem = 0;
   const trim = (): void => {
     found.sort(cmp);
     if (found.length > task.limit) found.length = task.limit;
     if (found.length === task.limit) {
       const w = found[task.limit - 1]!;
       worstNs = BigInt(w.tsMs) * 1_000_000n + BigInt(w.tsRem);
+      worstMs = w.tsMs;
+      worstRem = w.tsRem;
     }
   };
   try {
@@ -229,12 +234,16 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
         if (mask[i] === 0) continue;
         const ms = tsMs[i]!;
         const rem = tsRem[i]!;
+        // Entries that cannot beat the limit-th best found so far are not even decoded (equal
+        // timestamps may still win the tie-break, so they are kept).
+        if (worstNs !== null && (backward ? ms < worstMs || (ms === worstMs && rem < worstRem) : ms > worstMs || (ms === worstMs && rem > worstRem))) continue;
         const line = textDecoder.decode(lines.subarray(lineOff[i]!, lineOff[i + 1]!));
         if (!sp.process(BigInt(ms) * 1_000_000n + BigInt(rem), line, sm[i]!)) continue;
         found.push({
           tsMs: ms, tsRem: rem, seq: seqBase + i, h, line: sp.line, key: sp.labelsKey(), labels: sp.labels(),
           categorized: task.categorize ? sp.categorized() : undefined,
         });
+        if (found.length >= 2 * task.limit) trim();
       }
       if (found.length >= task.limit) trim();
     }
