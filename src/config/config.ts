@@ -98,8 +98,11 @@ export interface Config {
   ingester: IngesterConfig;
   compactor: CompactorConfig;
   wal: { enabled: boolean; dir: string; segmentSize: number };
-  /** multiTenantQueriesEnabled: querier.multi_tenant_queries_enabled (X-Scope-OrgID `a|b` on reads) */
-  querier: { workers: number; maxConcurrent: number; tailMaxDurationMs: number; multiTenantQueriesEnabled: boolean };
+  /**
+   * multiTenantQueriesEnabled: querier.multi_tenant_queries_enabled (X-Scope-OrgID `a|b` on reads);
+   * maxResultBytes: bramble.query.max_result_bytes, memory budget of one query's results (0 = off)
+   */
+  querier: { workers: number; maxConcurrent: number; tailMaxDurationMs: number; multiTenantQueriesEnabled: boolean; maxResultBytes: number };
   patternIngester: { enabled: boolean };
   /** `bramble.forward`: mirror every accepted push to a remote Loki (src/forward) */
   forward: ForwardConfig;
@@ -203,7 +206,7 @@ export function defaultConfig(): Config {
       mergeEnabled: true,
     },
     wal: { enabled: true, dir: '', segmentSize: 64 * 1024 * 1024 },
-    querier: { workers: Math.max(1, cpus().length), maxConcurrent: 8, tailMaxDurationMs: 3_600_000, multiTenantQueriesEnabled: false },
+    querier: { workers: Math.max(1, cpus().length), maxConcurrent: 8, tailMaxDurationMs: 3_600_000, multiTenantQueriesEnabled: false, maxResultBytes: 128 * 1024 * 1024 },
     // Loki's default: pattern mining off (it costs ingest CPU); Logs Drilldown users enable it.
     patternIngester: { enabled: false },
     forward: {
@@ -255,6 +258,7 @@ const YAML_KEYS: Record<string, Setter> = {
   'querier.max_concurrent': (c, v) => { c.querier.maxConcurrent = num(v); },
   'querier.tail_max_duration': (c, v) => { c.querier.tailMaxDurationMs = dur(v); },
   'querier.multi_tenant_queries_enabled': (c, v) => { c.querier.multiTenantQueriesEnabled = bool(v); },
+  'bramble.query.max_result_bytes': (c, v) => { c.querier.maxResultBytes = bytes(v); },
   'frontend.max_outstanding_per_tenant': (c, v) => { c.frontend.maxOutstandingPerTenant = num(v); },
   'distributor.max_recv_msg_size': (c, v) => { c.server.bodyLimitBytes = bytes(v); },
   'distributor.max_decompressed_size': (c, v) => { c.distributor.maxDecompressedBytes = bytes(v); },

@@ -6,7 +6,7 @@ import type { Expr, LabelMatcher, LogSelectorExpr, RangeAggregationExpr, SampleE
 import type { Ingester } from '../head/ingester.js';
 import type { StreamRecord } from '../head/stream-head.js';
 import { WorkerPool } from '../worker/pool.js';
-import type { LogScanResult, SampleScanResult, ScanStats, ScannedEntry, StreamSource } from '../worker/protocol.js';
+import type { LogScanResult, SampleScanResult, ScanStats, ScannedEntry, StreamSource, Task } from '../worker/protocol.js';
 import { cmpBackward, cmpForward, mergeSorted } from '../worker/merge.js';
 import { evaluateSampleExpr } from '../logql/eval/index.js';
 import type { QueryValue, StepGrid, StepSeries } from '../logql/eval/types.js';
@@ -79,6 +79,50 @@ export function withTenantLabel(labels: Labels, tenant: string): Labels {
   return sortLabels(out);
 }
 
+/**
+ * A query whose scan results would hold more than the memory budget (bramble.query.max_result_bytes,
+ * on by default whatever the limits say): 400, in the words of Loki's max_query_bytes_read answer.
+ */
+export class QueryTooLargeError extends Error {
+  readonly status = 400;
+  constructor(limit: number) {
+    super(`the query result would hold too many bytes (limit: ${ibytes(limit)}); consider adding more specific stream selectors, a line filter or a smaller limit, or reduce the time range of the query`);
+    this.name = 'QueryTooLargeError';
+  }
+}
+
+/** go-humanize IBytes ("512 B", "1.5 KiB", "128 MiB"), as Loki's limit messages print sizes. */
+export function ibytes(n: number): string {
+  if (n < 10) return `${n} B`;
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  const e = Math.min(Math.floor(Math.log(n) / Math.log(1024)), units.length - 1);
+  const v = Math.floor((n / 1024 ** e) * 10 + 0.5) / 10;
+  return `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ${units[e]}`;
+}
+
+/** Bytes held per scanned entry beyond its line (object, labels reference, key). */
+const ENTRY_OVERHEAD = 96;
+
+/** Approximate memory a log scan result holds. */
+function logResultBytes(r: LogScanResult): number {
+  let n = 0;
+  for (const e of r.entries) n += ENTRY_OVERHEAD + e.line.length;
+  return n;
+}
+
+/** Approximate memory a sample scan result holds: 9 bytes a step per series (value + present flag). */
+function sampleResultBytes(r: SampleScanResult): number {
+  let n = 0;
+  for (const s of r.series) n += ENTRY_OVERHEAD + s.key.length + s.values.length * 9;
+  return n;
+}
+
+/** Result memory used so far by one query (shared by its tenants and range aggregations). */
+interface Budget {
+  used: number;
+  readonly max: number;
+}
+
 /** Range aggregations whose per-step values add up across disjoint sets of streams. */
 const SUMMABLE = new Set(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'sum_over_time']);
 
@@ -86,8 +130,46 @@ export class QueryEngine {
   constructor(
     private readonly ingester: Ingester,
     private readonly pool: WorkerPool,
-    private readonly limits: { maxQuerySeries: number },
+    private readonly limits: { maxQuerySeries: number; maxResultBytes?: number },
   ) {}
+
+  private newBudget(): Budget {
+    return { used: 0, max: this.limits.maxResultBytes ?? 0 };
+  }
+
+  /**
+   * Runs scan tasks on the pool, counting what each returns against the query's budget: once over
+   * it, the remaining tasks are cancelled and the query fails with QueryTooLargeError. Workers
+   * keep at most `limit` entries (plus one block) or one accumulator per series, so the budget
+   * bounds what the coordinator holds.
+   */
+  private async runBudgeted<T>(tasks: Task[], signal: AbortSignal | undefined, budget: Budget, sizeOf: (r: T) => number): Promise<T[]> {
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort(signal!.reason);
+    if (signal?.aborted) ac.abort(signal.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let over = false;
+    try {
+      return await Promise.all(
+        tasks.map((t) =>
+          this.pool.run<T>(t, ac.signal).then((r) => {
+            budget.used += sizeOf(r);
+            if (budget.max > 0 && budget.used > budget.max && !over) {
+              over = true;
+              ac.abort('query result too large');
+            }
+            if (over) throw new QueryTooLargeError(budget.max);
+            return r;
+          }),
+        ),
+      );
+    } catch (e) {
+      if (over) throw new QueryTooLargeError(budget.max);
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
 
   /**
    * Streams of `tenant` matching `matchers` with data in [from, through]. With `headAnyTime`,
@@ -133,6 +215,7 @@ export class QueryEngine {
     sel: LogSelectorExpr,
     opts: { start: bigint; end: bigint; limit: number; direction: 'forward' | 'backward'; interval: bigint; categorize: boolean },
     signal?: AbortSignal,
+    budget: Budget = this.newBudget(),
   ): Promise<{ streams: ResultStream[]; stats: QueryStats }> {
     const started = Date.now();
     const stats = emptyStats();
@@ -141,13 +224,9 @@ export class QueryEngine {
     const sources = this.sourcesOf(streams, opts.start, through);
     const scanLimit = opts.interval > 0n ? 1_000_000 : opts.limit;
     const parts = this.partition(sources, this.pool.size);
-    const results = await Promise.all(
-      parts.map((p) =>
-        this.pool.run<LogScanResult>(
-          { type: 'logScan', streams: p, selector: sel, fromNs: opts.start, toNs: opts.end, direction: opts.direction, limit: scanLimit, categorize: opts.categorize },
-          signal,
-        ),
-      ),
+    const results = await this.runBudgeted<LogScanResult>(
+      parts.map((p) => ({ type: 'logScan', streams: p, selector: sel, fromNs: opts.start, toNs: opts.end, direction: opts.direction, limit: scanLimit, categorize: opts.categorize })),
+      signal, budget, logResultBytes,
     );
     const backward = opts.direction === 'backward';
     const cmp = backward ? cmpBackward : cmpForward;
@@ -212,8 +291,9 @@ export class QueryEngine {
     const picked = splitTenantMatchers(tenants, sel.matchers);
     const tagged: { stream: number; e: ResultEntry }[] = [];
     const out: ResultStream[] = [];
+    const budget = this.newBudget();
     for (const t of picked.tenants) {
-      const r = await this.logQuery(t, { ...sel, matchers: picked.matchers }, opts, signal);
+      const r = await this.logQuery(t, { ...sel, matchers: picked.matchers }, opts, signal, budget);
       for (const k of Object.keys(stats) as (keyof QueryStats)[]) stats[k] += r.stats[k];
       for (const st of r.streams) {
         const idx = out.length;
@@ -234,6 +314,7 @@ export class QueryEngine {
   async metricQuery(tenant: string | readonly string[], expr: SampleExpr, grid: StepGrid, instant: boolean, signal?: AbortSignal, maxQuerySeries = this.limits.maxQuerySeries): Promise<{ value: QueryValue; stats: QueryStats }> {
     const started = Date.now();
     const stats = emptyStats();
+    const budget = this.newBudget();
     const fetchTenant = async (tenant: string, r: RangeAggregationExpr): Promise<StepSeries[]> => {
       const from = grid.startNs - r.range.rangeNs - r.range.offsetNs;
       const to = grid.endNs - r.range.offsetNs;
@@ -245,8 +326,9 @@ export class QueryEngine {
       const relabels = r.grouping !== undefined || r.range.selector.pipeline.some((s) => s.kind === 'drop' || s.kind === 'keep' || s.kind === 'labelFormat');
       const splittable = !relabels || SUMMABLE.has(r.op);
       const parts = splittable ? this.partition(sources, this.pool.size) : [sources];
-      const results = await Promise.all(
-        parts.map((p) => this.pool.run<SampleScanResult>({ type: 'sampleScan', streams: p, expr: r, grid, fromNs: from, toNs: to }, signal)),
+      const results = await this.runBudgeted<SampleScanResult>(
+        parts.map((p) => ({ type: 'sampleScan', streams: p, expr: r, grid, fromNs: from, toNs: to })),
+        signal, budget, sampleResultBytes,
       );
       for (const res of results) addStats(stats, res.stats);
       if (results.length === 1) return results[0]!.series;
