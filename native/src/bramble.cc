@@ -1,6 +1,6 @@
 // Bramble's native scan kernels (N-API, C API only; no other dependency): LZ4 block decoding in
 // lz4-napi's format, marking the lines of a block that contain any of several literals, and
-// building a block's trigram bloom filter. src/native/index.ts loads this addon when it was
+// building a block's trigram bloom filter; on the ingest path, snappy block decoding of push bodies. src/native/index.ts loads this addon when it was
 // built and otherwise uses TypeScript implementations with identical results.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -255,11 +255,87 @@ static napi_value TrigramBloomBuild(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// Snappy block decoding (the body of a protobuf push) with full bounds checks, from src[s..] into
+// dst; returns bytes written or -1 on corrupt input. Mirrors snappyUncompress in
+// src/push/protobuf.ts, which checks the declared length before calling this.
+static long snappy_decode_raw(const uint8_t* src, size_t n, size_t s, uint8_t* dst, size_t dstLen) {
+  size_t d = 0;
+  while (s < n) {
+    uint8_t tag = src[s];
+    size_t length, offset;
+    switch (tag & 3) {
+      case 0: {
+        size_t x = tag >> 2;
+        if (x < 60) {
+          s++;
+        } else {
+          size_t extra = x - 59;
+          if (s + extra >= n) return -1;
+          x = 0;
+          for (size_t k = extra; k >= 1; k--) x = x * 256 + src[s + k];
+          s += extra + 1;
+        }
+        length = x + 1;
+        if (length > dstLen - d || length > n - s) return -1;
+        memcpy(dst + d, src + s, length);
+        d += length;
+        s += length;
+        continue;
+      }
+      case 1:
+        if (s + 2 > n) return -1;
+        length = 4 + ((tag >> 2) & 7);
+        offset = ((size_t)(tag & 0xe0) << 3) | src[s + 1];
+        s += 2;
+        break;
+      case 2:
+        if (s + 3 > n) return -1;
+        length = 1 + (tag >> 2);
+        offset = (size_t)src[s + 1] | ((size_t)src[s + 2] << 8);
+        s += 3;
+        break;
+      default:
+        if (s + 5 > n) return -1;
+        length = 1 + (tag >> 2);
+        offset = (size_t)src[s + 1] | ((size_t)src[s + 2] << 8) | ((size_t)src[s + 3] << 16) | ((size_t)src[s + 4] << 24);
+        s += 5;
+        break;
+    }
+    if (offset == 0 || d < offset || length > dstLen - d) return -1;
+    uint8_t* op = dst + d;
+    const uint8_t* from = op - offset;
+    if (offset >= length) memcpy(op, from, length);
+    else for (size_t i = 0; i < length; i++) op[i] = from[i];  // overlapping: forward byte copy
+    d += length;
+  }
+  return (long)d;
+}
+
+// snappyDecodeInto(src: Uint8Array, start: number, dst: Uint8Array): number (bytes written, -1 = corrupt)
+static napi_value SnappyDecodeInto(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint8_t *src, *dst;
+  size_t srcLen, dstLen;
+  double startD;
+  if (argc < 3 || !typed_bytes(env, argv[0], &src, &srcLen) || !typed_bytes(env, argv[2], &dst, &dstLen) ||
+      napi_get_value_double(env, argv[1], &startD) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "snappyDecodeInto(src: Uint8Array, start: number, dst: Uint8Array)");
+    return nullptr;
+  }
+  long got = snappy_decode_raw(src, srcLen, (size_t)startD, dst, dstLen);
+  napi_value result;
+  CHECK(napi_create_double(env, (double)got, &result));
+  return result;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"lz4Decode", nullptr, Lz4Decode, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"filterLines", nullptr, FilterLines, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"trigramBloomBuild", nullptr, TrigramBloomBuild, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"snappyDecodeInto", nullptr, SnappyDecodeInto, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

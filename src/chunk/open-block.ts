@@ -4,6 +4,7 @@
 // compress.
 import { compressSync } from 'lz4-napi';
 import type { Labels } from '../util/labels.js';
+import { lineLength, writeLine, type EntryLike } from '../push/entry.js';
 import { putUvarint, zigzag } from '../util/varint.js';
 import { CODEC_LZ4, CODEC_NONE, type BlockData, type BlockInfo } from './block.js';
 import { buildBlockIndex } from './block-index.js';
@@ -13,6 +14,30 @@ function asBuffer(u: Uint8Array): Buffer {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Encoded sm-section bytes of single-pair structured metadata (mostly detected_level=...). */
+const onePair = new Map<string, Map<string, Buffer>>();
+function onePairBytes(name: string, value: string): Buffer {
+  let m = onePair.get(name);
+  if (m === undefined) {
+    m = new Map();
+    if (onePair.size < 16) onePair.set(name, m);
+  }
+  let b = m.get(value);
+  if (b === undefined) {
+    const nb = Buffer.from(name, 'utf8');
+    const vb = Buffer.from(value, 'utf8');
+    const t = Buffer.allocUnsafe(3 + 2 * 10 + nb.length + vb.length);
+    let p = putUvarint(t, 0, 1);
+    p = putUvarint(t, p, nb.length);
+    p += nb.copy(t, p);
+    p = putUvarint(t, p, vb.length);
+    p += vb.copy(t, p);
+    b = Buffer.from(t.subarray(0, p));
+    if (m.size < 64) m.set(value, b);
+  }
+  return b;
+}
 
 class SharedBuf {
   buf: Buffer;
@@ -34,18 +59,43 @@ class SharedBuf {
 }
 
 export class OpenBlock {
-  private meta = new SharedBuf(4096);
+  private meta: SharedBuf;
   private lines: SharedBuf;
-  private sm = new SharedBuf(1024);
+  private sm: SharedBuf;
   private prevTs = 0n;
   firstTs = 0n;
   minTs = 0n;
   maxTs = 0n;
   entries = 0;
+  private lastLineLen = 0;
 
-  constructor(expectedLineBytes: number) {
-    // Start small and double: thousands of quiet streams must not each pin a full block of memory.
-    this.lines = new SharedBuf(Math.min(4096, expectedLineBytes));
+  /**
+   * `expectedLineBytes` is the block size. `hint` sizes the buffers from the stream's previous
+   * block (its final section lengths): a busy stream then allocates each block once instead of
+   * doubling from 4 KiB, while thousands of quiet streams still start small.
+   */
+  constructor(expectedLineBytes: number, hint?: { meta: number; lines: number; sm: number }) {
+    if (hint) {
+      this.meta = new SharedBuf(Math.max(4096, hint.meta + (hint.meta >>> 3)));
+      this.lines = new SharedBuf(Math.max(4096, Math.min(hint.lines, expectedLineBytes) + (expectedLineBytes >>> 3)));
+      this.sm = new SharedBuf(Math.max(1024, hint.sm + (hint.sm >>> 3)));
+    } else {
+      this.meta = new SharedBuf(4096);
+      this.lines = new SharedBuf(Math.min(4096, expectedLineBytes));
+      this.sm = new SharedBuf(1024);
+    }
+  }
+
+  /** Final section lengths (the next block's size hint). */
+  sizes(): { meta: number; lines: number; sm: number } {
+    return { meta: this.meta.len, lines: this.lines.len, sm: this.sm.len };
+  }
+
+  /** The last appended line's bytes (zero-copy view; empty when there is none). */
+  lastLine(): Uint8Array {
+    if (this.entries === 0) return EMPTY;
+    const b = this.lines.buf;
+    return new Uint8Array(b.buffer, b.byteOffset + this.lines.len - this.lastLineLen, this.lastLineLen);
   }
 
   get lineBytes(): number {
@@ -72,6 +122,7 @@ export class OpenBlock {
     this.prevTs = tsNs;
     this.lines.ensure(lineLen);
     this.lines.len += this.lines.buf.write(line, this.lines.len, lineLen, 'utf8');
+    this.lastLineLen = lineLen;
     let need = 8;
     for (const l of sm) need += 16 + l.name.length * 3 + l.value.length * 3;
     this.sm.ensure(need);
@@ -85,6 +136,51 @@ export class OpenBlock {
       p += this.sm.buf.write(l.value, p, vl, 'utf8');
     }
     this.sm.len = p;
+    this.entries++;
+  }
+
+  /** append() for an entry: the line's bytes are copied (no UTF-8 re-encoding for byte-range lines). */
+  appendEntry(tsNs: bigint, e: EntryLike): void {
+    if (this.entries === 0) {
+      this.firstTs = this.minTs = this.maxTs = this.prevTs = tsNs;
+    } else {
+      if (tsNs < this.minTs) this.minTs = tsNs;
+      if (tsNs > this.maxTs) this.maxTs = tsNs;
+    }
+    const lineLen = lineLength(e);
+    const meta = this.meta;
+    meta.ensure(20);
+    let p = putUvarint(meta.buf, meta.len, zigzag(Number(tsNs - this.prevTs)));
+    meta.len = putUvarint(meta.buf, p, lineLen);
+    this.prevTs = tsNs;
+    const lines = this.lines;
+    lines.ensure(lineLen);
+    lines.len += writeLine(e, lines.buf, lines.len);
+    this.lastLineLen = lineLen;
+    const sm = e.structuredMetadata;
+    const smb = this.sm;
+    if (sm.length === 1) {
+      const b = onePairBytes(sm[0]!.name, sm[0]!.value);
+      smb.ensure(b.length);
+      const dst = smb.buf;
+      const at = smb.len;
+      for (let k = 0; k < b.length; k++) dst[at + k] = b[k]!; // short: a loop beats a native copy
+      smb.len = at + b.length;
+    } else {
+      let need = 8;
+      for (const l of sm) need += 16 + l.name.length * 3 + l.value.length * 3;
+      smb.ensure(need);
+      p = putUvarint(smb.buf, smb.len, sm.length);
+      for (const l of sm) {
+        const nl = Buffer.byteLength(l.name, 'utf8');
+        p = putUvarint(smb.buf, p, nl);
+        p += smb.buf.write(l.name, p, nl, 'utf8');
+        const vl = Buffer.byteLength(l.value, 'utf8');
+        p = putUvarint(smb.buf, p, vl);
+        p += smb.buf.write(l.value, p, vl, 'utf8');
+      }
+      smb.len = p;
+    }
     this.entries++;
   }
 

@@ -15,6 +15,7 @@ import { StreamHead, type StreamRecord } from './stream-head.js';
 import { TokenBucket } from '../limits/rate.js';
 import { streamLimitMessage, streamRateLimitMessage, type IngesterLimits } from '../limits/ingest.js';
 import { entrySize } from '../push/index.js';
+import { LogEntry, lineLength, sameLine } from '../push/entry.js';
 
 export interface IngestStream {
   labels: Labels;
@@ -96,11 +97,15 @@ export class Ingester {
         const labels = parseLabelsString(s.labels);
         const stream = this.getOrCreateStream(rec.tenant, labels, s.labels);
         if (pos <= stream.flushedPos) continue;
+        const now = Date.now();
         for (const e of s.entries) {
           if (this.isDuplicate(stream, e)) continue;
-          stream.head.append(e.tsNs, e.line, e.structuredMetadata, pos, Date.now());
+          stream.head.appendEntry(e, pos, now);
           replayedEntries++;
-          for (const o of this.observers) o(stream, e);
+          if (this.observers.length) {
+            if (e instanceof LogEntry) e.detach(); // observers may keep it; not the WAL segment
+            for (const o of this.observers) o(stream, e);
+          }
         }
       }
     });
@@ -136,7 +141,7 @@ export class Ingester {
 
   private isDuplicate(stream: StreamRecord, e: WalEntry): boolean {
     const h = stream.head;
-    return h.lastTs === e.tsNs && h.lastLine === e.line;
+    return h.lastTs === e.tsNs && h.isLastLine(e);
   }
 
   streamCount(tenant: string): number {
@@ -179,9 +184,9 @@ export class Ingester {
       let highest = h.highestTs;
       if (stream.flushedMaxTs !== null && stream.flushedMaxTs > highest) highest = stream.flushedMaxTs;
       let lastTs = h.lastTs;
-      let lastLine = h.lastLine;
+      let last: WalEntry | null = null; // last accepted entry of this request (null: the head's)
       for (const e of ps.entries) {
-        if (e.tsNs === lastTs && e.line === lastLine) {
+        if (e.tsNs === lastTs && (last === null ? h.isLastLine(e) : sameLine(e, last))) {
           this.metrics.duplicatesDropped++;
           continue;
         }
@@ -200,7 +205,7 @@ export class Ingester {
         accepted.push(e);
         if (e.tsNs > highest) highest = e.tsNs;
         lastTs = e.tsNs;
-        lastLine = e.line;
+        last = e;
       }
       if (failed.length) {
         let msg = '';
@@ -225,17 +230,22 @@ export class Ingester {
       const now = Date.now();
       for (let i = 0; i < walStreams.length; i++) {
         const stream = targets[i]!;
-        for (const e of walStreams[i]!.entries) {
-          stream.head.append(e.tsNs, e.line, e.structuredMetadata, pos, now);
-          this.metrics.linesIngested++;
-          this.metrics.bytesIngested += e.line.length;
+        const entries = walStreams[i]!.entries;
+        for (let j = 0; j < entries.length; j++) {
+          const e = entries[j]!;
+          stream.head.appendEntry(e, pos, now);
+          this.metrics.bytesIngested += lineLength(e);
         }
+        this.metrics.linesIngested += entries.length;
       }
       await durable;
       // Tail clients and the forwarder see an entry only once it is acknowledged (durable).
       if (this.observers.length) {
         for (let i = 0; i < walStreams.length; i++) {
-          for (const e of walStreams[i]!.entries) for (const o of this.observers) o(targets[i]!, e);
+          for (const e of walStreams[i]!.entries) {
+            if (e instanceof LogEntry) e.detach(); // observers may keep it; not the request body
+            for (const o of this.observers) o(targets[i]!, e);
+          }
         }
       }
     }

@@ -4,6 +4,9 @@
 import type { Labels } from '../util/labels.js';
 import { blockBytes, type BlockData } from '../chunk/block.js';
 import { OpenBlock } from '../chunk/open-block.js';
+import { LogEntry, type EntryLike } from '../push/entry.js';
+
+const EMPTY = new Uint8Array(0);
 
 export interface StreamRecord {
   id: number;
@@ -26,7 +29,10 @@ export class StreamHead {
   flushing: BlockData[] = [];
   open: OpenBlock | null = null;
   lastTs = -1n;
-  lastLine = '';
+  /** last line of the last cut block (the open block holds the last line otherwise) */
+  private cutLastLine: Uint8Array = EMPTY;
+  /** section sizes of the last cut block: the next open block's allocation hint */
+  private sizeHint: { meta: number; lines: number; sm: number } | undefined;
   /** highest timestamp ever accepted (for the out-of-order window) */
   highestTs = -1n;
   minTs = 0n;
@@ -45,8 +51,50 @@ export class StreamHead {
     return this.entries === 0;
   }
 
+  /** The last appended line (decoded). */
+  get lastLine(): string {
+    const b = this.lastLineBytes();
+    return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+  }
+
+  private lastLineBytes(): Uint8Array {
+    return this.open !== null && this.open.entries > 0 ? this.open.lastLine() : this.cutLastLine;
+  }
+
+  /** Is `e`'s line byte-equal to the last appended line? (Loki's duplicate check, with lastTs.) */
+  isLastLine(e: EntryLike): boolean {
+    const last = this.lastLineBytes();
+    if (e instanceof LogEntry && e.src !== null) {
+      if (e.end - e.start !== last.length) return false;
+      return e.src.compare(last, 0, last.length, e.start, e.end) === 0;
+    }
+    return Buffer.from(e.line, 'utf8').equals(last);
+  }
+
+  /** Appends an entry (its line's bytes are copied into the open block). */
+  appendEntry(e: EntryLike, pos: number, now: number): void {
+    const tsNs = e.tsNs;
+    if (this.open === null) this.open = new OpenBlock(this.blockSize, this.sizeHint);
+    if (this.entries === 0) {
+      this.minTs = this.maxTs = tsNs;
+      this.firstPos = pos;
+      this.startedAt = now;
+    } else {
+      if (tsNs < this.minTs) this.minTs = tsNs;
+      if (tsNs > this.maxTs) this.maxTs = tsNs;
+    }
+    const open = this.open;
+    open.appendEntry(tsNs, e);
+    this.entries++;
+    this.lastPos = pos;
+    this.lastAppendAt = now;
+    this.lastTs = tsNs;
+    if (tsNs > this.highestTs) this.highestTs = tsNs;
+    if (open.lineBytes >= this.blockSize) this.cutBlock();
+  }
+
   append(tsNs: bigint, line: string, sm: Labels, pos: number, now: number): void {
-    if (this.open === null) this.open = new OpenBlock(this.blockSize);
+    if (this.open === null) this.open = new OpenBlock(this.blockSize, this.sizeHint);
     if (this.entries === 0) {
       this.minTs = this.maxTs = tsNs;
       this.firstPos = pos;
@@ -60,13 +108,14 @@ export class StreamHead {
     this.lastPos = pos;
     this.lastAppendAt = now;
     this.lastTs = tsNs;
-    this.lastLine = line;
     if (tsNs > this.highestTs) this.highestTs = tsNs;
     if (this.open.lineBytes >= this.blockSize) this.cutBlock();
   }
 
   cutBlock(): void {
     if (this.open === null || this.open.entries === 0) return;
+    this.cutLastLine = new Uint8Array(this.open.lastLine()); // a copy: the block's buffer is dropped after the cut
+    this.sizeHint = this.open.sizes();
     const b = this.open.cut();
     this.closed.push(b);
     this.closedBytes += blockBytes(b);

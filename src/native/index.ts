@@ -4,7 +4,7 @@
 // `BRAMBLE_NATIVE=0` is not set; otherwise the fallback is used silently.
 // Loops: LZ4 block decoding (lz4-napi's format), marking the lines of a block that contain any
 // of several literals (one pass per literal over the whole block), and building a block's
-// trigram bloom filter.
+// trigram bloom filter; on the ingest path, snappy block decoding of push bodies.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,6 +23,11 @@ export interface ScanKernels {
   filterLines(lines: Uint8Array, off: Uint32Array, n: number, needles: readonly Uint8Array[], mask: Uint8Array, keep: boolean): number;
   /** ORs the bit fmix32(trigram) & (scratch bits - 1) of every byte trigram in; returns bits newly set. */
   trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number;
+  /**
+   * Decodes the snappy block elements of src[start..] (after the length header) into dst;
+   * returns the bytes written, or -1 when the input is corrupt or does not fit dst.
+   */
+  snappyDecodeInto(src: Uint8Array, start: number, dst: Uint8Array): number;
 }
 
 /** murmur3's 32-bit finaliser: the trigram hash of the block bloom filter (FORMAT.md). */
@@ -63,7 +68,78 @@ function popcount(words: Uint32Array): number {
   return n;
 }
 
+function snappyBackCopy(dst: Uint8Array, d: number, offset: number, length: number): number {
+  if (offset <= 0 || d < offset || length > dst.length - d) return -1;
+  if (offset >= length && length >= 32) {
+    dst.copyWithin(d, d - offset, d - offset + length);
+  } else {
+    // Byte loop: short copies dominate snappy streams and overlapping copies must go forward.
+    for (let i = 0; i < length; i++) dst[d + i] = dst[d - offset + i]!;
+  }
+  return d + length;
+}
+
+function snappyDecodeTs(src: Uint8Array, start: number, dst: Uint8Array): number {
+  let d = 0;
+  let s = start;
+  const n = src.length;
+  while (s < n) {
+    const tag = src[s]!;
+    switch (tag & 3) {
+      case 0: {
+        let x = tag >>> 2;
+        if (x < 60) s++;
+        else {
+          const extra = x - 59;
+          if (s + extra >= n) return -1;
+          x = 0;
+          for (let k = extra; k >= 1; k--) x = x * 256 + src[s + k]!;
+          s += extra + 1;
+        }
+        const length = x + 1;
+        if (length > dst.length - d || length > n - s) return -1;
+        // Short literals are cheaper as a plain loop than as a native copy call.
+        if (length < 32) {
+          for (let i = 0; i < length; i++) dst[d + i] = src[s + i]!;
+        } else {
+          dst.set(src.subarray(s, s + length), d);
+        }
+        d += length;
+        s += length;
+        continue;
+      }
+      case 1: {
+        if (s + 2 > n) return -1;
+        const length = 4 + ((tag >>> 2) & 7);
+        const offset = ((tag & 0xe0) << 3) | src[s + 1]!;
+        s += 2;
+        d = snappyBackCopy(dst, d, offset, length);
+        break;
+      }
+      case 2: {
+        if (s + 3 > n) return -1;
+        const length = 1 + (tag >>> 2);
+        const offset = src[s + 1]! | (src[s + 2]! << 8);
+        s += 3;
+        d = snappyBackCopy(dst, d, offset, length);
+        break;
+      }
+      default: {
+        if (s + 5 > n) return -1;
+        const length = 1 + (tag >>> 2);
+        const offset = (src[s + 1]! | (src[s + 2]! << 8) | (src[s + 3]! << 16)) + src[s + 4]! * 0x1000000;
+        s += 5;
+        d = snappyBackCopy(dst, d, offset, length);
+        break;
+      }
+    }
+    if (d < 0) return -1;
+  }
+  return d;
+}
+
 export const typescriptKernels: ScanKernels = {
+  snappyDecodeInto: snappyDecodeTs,
   name: 'typescript',
   lz4Decode(src, expected) {
     if (expected === 0) return new Uint8Array(0);
@@ -129,6 +205,7 @@ interface NativeBinding {
   lz4Decode(src: Uint8Array, expected: number): Buffer;
   filterLines(lines: Uint8Array, off: Uint32Array, n: number, needles: Uint8Array[], mask: Uint8Array, keep: boolean): number;
   trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number;
+  snappyDecodeInto?(src: Uint8Array, start: number, dst: Uint8Array): number;
 }
 
 /** Where node-pre-gyp puts the addon (package.json "binary".module_path). */
@@ -164,6 +241,8 @@ function loadNative(): ScanKernels | null {
     trigramBloomBuild(lines, scratch) {
       return b.trigramBloomBuild(lines, scratch);
     },
+    // an addon built before this kernel existed lacks it: use the TypeScript loop then
+    snappyDecodeInto: b.snappyDecodeInto ? (src, start, dst) => b.snappyDecodeInto!(src, start, dst) : snappyDecodeTs,
   };
 }
 
@@ -174,6 +253,10 @@ export const kernels: ScanKernels = nativeKernels ?? typescriptKernels;
 
 export function lz4Decode(src: Uint8Array, expected: number): Uint8Array {
   return kernels.lz4Decode(src, expected);
+}
+
+export function snappyDecodeInto(src: Uint8Array, start: number, dst: Uint8Array): number {
+  return kernels.snappyDecodeInto(src, start, dst);
 }
 
 export function trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number {

@@ -535,3 +535,189 @@ export function detectLevel(d: LevelDetector, streamLabels: Labels, sm: Labels, 
   }
   return detectLevelFromLogLine(d, line);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The same detection over a line's UTF-8 bytes, for ASCII lines that are not JSON: one pass finds
+// the earliest bounded level word, whether the line has '=' (logfmt first) and whether it is
+// ASCII at all. It answers undefined when the string algorithm must decide (non-ASCII bytes or a
+// line starting with '{'), so results are identical by construction for every other line.
+
+/** Lowercase level words by first letter, in the keyword scan's priority order. */
+const WORD_BYTES: (readonly { w: Uint8Array; v: string }[] | undefined)[] = (() => {
+  const t: { w: Uint8Array; v: string }[][] = [];
+  for (let i = 0; i < LEVEL_WORDS.length; i++) {
+    const w = Buffer.from(LEVEL_WORDS[i]!, 'latin1');
+    (t[w[0]!] ??= []).push({ w, v: LEVEL_WORD_VALUES[i]! });
+  }
+  return t;
+})();
+
+const C_WORD = 1; // first letter of a level word (either case)
+const C_LB = 2; // left boundary
+const C_EQ = 4; // '='
+const C_HIGH = 8; // non-ASCII
+const BYTE_CLASS = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) {
+    if (c >= 0x80) t[c] = C_HIGH;
+    if (isLeftBoundary(c)) t[c]! |= C_LB;
+    if (c === 61) t[c]! |= C_EQ;
+    if (((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) && WORD_BYTES[c | 0x20] !== undefined) t[c]! |= C_WORD;
+  }
+  return t;
+})();
+
+/** Does b[i..) start with `w` (lowercase ASCII letters), case-insensitively, followed by a right boundary? */
+function wordAt(b: Uint8Array, i: number, end: number, w: Uint8Array): boolean {
+  const n = w.length;
+  if (i + n > end) return false;
+  for (let k = 1; k < n; k++) if ((b[i + k]! | 0x20) !== w[k]) return false;
+  return i + n >= end || isRightBoundary(b[i + n]!);
+}
+
+function eqFoldBytes(b: Uint8Array, s: number, e: number, lower: string): boolean {
+  if (e - s !== lower.length) return false;
+  for (let i = s; i < e; i++) {
+    let c = b[i]!;
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i - s)) return false;
+  }
+  return true;
+}
+
+function logfmtLevelBytes(b: Buffer, start: number, n: number, hints: readonly string[], hintsLower: readonly string[]): string | undefined {
+  let pos = start;
+  let best = hints.length;
+  let res: string | undefined;
+  while (pos < n) {
+    while (pos < n && b[pos]! <= 32) pos++;
+    if (pos >= n) break;
+    const ks = pos;
+    let ke = -1; // key = b[ks, ke) when ke >= 0
+    let vs = -1;
+    let ve = -1;
+    let value: string | undefined;
+    let hasEqual = false;
+    let stop = false;
+    while (pos < n) {
+      const c = b[pos]!;
+      if (c === 61) {
+        if (pos > ks) ke = pos;
+        else stop = true;
+        hasEqual = true;
+        break;
+      }
+      if (c === 34) { stop = true; break; }
+      if (c <= 32) { ke = pos; break; }
+      pos++;
+    }
+    if (pos >= n && !stop && !hasEqual) ke = pos;
+    if (stop) break;
+    if (hasEqual) {
+      pos++;
+      if (pos < n) {
+        const c = b[pos]!;
+        if (c === 34) {
+          let esc = false;
+          let hasEsc = false;
+          let q = pos + 1;
+          let closed = -1;
+          for (; q < n; q++) {
+            const d = b[q]!;
+            if (esc) esc = false;
+            else if (d === 92) { esc = true; hasEsc = true; }
+            else if (d === 34) { closed = q; break; }
+          }
+          if (closed < 0) break;
+          if (hasEsc) {
+            value = logfmtUnquote(b.toString('latin1', pos, closed + 1));
+            if (value === undefined) break;
+          } else if (closed > pos + 1) { vs = pos + 1; ve = closed; }
+          pos = closed + 1;
+        } else if (c > 32) {
+          const s0 = pos;
+          let bad = false;
+          while (pos < n) {
+            const d = b[pos]!;
+            if (d === 61 || d === 34) { bad = true; break; }
+            if (d <= 32) break;
+            pos++;
+          }
+          if (bad) break;
+          vs = s0;
+          ve = pos;
+        }
+      }
+    }
+    if (ke >= 0) {
+      const kl = ke - ks;
+      for (let x = 0; x < best; x++) {
+        const h = hintsLower[x]!;
+        if (h.length === kl && eqFoldBytes(b, ks, ke, h)) {
+          res = value ?? (vs >= 0 ? b.toString('latin1', vs, ve) : '');
+          best = x;
+          if (x === 0) return res;
+          break;
+        }
+      }
+    }
+  }
+  return res;
+}
+
+/**
+ * detectLevelFromLogLine over the bytes b[start, end); undefined when the line is not pure ASCII
+ * or may be JSON (the caller then decodes the line and uses the string version).
+ */
+export function detectLevelFromBytes(d: LevelDetector, b: Buffer, start: number, end: number): string | undefined {
+  let i = start;
+  while (i < end) {
+    const c = b[i]!;
+    if (c === 32 || (c >= 9 && c <= 13)) i++;
+    else break;
+  }
+  if (i < end && b[i] === 123) return undefined;
+  let hasEq = false;
+  let found: string | undefined;
+  let prevLB = true; // a left boundary before the first byte
+  for (i = start; i < end; i++) {
+    const cls = BYTE_CLASS[b[i]!]!;
+    if (cls !== 0) {
+      if ((cls & C_WORD) !== 0) {
+        if (prevLB && found === undefined) {
+          const words = WORD_BYTES[b[i]! | 0x20]!;
+          for (let k = 0; k < words.length; k++) {
+            if (wordAt(b, i, end, words[k]!.w)) { found = words[k]!.v; break; }
+          }
+        }
+      } else if ((cls & C_HIGH) !== 0) return undefined;
+      else if ((cls & C_EQ) !== 0) hasEq = true;
+    }
+    prevLB = (cls & C_LB) !== 0;
+  }
+  if (hasEq) {
+    const v = logfmtLevelBytes(b, start, end, d.fields, d.fieldsLower);
+    if (v !== undefined) {
+      const k = knownLevel(v);
+      if (k !== undefined) return k;
+    }
+  }
+  return found ?? 'unknown';
+}
+
+/** The level a stream's labels impose on all its entries (first level field label), or undefined. */
+export function levelFromStreamLabels(d: LevelDetector, streamLabels: Labels): string | undefined {
+  const v = getFirst(streamLabels, d.fields);
+  return v === undefined ? undefined : normalizeLogLevel(v);
+}
+
+/** The level an entry's structured metadata imposes (level field, then severity_number), or undefined. */
+export function levelFromStructuredMetadata(d: LevelDetector, sm: Labels): string | undefined {
+  if (sm.length === 0) return undefined;
+  const fromSM = getFirst(sm, d.fields);
+  if (fromSM !== undefined) return normalizeLogLevel(fromSM);
+  for (const l of sm) {
+    if (l.name === 'severity_number' && l.value !== '') return severityLevel(l.value);
+  }
+  return undefined;
+}

@@ -6,7 +6,8 @@
 // metadata name sanitising and detected_level. Pure functions: no HTTP framework, no fs.
 
 import zlib from 'node:zlib';
-import buffer from 'node:buffer';
+import buffer, { isUtf8 } from 'node:buffer';
+import { LogEntry, lineLength, type EntryLike } from './entry.js';
 import { labelsToString, type Labels } from '../util/labels.js';
 import { parseLabelsText, LabelParseError } from './labelparser.js';
 import {
@@ -26,7 +27,10 @@ import {
   sanitizeLabelName,
   LabelNameError,
   newLevelDetector,
-  detectLevel,
+  detectLevelFromLogLine,
+  detectLevelFromBytes,
+  levelFromStreamLabels,
+  levelFromStructuredMetadata,
   normalizeLogLevel,
   DETECTED_LEVEL,
   DEFAULT_DISCOVER_SERVICE_NAME,
@@ -49,12 +53,9 @@ export {
 };
 export { detectLevelFromLine, detectLevelFromLogLine, newLevelDetector, detectLevel, addServiceName } from './detect.js';
 
-export interface PushEntry {
-  tsNs: bigint;
-  line: string;
-  /** Sorted by name; may be empty. */
-  structuredMetadata: Labels;
-}
+/** An entry: timestamp, line (a byte range of the body for protobuf pushes, see entry.ts), structured metadata sorted by name. */
+export type PushEntry = EntryLike;
+export { LogEntry, lineLength, writeLine, sameLine, type EntryLike } from './entry.js';
 
 export interface PushStream {
   labels: Labels;
@@ -316,7 +317,7 @@ export function structuredMetadataSize(sm: Labels): number {
 
 /** Loki's entry size: len(line) + structured metadata size (UTF-8 bytes); rate limits use this. */
 export function entrySize(e: PushEntry): number {
-  return utf8Len(e.line) + structuredMetadataSize(e.structuredMetadata);
+  return lineLength(e) + structuredMetadataSize(e.structuredMetadata);
 }
 
 /** Go time.Format(time.RFC3339) in UTC for a ns timestamp. */
@@ -413,6 +414,29 @@ function insertSorted(sm: Labels, name: string, value: string): Labels {
 
 const detectorCache = new WeakMap<PushLimits, LevelDetector>();
 
+/** Shared, frozen `[detected_level=value]` lists for entries that had no structured metadata. */
+const levelOnlySM = new Map<string, Labels>();
+function levelOnly(value: string): Labels {
+  let l = levelOnlySM.get(value);
+  if (l === undefined) {
+    l = Object.freeze([Object.freeze({ name: DETECTED_LEVEL, value })]) as unknown as Labels;
+    if (levelOnlySM.size < 256) levelOnlySM.set(value, l);
+  }
+  return l;
+}
+
+function isAsciiRange(b: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (b[i]! >= 0x80) return false;
+  return true;
+}
+
+/** A bytes line that is not valid UTF-8 becomes its decoded string (U+FFFD), as every line did before the bytes path. */
+function checkUtf8(e: LogEntry): LogEntry {
+  const src = e.src!;
+  if (isUtf8(src.subarray(e.start, e.end))) return e;
+  return LogEntry.fromString(e.tsNs, e.line, e.structuredMetadata);
+}
+
 /**
  * Loki's distributor validation over decoded streams. Invalid streams/entries are dropped and
  * their messages grouped into one 400 (partial acceptance: `accepted` still holds the valid
@@ -450,16 +474,28 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
         continue;
       }
     }
+    const labelLevel = discoverLevels ? levelFromStreamLabels(detector, st.labels) : undefined;
     const out: PushEntry[] = [];
     for (let i = 0; i < st.entries.length; i++) {
-      const e = st.entries[i]!;
-      let line = e.line;
-      let lineLen = utf8Len(line);
+      const e0 = st.entries[i]!;
+      let e: EntryLike = e0;
+      // bytes path: detect the level on the bytes when the line is ASCII (and prove it is)
+      let level: string | undefined;
+      let bytesChecked = false;
+      if (e0 instanceof LogEntry && e0.src !== null) {
+        if (discoverLevels && labelLevel === undefined && e0.structuredMetadata.length === 0) {
+          level = detectLevelFromBytes(detector, e0.src, e0.start, e0.end);
+          bytesChecked = level !== undefined;
+        }
+        if (!bytesChecked && !isAsciiRange(e0.src, e0.start, e0.end)) e = checkUtf8(e0);
+      }
+      let lineLen = lineLength(e);
       if (limits.maxLineSizeTruncate && maxLine !== 0 && lineLen > maxLine) {
         const to = maxLine - truncIdLen;
         if (to > 0) {
-          line = truncateUtf8(line, to) + truncId;
-          lineLen = utf8Len(line);
+          e = LogEntry.fromString(e.tsNs, truncateUtf8(e.line, to) + truncId, e.structuredMetadata);
+          lineLen = lineLength(e);
+          level = undefined;
         }
       }
       if (limits.rejectOldSamples && e.tsNs < oldest) {
@@ -507,11 +543,13 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
             sm[existing] = { name: DETECTED_LEVEL, value: nv };
           }
         } else {
-          sm = insertSorted(sm, DETECTED_LEVEL, detectLevel(detector, st.labels, sm, line));
+          if (level === undefined) level = labelLevel ?? levelFromStructuredMetadata(detector, sm) ?? detectLevelFromLogLine(detector, e.line);
+          sm = sm.length === 0 ? levelOnly(level) : insertSorted(sm, DETECTED_LEVEL, level);
         }
       }
-      const entry: PushEntry = { tsNs: e.tsNs, line, structuredMetadata: sm };
-      out.push(entry);
+      if (e instanceof LogEntry) e.structuredMetadata = sm;
+      else e = LogEntry.fromString(e.tsNs, e.line, sm);
+      out.push(e);
       lines++;
       bytes += lineLen + structuredMetadataSize(sm);
     }

@@ -6,6 +6,7 @@
 import type { Labels } from '../util/labels.js';
 import { goQuote } from '../util/labels.js';
 import type { RawEntry } from './protobuf.js';
+import { LogEntry } from './entry.js';
 
 export class JsonPushError extends Error {}
 
@@ -109,7 +110,7 @@ function decodeStreamObject(o: unknown, k: number, out: JsonStream[]): void {
         }
         if (sm.length === 0) sm = [];
       }
-      entries.push({ tsNs, line, structuredMetadata: sm });
+      entries.push(LogEntry.fromString(tsNs, line, sm));
     }
   }
   out.push({ labels, labelsText, entries });
@@ -353,7 +354,7 @@ export function decodeJsonV0(text: string): LegacyStream[] {
         } else if (smv && typeof smv === 'object') {
           for (const [name, v] of Object.entries(smv as Record<string, unknown>)) if (typeof v === 'string') sm.push({ name, value: v });
         }
-        entries.push({ tsNs, line, structuredMetadata: sm });
+        entries.push(LogEntry.fromString(tsNs, line, sm));
       }
     }
     out.push({ labels, entries });

@@ -6,6 +6,8 @@
 
 import snappy from 'snappyjs';
 import { labelsToString, type Labels } from '../util/labels.js';
+import { LogEntry } from './entry.js';
+import { snappyDecodeInto } from '../native/index.js';
 
 export class ProtoError extends Error {}
 export class SnappyTooLargeError extends Error {
@@ -14,11 +16,11 @@ export class SnappyTooLargeError extends Error {
   }
 }
 
-export interface RawEntry {
-  tsNs: bigint;
-  line: string;
-  structuredMetadata: Labels; // in wire order, unsanitised
-}
+/** structured metadata in wire order, unsanitised; the line stays a byte range of the body */
+export type RawEntry = LogEntry;
+
+/** Shared empty structured metadata (frozen: entries without pairs all point here). */
+export const NO_SM: Labels = Object.freeze([]) as unknown as Labels;
 export interface RawStream {
   labels: string;
   entries: RawEntry[];
@@ -50,73 +52,9 @@ export function snappyUncompress(src: Buffer, maxLen: number): Buffer {
   const { len, headerLen } = snappyDecodedLen(src);
   if (maxLen > 0 && len > maxLen) throw new SnappyTooLargeError(len);
   const dst = Buffer.allocUnsafe(len);
-  let d = 0;
-  let s = headerLen;
-  const n = src.length;
-  while (s < n) {
-    const tag = src[s]!;
-    switch (tag & 3) {
-      case 0: {
-        let x = tag >>> 2;
-        if (x < 60) s++;
-        else {
-          const extra = x - 59;
-          if (s + extra >= n) throw new ProtoError(CORRUPT);
-          x = 0;
-          for (let k = extra; k >= 1; k--) x = x * 256 + src[s + k]!;
-          s += extra + 1;
-        }
-        const length = x + 1;
-        if (length > dst.length - d || length > n - s) throw new ProtoError(CORRUPT);
-        // Short literals are cheaper as a plain loop than as a native copy call.
-        if (length < 32) {
-          for (let i = 0; i < length; i++) dst[d + i] = src[s + i]!;
-        } else {
-          dst.set(src.subarray(s, s + length), d);
-        }
-        d += length;
-        s += length;
-        continue;
-      }
-      case 1: {
-        if (s + 2 > n) throw new ProtoError(CORRUPT);
-        const length = 4 + ((tag >>> 2) & 7);
-        const offset = ((tag & 0xe0) << 3) | src[s + 1]!;
-        s += 2;
-        d = backCopy(dst, d, offset, length);
-        continue;
-      }
-      case 2: {
-        if (s + 3 > n) throw new ProtoError(CORRUPT);
-        const length = 1 + (tag >>> 2);
-        const offset = src[s + 1]! | (src[s + 2]! << 8);
-        s += 3;
-        d = backCopy(dst, d, offset, length);
-        continue;
-      }
-      default: {
-        if (s + 5 > n) throw new ProtoError(CORRUPT);
-        const length = 1 + (tag >>> 2);
-        const offset = (src[s + 1]! | (src[s + 2]! << 8) | (src[s + 3]! << 16)) + src[s + 4]! * 0x1000000;
-        s += 5;
-        d = backCopy(dst, d, offset, length);
-        continue;
-      }
-    }
-  }
-  if (d !== len) throw new ProtoError(CORRUPT);
+  // native kernel when built (src/native), else the TypeScript loop; same result
+  if (snappyDecodeInto(src, headerLen, dst) !== len) throw new ProtoError(CORRUPT);
   return dst;
-}
-
-function backCopy(dst: Buffer, d: number, offset: number, length: number): number {
-  if (offset <= 0 || d < offset || length > dst.length - d) throw new ProtoError(CORRUPT);
-  if (offset >= length && length >= 32) {
-    dst.copyWithin(d, d - offset, d - offset + length);
-  } else {
-    // Byte loop: short copies dominate snappy streams and overlapping copies must go forward.
-    for (let i = 0; i < length; i++) dst[d + i] = dst[d - offset + i]!;
-  }
-  return d + length;
 }
 
 export function snappyCompress(buf: Uint8Array): Buffer {
@@ -281,8 +219,9 @@ function readPair(b: Buffer, end: number, out: Labels): void {
 
 function readEntry(b: Buffer, end: number): RawEntry {
   let tsNs = 0n;
-  let line = '';
-  const sm: Labels = [];
+  let lineStart = 0;
+  let lineEnd = 0;
+  let sm: Labels = NO_SM;
   let sawTs = false;
   while (pos < end) {
     const key = readTag(b, end, 'EntryAdapter');
@@ -300,7 +239,8 @@ function readEntry(b: Buffer, end: number): RawEntry {
       case 2: {
         if (wire !== 2) wrongWire(wire, 'Line');
         const post = lengthDelim(b, end);
-        line = b.toString('utf8', pos, post);
+        lineStart = pos;
+        lineEnd = post;
         pos = post;
         break;
       }
@@ -308,7 +248,10 @@ function readEntry(b: Buffer, end: number): RawEntry {
       case 4: {
         if (wire !== 2) wrongWire(wire, field === 3 ? 'StructuredMetadata' : 'Parsed');
         const post = lengthDelim(b, end);
-        if (field === 3) readPair(b, post, sm);
+        if (field === 3) {
+          if (sm === NO_SM) sm = [];
+          readPair(b, post, sm);
+        }
         pos = post;
         break;
       }
@@ -317,7 +260,7 @@ function readEntry(b: Buffer, end: number): RawEntry {
     }
   }
   if (!sawTs) tsNs = -62135596800n * 1000000000n; // Go zero time
-  return { tsNs, line, structuredMetadata: sm };
+  return LogEntry.fromBytes(tsNs, b, lineStart, lineEnd, sm);
 }
 
 function readStream(b: Buffer, end: number): RawStream {

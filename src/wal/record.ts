@@ -3,15 +3,36 @@
 //
 // payload: u8 type=1 | str tenant | u32 streams | per stream: str labels | u32 entries |
 //          per entry: i64 ts | str line | u16 sm pairs | (str name | str value)*
-// str = u32 byte length + UTF-8 bytes
+// str = u32 byte length + UTF-8 bytes. Decoded lines stay byte ranges of the payload (LogEntry).
 import type { Labels } from '../util/labels.js';
+import { LogEntry, lineLength, writeLine, type EntryLike } from '../push/entry.js';
 
 export const RECORD_PUSH = 1;
 
-export interface WalEntry {
-  tsNs: bigint;
-  line: string;
-  structuredMetadata: Labels;
+/** An entry as the WAL carries it (LogEntry: lines are copied as bytes, never re-encoded). */
+export type WalEntry = EntryLike;
+
+/** Encoded `u16 count | str name | str value` of single-pair structured metadata (mostly detected_level). */
+const onePair = new Map<string, Map<string, Buffer>>();
+function onePairBytes(name: string, value: string): Buffer {
+  let m = onePair.get(name);
+  if (m === undefined) {
+    m = new Map();
+    if (onePair.size < 16) onePair.set(name, m);
+  }
+  let b = m.get(value);
+  if (b === undefined) {
+    const nl = Buffer.byteLength(name);
+    const vl = Buffer.byteLength(value);
+    b = Buffer.allocUnsafe(2 + 4 + nl + 4 + vl);
+    b.writeUInt16LE(1, 0);
+    b.writeUInt32LE(nl, 2);
+    b.write(name, 6, 'utf8');
+    b.writeUInt32LE(vl, 6 + nl);
+    b.write(value, 10 + nl, 'utf8');
+    if (m.size < 64) m.set(value, b);
+  }
+  return b;
 }
 
 export interface WalStream {
@@ -24,8 +45,9 @@ export function encodePushRecord(tenant: string, streams: WalStream[]): Buffer {
   for (const s of streams) {
     size += 4 + Buffer.byteLength(s.labels) + 4;
     for (const e of s.entries) {
-      size += 8 + 4 + Buffer.byteLength(e.line) + 2;
-      for (const l of e.structuredMetadata) size += 8 + Buffer.byteLength(l.name) + Buffer.byteLength(l.value);
+      size += 8 + 4 + lineLength(e) + 2;
+      const sm = e.structuredMetadata;
+      for (let k = 0; k < sm.length; k++) size += 8 + Buffer.byteLength(sm[k]!.name) + Buffer.byteLength(sm[k]!.value);
     }
   }
   const buf = Buffer.allocUnsafe(size);
@@ -46,10 +68,19 @@ export function encodePushRecord(tenant: string, streams: WalStream[]): Buffer {
     for (const e of s.entries) {
       buf.writeBigInt64LE(e.tsNs, p);
       p += 8;
-      str(e.line);
-      buf.writeUInt16LE(e.structuredMetadata.length, p);
+      const n = writeLine(e, buf, p + 4);
+      buf.writeUInt32LE(n, p);
+      p += 4 + n;
+      const sm = e.structuredMetadata;
+      if (sm.length === 1) {
+        const b = onePairBytes(sm[0]!.name, sm[0]!.value);
+        for (let k = 0; k < b.length; k++) buf[p + k] = b[k]!; // short: a loop beats a native copy
+        p += b.length;
+        continue;
+      }
+      buf.writeUInt16LE(sm.length, p);
       p += 2;
-      for (const l of e.structuredMetadata) {
+      for (const l of sm) {
         str(l.name);
         str(l.value);
       }
@@ -79,12 +110,14 @@ export function decodePushRecord(buf: Buffer): { tenant: string; streams: WalStr
     for (let j = 0; j < ne; j++) {
       const tsNs = buf.readBigInt64LE(p);
       p += 8;
-      const line = str();
+      const ll = buf.readUInt32LE(p);
+      const lineStart = p + 4;
+      p = lineStart + ll;
       const nsm = buf.readUInt16LE(p);
       p += 2;
       const sm: Labels = [];
       for (let k = 0; k < nsm; k++) sm.push({ name: str(), value: str() });
-      entries[j] = { tsNs, line, structuredMetadata: sm };
+      entries[j] = LogEntry.fromBytes(tsNs, buf, lineStart, lineStart + ll, sm);
     }
     streams.push({ labels, entries });
   }

@@ -5,6 +5,8 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { compressSync } from 'lz4-napi';
+import snappy from 'snappyjs';
+import { snappyDecodedLen } from '../../src/push/protobuf.js';
 import { nativeBinaryPath, nativeKernels, typescriptKernels, type ScanKernels } from '../../src/native/index.js';
 
 const impls: ScanKernels[] = [typescriptKernels, ...(nativeKernels ? [nativeKernels] : [])];
@@ -32,6 +34,34 @@ describe('scan kernels', () => {
         const badOffset = Buffer.from(good);
         badOffset.writeUInt16LE(0xffff, 4 + 1 + 6); // first match offset far before the start
         expect(() => k.lz4Decode(badOffset, 35)).toThrow();
+      });
+
+      it('decodes snappy blocks (push bodies) and rejects corrupt ones', () => {
+        fc.assert(
+          fc.property(fc.array(fc.string({ maxLength: 40 }), { maxLength: 300 }), fc.integer({ min: 1, max: 40 }), (parts, rep) => {
+            const raw = Buffer.from(parts.join('|').repeat(rep % 4 === 0 ? rep : 1), 'utf8');
+            const c = Buffer.from(snappy.compress(raw));
+            const { len, headerLen } = snappyDecodedLen(c);
+            expect(len).toBe(raw.length);
+            const dst = Buffer.alloc(len);
+            expect(k.snappyDecodeInto(c, headerLen, dst)).toBe(len);
+            expect(dst.equals(raw)).toBe(true);
+            // a destination too small and a truncated input are corrupt
+            if (len > 0) expect(k.snappyDecodeInto(c, headerLen, Buffer.alloc(len - 1))).toBe(-1);
+            if (c.length > headerLen + 1) {
+              const r = k.snappyDecodeInto(c.subarray(0, c.length - 1), headerLen, Buffer.alloc(len));
+              expect(r).not.toBe(len === 0 ? 0 : len);
+            }
+          }),
+          { numRuns: 200 },
+        );
+        // copy with offset 0 / before the start: corrupt
+        expect(k.snappyDecodeInto(Buffer.from([8, 0x00, 0x61, 0x01, 0x05]), 1, Buffer.alloc(8))).toBe(-1);
+        expect(k.snappyDecodeInto(Buffer.from([8, 0x00, 0x61, 0x01, 0x00]), 1, Buffer.alloc(8))).toBe(-1);
+        // overlapping copy: 'a' then copy(len 7, offset 1) = 'aaaaaaaa'
+        const dst = Buffer.alloc(8);
+        expect(k.snappyDecodeInto(Buffer.from([8, 0x00, 0x61, 0x0d, 0x01]), 1, dst)).toBe(8);
+        expect(dst.toString()).toBe('aaaaaaaa');
       });
 
       it('filters lines by literals like a per-line search', () => {

@@ -58,7 +58,7 @@ describe('protobuf', () => {
     const streams = decodePushBody(body, PB_CT, 'snappy', OPTS);
     expect(streams).toHaveLength(2);
     expect(streams[0]!.labelsString).toBe('{env="dev", job="app", service_name="app"}');
-    expect(streams[0]!.entries).toEqual([
+    expect(streams[0]!.entries.map((e) => ({ tsNs: e.tsNs, line: e.line, structuredMetadata: e.structuredMetadata }))).toEqual([
       { tsNs: T0, line: 'hello', structuredMetadata: [{ name: 'trace_id', value: 'abc' }] },
       { tsNs: T0 + 1n, line: 'wörld ✓', structuredMetadata: [] },
     ]);
