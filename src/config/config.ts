@@ -26,6 +26,8 @@ export interface LimitsConfig {
   maxStreamsPerUser: number;
   maxEntriesLimitPerQuery: number;
   maxQuerySeries: number;
+  /** Loki's max_query_bytes_read: bytes a query may read by the index's count (0 = unlimited) */
+  maxQueryBytesRead: number;
   maxQueryLengthMs: number;
   maxQueryLookbackMs: number;
   maxQueryRangeMs: number;
@@ -158,6 +160,7 @@ export function defaultLimits(): LimitsConfig {
     maxStreamsPerUser: 0,
     maxEntriesLimitPerQuery: 5000,
     maxQuerySeries: 500,
+    maxQueryBytesRead: 0,
     maxQueryLengthMs: 721 * 3_600_000,
     maxQueryLookbackMs: 0,
     maxQueryRangeMs: 0,
@@ -308,6 +311,7 @@ const YAML_KEYS: Record<string, Setter> = {
   'limits_config.max_streams_per_user': (c, v) => { c.limits.maxStreamsPerUser = num(v); },
   'limits_config.max_entries_limit_per_query': (c, v) => { c.limits.maxEntriesLimitPerQuery = num(v); },
   'limits_config.max_query_series': (c, v) => { c.limits.maxQuerySeries = num(v); },
+  'limits_config.max_query_bytes_read': (c, v) => { c.limits.maxQueryBytesRead = bytes(v); },
   'limits_config.max_query_length': (c, v) => { c.limits.maxQueryLengthMs = dur(v); },
   'limits_config.max_query_lookback': (c, v) => { c.limits.maxQueryLookbackMs = dur(v); },
   'limits_config.max_query_range': (c, v) => { c.limits.maxQueryRangeMs = dur(v); },

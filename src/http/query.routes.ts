@@ -15,7 +15,8 @@ import type { Services } from './services.js';
 import { readTenants } from './tenant.js';
 import { CancelledError } from '../worker/pool.js';
 import { validateQuery } from '../query/validate.js';
-import { emptyStats } from '../query/engine.js';
+import { emptyStats, ibytes, splitTenantMatchers } from '../query/engine.js';
+import type { LabelMatcher } from '../logql/ast.js';
 import type { LimitsConfig } from '../config/config.js';
 
 const TIMEOUT_TEXT = 'request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed';
@@ -72,7 +73,53 @@ function combinedLimits(s: Services, tenants: string[]): LimitsConfig {
     maxQueryLengthMs: min((l) => l.maxQueryLengthMs),
     maxEntriesLimitPerQuery: min((l) => l.maxEntriesLimitPerQuery),
     maxQuerySeries: min((l) => l.maxQuerySeries),
+    maxQueryBytesRead: min((l) => l.maxQueryBytesRead),
   };
+}
+
+/** Every stream selector of a query with the extra time its range and offset reach back. */
+function querySelectors(e: Expr): { matchers: LabelMatcher[]; rangeNs: bigint; offsetNs: bigint }[] {
+  if (e.kind === 'logSelector') return [{ matchers: e.matchers, rangeNs: 0n, offsetNs: 0n }];
+  const out: { matchers: LabelMatcher[]; rangeNs: bigint; offsetNs: bigint }[] = [];
+  const visit = (n: unknown): void => {
+    if (n === null || typeof n !== 'object') return;
+    if (Array.isArray(n)) {
+      for (const x of n) visit(x);
+      return;
+    }
+    const o = n as { kind?: string };
+    if (o.kind === 'logRange') {
+      const r = n as { selector: { matchers: LabelMatcher[] }; rangeNs: bigint; offsetNs: bigint };
+      out.push({ matchers: r.selector.matchers, rangeNs: r.rangeNs, offsetNs: r.offsetNs });
+      return;
+    }
+    for (const v of Object.values(o)) visit(v);
+  };
+  visit(e);
+  return out;
+}
+
+/**
+ * Loki's max_query_bytes_read (querySizeLimiter): the bytes the index says the query's
+ * selectors would read over its range, checked before any scan; 400 when over.
+ */
+function checkQueryBytesRead(s: Services, tenants: string[], e: Expr, start: bigint, end: bigint, limit: number): void {
+  if (limit <= 0) return;
+  let total = 0;
+  for (const sel of querySelectors(e)) {
+    const from = start - sel.rangeNs - sel.offsetNs;
+    const through = end - sel.offsetNs;
+    const picked = tenants.length > 1 ? splitTenantMatchers(tenants, sel.matchers) : { tenants, matchers: sel.matchers };
+    for (const t of picked.tenants) {
+      for (const st of s.engine.selectStreams(t, picked.matchers, from, through)) {
+        for (const c of s.ingester.index.chunksForStream(st.id, from, through)) total += c.lineBytes;
+        for (const b of s.ingester.sources(st, from, through).mem) total += b.info.lineBytes;
+      }
+    }
+  }
+  if (total > limit) {
+    throw new HttpError(400, `the query would read too many bytes (query: ${ibytes(total)}, limit: ${ibytes(limit)}); consider adding more specific stream selectors or reduce the time range of the query`);
+  }
 }
 
 export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
@@ -104,6 +151,7 @@ export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
           requestStart = minStart;
         }
         checkQueryLength(requestStart, rp.requestEnd, limits.maxQueryLengthMs);
+        checkQueryBytesRead(s, tenants, expr, rp.start, rp.end, limits.maxQueryBytesRead);
         if (expr.kind === 'logSelector') {
           if (rp.limit > limits.maxEntriesLimitPerQuery && limits.maxEntriesLimitPerQuery > 0) {
             throw new ParamError(`max entries limit per query exceeded, limit > max_entries_limit_per_query (${rp.limit} > ${limits.maxEntriesLimitPerQuery})`);
@@ -127,6 +175,7 @@ export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
           throw new ParamError('log queries are not supported as an instant query type, please change your query to a range query type');
         }
         if (minStart !== null && ip.time < minStart) return sendJson(reply, emptyResult('vector'));
+        checkQueryBytesRead(s, tenants, expr, ip.time, ip.time, limits.maxQueryBytesRead);
         const r = await s.engine.metricQuery(tenants, expr as SampleExpr, { startNs: ip.time, endNs: ip.time, stepNs: 0n }, true, sig.signal, limits.maxQuerySeries);
         const data = encodeQueryValue(r.value) as Record<string, unknown>;
         data.stats = encodeStats(r.stats);

@@ -41,12 +41,14 @@ describe('multi-tenant reads (querier.multi_tenant_queries_enabled)', () => {
     ],
     b: [{ labels: { job: 'x', env: 'b' }, lines: [5, 7, 9, 11].map((i) => [t0 + BigInt(i) * sec, `b x line ${i} level=error`]) }],
     c: [{ labels: { job: 'x', env: 'c' }, lines: [10, 12, 13].map((i) => [t0 + BigInt(i) * sec, `c x line ${i}`]) }],
+    // 3 x 40 bytes, under an override of max_query_bytes_read: 50
+    d: [{ labels: { job: 'x', env: 'd' }, lines: [1, 2, 3].map((i) => [t0 + BigInt(i) * sec, `d line ${i} `.padEnd(40, '.')]) }],
   };
 
   beforeAll(async () => {
     dir = tempDataDir();
     const overridesFile = join(dir, 'overrides.yaml');
-    writeFileSync(overridesFile, 'overrides:\n  b:\n    max_entries_limit_per_query: 50\n');
+    writeFileSync(overridesFile, 'overrides:\n  b:\n    max_entries_limit_per_query: 50\n  d:\n    max_query_bytes_read: 50\n');
     const cfg = join(dir, 'config.yaml');
     writeFileSync(cfg, `auth_enabled: true
 querier:
@@ -162,6 +164,20 @@ limits_config:
     const r = await call(srv.url, `/loki/api/v1/query_range?query=${enc('{job="x"}')}${range}&limit=100`, 'a|b');
     expect([r.status, r.body]).toEqual([400, 'max entries limit per query exceeded, limit > max_entries_limit_per_query (100 > 50)']);
     expect((await call(srv.url, `/loki/api/v1/query_range?query=${enc('{job="x"}')}${range}&limit=100`, 'a')).status).toBe(200);
+  });
+
+  it('max_query_bytes_read: the index size of the selected streams, over all tenants, smallest limit', async () => {
+    const tooMany = (bytes: string): string => `the query would read too many bytes (query: ${bytes}, limit: 50 B); consider adding more specific stream selectors or reduce the time range of the query`;
+    const r = await call(srv.url, `/loki/api/v1/query_range?query=${enc('{job="x"}')}${range}&limit=10`, 'd');
+    expect([r.status, r.body]).toEqual([400, tooMany('120 B')]);
+    const m = await call(srv.url, `/loki/api/v1/query?query=${enc('count_over_time({job="x"}[5m])')}&time=${t0 + 60n * sec}`, 'd');
+    expect([m.status, m.body]).toEqual([400, tooMany('120 B')]);
+    const both = await call(srv.url, `/loki/api/v1/query_range?query=${enc('{job="x"}')}${range}&limit=10`, 'c|d');
+    expect([both.status, both.body]).toEqual([400, tooMany('153 B')]);
+    // Tenants filtered out by __tenant_id__ read nothing.
+    expect((await call(srv.url, `/loki/api/v1/query_range?query=${enc('{job="x", __tenant_id__="none"}')}${range}&limit=10`, 'c|d')).status).toBe(200);
+    // Label APIs are not limited by it (as in Loki).
+    expect((await call(srv.url, '/loki/api/v1/labels', 'd')).status).toBe(200);
   });
 
   it('invalid tenant IDs in the list are still 400', async () => {
