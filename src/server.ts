@@ -38,6 +38,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
       chunkTargetSize: config.ingester.chunkTargetSize,
       maxChunkAgeMs: config.ingester.maxChunkAgeMs,
       chunkIdlePeriodMs: config.ingester.chunkIdlePeriodMs,
+      maxHeadBytes: config.ingester.maxHeadBytes,
       walSegmentSize: config.wal.segmentSize,
       limits: ingesterLimitsFrom((t) => limits.get(t)),
     },

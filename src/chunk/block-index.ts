@@ -77,18 +77,28 @@ function smNames(sm: Uint8Array, entries: number): string[] | null {
       mult *= 128;
     }
   };
+  // Names repeat from entry to entry (detected_level on every one): compare the bytes with the
+  // last name seen before decoding a string.
+  let lastStart = -1;
+  let lastLen = 0;
   for (let i = 0; i < entries; i++) {
     const c = rd();
     for (let j = 0; j < c; j++) {
       const nl = rd();
-      const name = Buffer.from(sm.buffer, sm.byteOffset + p, nl).toString('utf8');
+      let same = nl === lastLen && lastStart >= 0;
+      for (let k = 0; same && k < nl; k++) if (sm[p + k] !== sm[lastStart + k]) same = false;
+      if (!same) {
+        const name = Buffer.from(sm.buffer, sm.byteOffset + p, nl).toString('utf8');
+        if (!seen.has(name)) {
+          if (seen.size >= MAX_SM_NAMES) return null;
+          seen.add(name);
+        }
+        lastStart = p;
+        lastLen = nl;
+      }
       p += nl;
       const vl = rd();
       p += vl;
-      if (!seen.has(name)) {
-        if (seen.size >= MAX_SM_NAMES) return null;
-        seen.add(name);
-      }
     }
   }
   return [...seen];

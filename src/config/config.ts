@@ -68,6 +68,8 @@ export interface IngesterConfig {
   chunkIdlePeriodMs: number;
   maxChunkAgeMs: number;
   flushCheckPeriodMs: number;
+  /** Bramble extension: memory cap for all in-memory heads; above it the biggest are flushed early (0 = none) */
+  maxHeadBytes: number;
 }
 
 /** TLS for the HTTP listener (Loki's server.http_tls_config). */
@@ -197,6 +199,7 @@ export function defaultConfig(): Config {
       chunkIdlePeriodMs: 30 * 60_000,
       maxChunkAgeMs: 2 * 3_600_000,
       flushCheckPeriodMs: 30_000,
+      maxHeadBytes: 256 * 1024 * 1024,
     },
     compactor: {
       compactionIntervalMs: 10 * 60_000,
@@ -255,6 +258,7 @@ const YAML_KEYS: Record<string, Setter> = {
   'ingester.chunk_idle_period': (c, v) => { c.ingester.chunkIdlePeriodMs = dur(v); },
   'ingester.max_chunk_age': (c, v) => { c.ingester.maxChunkAgeMs = dur(v); },
   'ingester.flush_check_period': (c, v) => { c.ingester.flushCheckPeriodMs = dur(v); },
+  'ingester.max_head_bytes': (c, v) => { c.ingester.maxHeadBytes = bytes(v); },
   'ingester.chunk_encoding': () => {},
   'ingester.wal.enabled': (c, v) => { c.wal.enabled = bool(v); },
   'ingester.wal.dir': (c, v) => { c.wal.dir = String(v); },

@@ -32,6 +32,11 @@ export interface IngesterOptions {
   walSegmentSize: number;
   /** active stream limit and per-stream rate limit (none = unlimited) */
   limits?: IngesterLimits;
+  /**
+   * Memory cap for all heads (bytes; 0/undefined = none): above it the biggest heads are flushed
+   * early, down to 3/4 of the cap (ingester.max_head_bytes).
+   */
+  maxHeadBytes?: number;
 }
 
 export interface IngesterMetrics {
@@ -197,7 +202,8 @@ export class Ingester {
             continue;
           }
         }
-        if (highest >= 0n && e.tsNs < highest - maxBehind) {
+        // in-order entries (the common case) skip the bigint subtraction
+        if (highest >= 0n && e.tsNs < highest && e.tsNs < highest - maxBehind) {
           const cutoff = highest - maxBehind;
           failed.push({ e, reason: `entry too far behind, entry timestamp is: ${rfc3339(e.tsNs)}, oldest acceptable timestamp is: ${rfc3339(cutoff)}`, rateLimited: false });
           continue;
@@ -325,14 +331,61 @@ export class Ingester {
     return next;
   }
 
-  /** Flushes streams whose closed blocks already reach the chunk target (called after pushes). */
+  /**
+   * Flushes streams whose closed blocks already reach the chunk target, and the biggest heads
+   * when all heads together exceed maxHeadBytes (called after pushes).
+   */
   flushFull(): void {
+    const cap = this.opts.maxHeadBytes ?? 0;
+    let total = 0;
+    let full = false;
     for (const s of this.byId.values()) {
-      if (s.head.closedBytes >= this.opts.chunkTargetSize) {
-        void this.flush().catch((e) => this.log.error({ component: 'flush', err: (e as Error).message }, 'chunk flush failed; will retry'));
-        return;
-      }
+      if (s.head.closedBytes >= this.opts.chunkTargetSize) full = true;
+      if (cap > 0) total += s.head.memoryBytes();
+      else if (full) break;
     }
+    if (full) void this.flush().catch((e) => this.log.error({ component: 'flush', err: (e as Error).message }, 'chunk flush failed; will retry'));
+    if (cap > 0 && total > cap && !this.capFlushQueued) this.flushBiggest(total, cap);
+  }
+
+  private capFlushQueued = false;
+  /** Count of early flushes forced by maxHeadBytes (for /metrics and tests). */
+  capFlushes = 0;
+
+  /** Flushes the biggest heads (not already being written) until the rest fits 3/4 of the cap. */
+  private flushBiggest(total: number, cap: number): void {
+    const sized: { s: StreamRecord; bytes: number }[] = [];
+    for (const s of this.byId.values()) {
+      if (s.head.isEmpty) continue;
+      sized.push({ s, bytes: s.head.memoryBytes() });
+    }
+    sized.sort((a, b) => b.bytes - a.bytes);
+    const pick: StreamRecord[] = [];
+    let rest = total;
+    for (const x of sized) {
+      if (rest <= cap * 0.75) break;
+      pick.push(x.s);
+      rest -= x.bytes;
+    }
+    if (pick.length === 0) return;
+    this.capFlushQueued = true;
+    this.capFlushes++;
+    const run = async (): Promise<void> => {
+      try {
+        for (const s of pick) if (!s.head.isEmpty) await this.flushStream(s);
+        this.truncateWal();
+      } finally {
+        this.capFlushQueued = false;
+      }
+    };
+    const prev = this.flushing ?? Promise.resolve();
+    const next = prev.catch(() => {}).then(run);
+    const tracked: Promise<void> = next.then(
+      () => { if (this.flushing === tracked) this.flushing = null; },
+      () => { if (this.flushing === tracked) this.flushing = null; },
+    );
+    this.flushing = tracked;
+    void next.catch((e) => this.log.error({ component: 'flush', err: (e as Error).message }, 'early chunk flush (max_head_bytes) failed; will retry'));
   }
 
   private async flushStream(s: StreamRecord): Promise<void> {

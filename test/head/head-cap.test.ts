@@ -1,0 +1,78 @@
+// ingester.max_head_bytes: when all heads together exceed the cap, the biggest heads are flushed
+// early to chunk files (nothing lost, still queryable from chunks), and heads shrink below it.
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ingester } from '../../src/head/ingester.js';
+import { LogEntry } from '../../src/push/entry.js';
+
+const log = { info() {}, warn() {}, error() {} };
+const T0 = 1795132800000000000n;
+// incompressible printable text, so compressed blocks stay about as big as their lines
+const RANDOM = Buffer.alloc(1 << 20);
+{
+  let x = 12345;
+  for (let i = 0; i < RANDOM.length; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    RANDOM[i] = 33 + ((x >>> 16) % 90);
+  }
+}
+
+function ingester(dir: string, maxHeadBytes: number): Ingester {
+  const ing = new Ingester({ dataDir: dir, blockSize: 16 * 1024, chunkTargetSize: 64 * 1024 * 1024, maxChunkAgeMs: 2 * 3600_000, chunkIdlePeriodMs: 3600_000, walSegmentSize: 1 << 24, maxHeadBytes }, log);
+  ing.start();
+  return ing;
+}
+
+async function fill(ing: Ingester, streams: number, perStream: number): Promise<void> {
+  for (let round = 0; round < perStream / 100; round++) {
+    const push = [];
+    for (let s = 0; s < streams; s++) {
+      const entries = [];
+      for (let i = 0; i < 100; i++) {
+        const at = ((round * 100 + i) * 7 + s * 13) % (RANDOM.length - 200);
+        entries.push(LogEntry.fromBytes(T0 + BigInt((round * 100 + i) * 1000 + s), RANDOM, at, at + 200, []));
+      }
+      push.push({ labels: [{ name: 'job', value: 'j' + s }], labelsString: `{job="j${s}"}`, entries });
+    }
+    await ing.push('fake', push);
+    ing.flushFull();
+  }
+  await ing.flush(false); // wait for queued flushes (none due by age/size)
+}
+
+describe('head memory cap', () => {
+  it('flushes the biggest heads early and keeps every entry', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bramble-cap-'));
+    try {
+      const ing = ingester(dir, 256 * 1024);
+      await fill(ing, 8, 1000); // 8 streams x 1000 x 211 B = 1.6 MiB of lines
+      expect(ing.capFlushes).toBeGreaterThan(0);
+      expect(ing.memoryBytes()).toBeLessThanOrEqual(256 * 1024 + 8 * 64 * 1024);
+      expect(ing.metrics.chunksFlushed).toBeGreaterThan(0);
+      let entries = 0;
+      for (const s of ing.listStreams('fake')) {
+        for (const c of ing.index.chunksForStream(s.id, 0n, T0 * 2n)) entries += c.entries;
+        for (const b of s.head.snapshot()) entries += b.info.entries;
+      }
+      expect(entries).toBe(8 * 1000);
+      await ing.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('does nothing without a cap', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bramble-cap-'));
+    try {
+      const ing = ingester(dir, 0);
+      await fill(ing, 4, 500);
+      expect(ing.capFlushes).toBe(0);
+      expect(ing.metrics.chunksFlushed).toBe(0);
+      await ing.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
