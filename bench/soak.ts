@@ -349,13 +349,15 @@ function slope(xs: number[], ys: number[]): number {
   return den === 0 ? 0 : num / den;
 }
 
-async function scrapeLag(url: string): Promise<number | null> {
+/** The server's event-loop lag maximum since the last scrape and its in-memory head bytes. */
+async function scrapeMetrics(url: string): Promise<{ lag: number | null; headBytes: number | null }> {
   try {
     const t = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
     const m = /^bramble_event_loop_lag_max_seconds (\S+)$/m.exec(t);
-    return m ? Number(m[1]) : null;
+    const h = /^bramble_head_bytes (\S+)$/m.exec(t);
+    return { lag: m ? Number(m[1]) : null, headBytes: h ? Number(h[1]) : null };
   } catch {
-    return null;
+    return { lag: null, headBytes: null };
   }
 }
 
@@ -449,6 +451,7 @@ async function main(): Promise<void> {
 
   const rss: { t: number; rss: number }[] = [];
   const lags: number[] = [];
+  const heads: { t: number; bytes: number }[] = [];
   const sampler = setInterval(() => {
     try {
       rss.push({ t: (Date.now() - startMs) / 1000, rss: memInfo(srv.pid).rss });
@@ -457,8 +460,9 @@ async function main(): Promise<void> {
     }
   }, 3000);
   const lagTimer = setInterval(() => {
-    void scrapeLag(srv.url).then((l) => {
-      if (l !== null) lags.push(l);
+    void scrapeMetrics(srv.url).then((m) => {
+      if (m.lag !== null) lags.push(m.lag);
+      if (m.headBytes !== null) heads.push({ t: (Date.now() - startMs) / 1000, bytes: m.headBytes });
     });
   }, 5000);
   const progress = setInterval(() => {
@@ -492,8 +496,8 @@ async function main(): Promise<void> {
   clearInterval(progress);
   const elapsedS = (Date.now() - startMs) / 1000;
   const cpu = cpuSeconds(srv.pid) - cpu0;
-  const lastLag = await scrapeLag(srv.url);
-  if (lastLag !== null) lags.push(lastLag);
+  const last = await scrapeMetrics(srv.url);
+  if (last.lag !== null) lags.push(last.lag);
   log(`soak done after ${elapsedS.toFixed(0)} s; verifying ${push.lines} acknowledged lines ...`);
   const v = await verify(srv.url, streams, spots, startMs);
   const diskInfo = srv.dataDir;
@@ -504,6 +508,8 @@ async function main(): Promise<void> {
   const rssMiB = rss.map((r) => r.rss / MiB);
   const half = rss.filter((r) => r.t >= elapsedS / 2);
   const slopeMiBPerMin = slope(half.map((r) => r.t / 60), half.map((r) => r.rss / MiB));
+  // Medians per quarter of the soak: a plateau shows as flat later quarters despite GC sawtooth.
+  const quarterMedians = [0, 1, 2, 3].map((q) => quantile(rss.filter((r) => r.t >= (q * elapsedS) / 4 && r.t < ((q + 1) * elapsedS) / 4).map((r) => r.rss / MiB), 0.5));
   const queryRows = [...qs.byName].map(([name, s]) => ({ name, calls: s.calls, errors: s.errors, p50Ms: quantile(s.ms, 0.5), p99Ms: quantile(s.ms, 0.99), maxMs: Math.max(...s.ms) }));
   const result = {
     when: new Date().toISOString(),
@@ -519,7 +525,8 @@ async function main(): Promise<void> {
     },
     queries: { calls: qs.calls, errors: qs.errors, errorSamples: qs.errorSamples, byName: queryRows },
     tail,
-    rss: { samples: rss.length, minMiB: Math.min(...rssMiB), medianMiB: quantile(rssMiB, 0.5), maxMiB: Math.max(...rssMiB), secondHalfSlopeMiBPerMin: slopeMiBPerMin, series: rss.map((r) => [Math.round(r.t), Math.round(r.rss / MiB)]) },
+    rss: { samples: rss.length, minMiB: Math.min(...rssMiB), medianMiB: quantile(rssMiB, 0.5), maxMiB: Math.max(...rssMiB), secondHalfSlopeMiBPerMin: slopeMiBPerMin, quarterMediansMiB: quarterMedians, series: rss.map((r) => [Math.round(r.t), Math.round(r.rss / MiB)]) },
+    headBytes: { medianMiB: quantile(heads.map((h) => h.bytes / MiB), 0.5), maxMiB: Math.max(0, ...heads.map((h) => h.bytes / MiB)), series: heads.map((h) => [Math.round(h.t), Math.round(h.bytes / MiB)]) },
     eventLoopLag: { scrapes: lags.length, maxMs: Math.max(0, ...lags) * 1000, p50OfMaxesMs: quantile(lags, 0.5) * 1000 },
     serverCpuS: cpu,
     serverCpuPct: (cpu / elapsedS) * 100,
@@ -542,7 +549,8 @@ async function main(): Promise<void> {
   out.push(`  queries     ${qs.calls} calls, errors ${qs.errors}`);
   for (const r of queryRows) out.push(`    ${r.name.padEnd(22)} ${String(r.calls).padStart(5)} calls  p50 ${f1(r.p50Ms).padStart(7)} ms  p99 ${f1(r.p99Ms).padStart(7)} ms  max ${f1(r.maxMs).padStart(7)} ms  errors ${r.errors}`);
   out.push(`  tail        ${tail.entries} entries in ${tail.frames} frames, errors ${tail.errors.length}`);
-  out.push(`  RSS         min ${f1(result.rss.minMiB)} / median ${f1(result.rss.medianMiB)} / max ${f1(result.rss.maxMiB)} MiB over ${rss.length} samples; 2nd-half slope ${slopeMiBPerMin.toFixed(2)} MiB/min`);
+  out.push(`  RSS         min ${f1(result.rss.minMiB)} / median ${f1(result.rss.medianMiB)} / max ${f1(result.rss.maxMiB)} MiB over ${rss.length} samples; 2nd-half slope ${slopeMiBPerMin.toFixed(2)} MiB/min; quarter medians ${quarterMedians.map((m) => m.toFixed(0)).join(' / ')} MiB`);
+  out.push(`  head bytes  median ${f1(result.headBytes.medianMiB)} / max ${f1(result.headBytes.maxMiB)} MiB in memory (bramble_head_bytes)`);
   out.push(`  event loop  max lag ${f1(result.eventLoopLag.maxMs)} ms (median of per-5s maxima ${f1(result.eventLoopLag.p50OfMaxesMs)} ms)`);
   out.push(`  server CPU  ${f1(cpu)} s (${f1(result.serverCpuPct)}% of one core)`);
   out.push(`  verify      ${v.streamsExpected} streams, ${v.linesExpected} lines acknowledged, ${v.linesCounted} counted, ${v.streamsMismatched} streams mismatched; ${v.spotChecked} exact spot-checks, ${v.spotFailed} failed`);
