@@ -137,7 +137,8 @@ export async function startBenchServer(o: ServerOptions, entry: string | null): 
       notes.unshift('taskset -c 0');
     } else notes.unshift('taskset unavailable: NOT pinned to one core');
   }
-  const proc = spawn(cmd, args, { cwd: o.root, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Same allocator setting as `npm start` and the Docker image (see package.json).
+  const proc = spawn(cmd, args, { cwd: o.root, stdio: ['ignore', 'pipe', 'pipe'], env: { MALLOC_MMAP_THRESHOLD_: '131072', ...process.env } });
   if (cgroup) {
     try {
       writeFileSync(join(cgroup, 'cgroup.procs'), String(proc.pid));

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ReplyMessage, Task, TaskMessage } from './protocol.js';
+import type { ReplyMessage, Task, TaskMessage, WorkerMemory } from './protocol.js';
 
 export class TaskError extends Error {
   constructor(message: string, readonly status: number, name: string) {
@@ -30,6 +30,8 @@ interface Job {
 interface Slot {
   worker: Worker;
   job: Job | null;
+  /** memory the worker reported after its last task */
+  mem?: WorkerMemory;
 }
 
 /**
@@ -61,6 +63,7 @@ export class WorkerPool {
     slot.worker.on('message', (m: ReplyMessage) => {
       const job = slot.job;
       slot.job = null;
+      slot.mem = m.mem;
       if (job) {
         if (m.ok) job.resolve(m.result);
         else if (Atomics.load(job.msg.cancel, 0) === 1) job.reject(new CancelledError('cancelled'));
@@ -115,6 +118,18 @@ export class WorkerPool {
       slot.job = job;
       slot.worker.postMessage(job.msg);
     }
+  }
+
+  /** Sum of the workers' last reported memory (heap in use, heap reserved, external). */
+  memory(): WorkerMemory {
+    const out: WorkerMemory = { heapUsed: 0, heapTotal: 0, external: 0 };
+    for (const sl of this.slots) {
+      if (!sl.mem) continue;
+      out.heapUsed += sl.mem.heapUsed;
+      out.heapTotal += sl.mem.heapTotal;
+      out.external += sl.mem.external;
+    }
+    return out;
   }
 
   get busy(): number {

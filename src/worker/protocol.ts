@@ -76,6 +76,13 @@ export interface TaskMessage {
   cancel: Int32Array;
 }
 
+/** The worker isolate's memory after a task (for /metrics: where the process's RSS goes). */
+export interface WorkerMemory {
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+}
+
 export type ReplyMessage =
-  | { id: number; ok: true; result: LogScanResult | SampleScanResult }
-  | { id: number; ok: false; error: { message: string; status: number; name: string } };
+  | { id: number; ok: true; result: LogScanResult | SampleScanResult; mem: WorkerMemory }
+  | { id: number; ok: false; error: { message: string; status: number; name: string }; mem: WorkerMemory };
