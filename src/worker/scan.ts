@@ -152,6 +152,46 @@ function timeMask(meta: DecodedMeta, mask: Uint8Array, fromMs: number, fromRem: 
   return [count, bytes];
 }
 
+/** Time bounds of a scan in (ms, ns remainder) form, with per-side inclusiveness. */
+interface TimeBounds {
+  fromMs: number;
+  fromRem: number;
+  fromIncl: boolean;
+  toMs: number;
+  toRem: number;
+  toIncl: boolean;
+}
+
+interface MatchingBlock {
+  meta: DecodedMeta;
+  mask: Uint8Array;
+  lines: Uint8Array;
+  sm: ReturnType<typeof decodeStructuredMetadata>;
+}
+
+/**
+ * Reads one planned block for a line-level scan: skipped when its filter proves a required literal
+ * absent, entries outside the time bounds masked off, then the byte-level line filters applied.
+ * Returns null when nothing in the block can match.
+ */
+function readMatchingBlock(pb: PlannedBlock, fds: Map<string, number>, lf: LineFilterPlan, t: TimeBounds, stats: ScanStats): MatchingBlock | null {
+  if (lf.active && !lf.blockMayMatch(blockIndex(pb, fds))) {
+    stats.blocksSkipped++;
+    return null;
+  }
+  const block = loadBlock(pb, fds, SEC_META | SEC_SM | SEC_LINES);
+  stats.blocks++;
+  const meta = decodeMeta(block);
+  const mask = new Uint8Array(meta.n);
+  const [inRange, inBytes] = timeMask(meta, mask, t.fromMs, t.fromRem, t.fromIncl, t.toMs, t.toRem, t.toIncl);
+  stats.entriesScanned += inRange;
+  stats.bytesScanned += inBytes;
+  if (inRange === 0) return null;
+  const lines = decodeLines(block);
+  if (lf.active && lf.apply(lines, meta, mask, inRange) === 0) return null;
+  return { meta, mask, lines, sm: decodeStructuredMetadata(block) };
+}
+
 /** `plain`: no byte filters, bloom skips or step accumulators (the reference the tests compare with). */
 export interface ScanOptions {
   plain?: boolean;
@@ -167,6 +207,7 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
   const cmp = backward ? cmpBackward : cmpForward;
   const [fromMs, fromRem] = splitNs(task.fromNs);
   const [toMs, toRem] = splitNs(task.toNs);
+  const logBounds: TimeBounds = { fromMs, fromRem, fromIncl: true, toMs, toRem, toIncl: false };
   const throughNs = task.toNs - 1n;
   const fds = new Map<string, number>();
   // All streams' blocks in one order (newest first for backward, oldest first for forward), so
@@ -203,21 +244,9 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
       if (Atomics.load(cancel, 0) === 1) throw new ScanCancelled();
       // Stop when `limit` entries are found that all beat anything this (and any later) block could hold.
       if (worstNs !== null && (backward ? pb.info.maxTs < worstNs : pb.info.minTs > worstNs)) break;
-      if (lf.active && !lf.blockMayMatch(blockIndex(pb, fds))) {
-        stats.blocksSkipped++;
-        continue;
-      }
-      const block = loadBlock(pb, fds, SEC_META | SEC_SM | SEC_LINES);
-      stats.blocks++;
-      const meta = decodeMeta(block);
-      const mask = new Uint8Array(meta.n);
-      const [inRange, inBytes] = timeMask(meta, mask, fromMs, fromRem, true, toMs, toRem, false);
-      stats.entriesScanned += inRange;
-      stats.bytesScanned += inBytes;
-      if (inRange === 0) continue;
-      const lines = decodeLines(block);
-      if (lf.active && lf.apply(lines, meta, mask, inRange) === 0) continue;
-      const sm = decodeStructuredMetadata(block);
+      const mb = readMatchingBlock(pb, fds, lf, logBounds, stats);
+      if (mb === null) continue;
+      const { meta, mask, lines, sm } = mb;
       let sp = pipes.get(si);
       if (!sp) {
         sp = pipeline.forStream(task.streams[si]!.labels);
@@ -569,6 +598,7 @@ function scanGenericSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf
   const extractor = compileSampleExtractor(expr, task.extraGrouping);
   const [fromMs, fromRem] = splitNs(task.fromNs);
   const [toMs, toRem] = splitNs(task.toNs);
+  const sampleBounds: TimeBounds = { fromMs, fromRem, fromIncl: false, toMs, toRem, toIncl: true };
   const series = new Map<string, SeriesSamples & { sorted: boolean; lastTs: bigint }>();
   const fds = new Map<string, number>();
   try {
@@ -578,21 +608,9 @@ function scanGenericSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf
       blocks.sort((a, b) => (a.info.minTs < b.info.minTs ? -1 : a.info.minTs > b.info.minTs ? 1 : a.ord - b.ord));
       for (const pb of blocks) {
         if (Atomics.load(cancel, 0) === 1) throw new ScanCancelled();
-        if (lf.active && !lf.blockMayMatch(blockIndex(pb, fds))) {
-          stats.blocksSkipped++;
-          continue;
-        }
-        const block = loadBlock(pb, fds, SEC_META | SEC_SM | SEC_LINES);
-        stats.blocks++;
-        const meta = decodeMeta(block);
-        const mask = new Uint8Array(meta.n);
-        const [inRange, inBytes] = timeMask(meta, mask, fromMs, fromRem, false, toMs, toRem, true);
-        stats.entriesScanned += inRange;
-        stats.bytesScanned += inBytes;
-        if (inRange === 0) continue;
-        const lines = decodeLines(block);
-        if (lf.active && lf.apply(lines, meta, mask, inRange) === 0) continue;
-        const sm = decodeStructuredMetadata(block);
+        const mb = readMatchingBlock(pb, fds, lf, sampleBounds, stats);
+        if (mb === null) continue;
+        const { meta, mask, lines, sm } = mb;
         const { tsMs, tsRem, lineOff, n } = meta;
         for (let i = 0; i < n; i++) {
           if (mask[i] === 0) continue;
