@@ -390,6 +390,7 @@ const FLAGS: Record<string, { key: string; help: string; boolean?: boolean }> = 
   'compactor.retention-max-disk-percent': { key: 'compactor.retention_max_disk_percent', help: 'Delete oldest chunks while the data volume is fuller than this percentage (default 0 = off)' },
   'store.retention': { key: 'limits_config.retention_period', help: 'Global retention period, e.g. 744h (default 0 = keep forever)' },
   'querier.scan-workers': { key: 'querier.scan_workers', help: 'Worker threads that scan chunks (default: CPU count)' },
+  'pattern-ingester.enabled': { key: 'pattern_ingester.enabled', help: 'Mine log patterns at push time for /loki/api/v1/patterns (Logs Drilldown)', boolean: true },
   'querier.max-concurrent': { key: 'querier.max_concurrent', help: 'Queries run at once; more wait in a queue (default 8)' },
   'querier.multi-tenant-queries-enabled': { key: 'querier.multi_tenant_queries_enabled', help: 'When true, allow queries to span multiple tenants (X-Scope-OrgID a|b)' },
   'bramble.forward-url': { key: 'bramble.forward.url', help: 'Mirror every accepted push to this Loki URL (see bramble.forward in the README)' },

@@ -29,6 +29,8 @@ limits_config:
 compactor:
   # Deletes chunks older than retention_period; 0s keeps everything.
   retention_enabled: true
+pattern_ingester:
+  enabled: {{ .Values.patterns }}
 {{- if .Values.scanWorkers }}
 querier:
   scan_workers: {{ .Values.scanWorkers }}
