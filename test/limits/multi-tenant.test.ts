@@ -30,7 +30,10 @@ const enc = encodeURIComponent;
 describe('multi-tenant reads (querier.multi_tenant_queries_enabled)', () => {
   let srv: TestServer;
   let dir: string;
-  const t0 = BigInt(Date.now() - 60_000) * 1_000_000n;
+  // 30 s past a minute boundary: range queries align their grid to the step (as Loki's frontend
+  // does), and the 1m windows at the aligned steps must hold all the lines at t0..t0+13s whatever
+  // the wall clock is when the test runs.
+  const t0 = BigInt(Math.floor((Date.now() - 120_000) / 60_000) * 60_000 + 30_000) * 1_000_000n;
   const sec = 1_000_000_000n;
   const range = `&start=${t0 - 10n * sec}&end=${t0 + 100n * sec}`;
   // tenant -> streams; timestamps interleave across tenants so the limit merge matters.
