@@ -149,10 +149,6 @@ export class Ingester {
     return h.lastTs === e.tsNs && h.isLastLine(e);
   }
 
-  streamCount(tenant: string): number {
-    return this.streams.get(tenant)?.size ?? 0;
-  }
-
   /**
    * Appends validated streams. Returns when the accepted entries are durable in the WAL. Entries
    * refused by per-stream rules (out-of-order window, per-stream rate) and streams refused by the

@@ -256,11 +256,6 @@ export class IndexDb {
     this.db.prepare("UPDATE delete_requests SET status = 'processed' WHERE tenant = ? AND request_id = ? AND seq = ?").run(tenant, requestId, seq);
   }
 
-  /** Stream ids having label name=value (postings lookup). */
-  postings(tenant: string, name: string, value: string): number[] {
-    return (this.db.prepare('SELECT stream_id FROM label_postings WHERE tenant = ? AND name = ? AND value = ?').pluck().all(tenant, name, value) as number[]);
-  }
-
   close(): void {
     this.db.close();
   }

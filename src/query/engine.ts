@@ -2,7 +2,7 @@
 // the SQLite index), splits their chunk files and head blocks into scan tasks for the worker
 // pool, merges what comes back (k-way by timestamp for log queries, per-step series for metric
 // queries) and applies Loki's result rules (limit, direction, interval, duplicates, series limit).
-import type { Expr, LabelMatcher, LogSelectorExpr, RangeAggregationExpr, SampleExpr } from '../logql/ast.js';
+import type { LabelMatcher, LogSelectorExpr, RangeAggregationExpr, SampleExpr } from '../logql/ast.js';
 import type { Ingester } from '../head/ingester.js';
 import type { StreamRecord } from '../head/stream-head.js';
 import { WorkerPool } from '../worker/pool.js';
@@ -388,6 +388,3 @@ function mergeStepSeries(parts: StepSeries[][], disjoint: boolean): StepSeries[]
   return [...byKey.values()];
 }
 
-export function isSampleExpr(e: Expr): e is SampleExpr {
-  return e.kind !== 'logSelector';
-}
