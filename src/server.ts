@@ -49,7 +49,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
   // Finish deletions and drop leftovers of interrupted flushes/compactions before any new flush.
   const compactor = new Compactor(config, ingester, dataDir, log);
   compactor.recover();
-  const pool = new WorkerPool(config.querier.workers);
+  const pool = new WorkerPool(config.querier.workers, config.querier.workerIdleMs);
   const engine = new QueryEngine(ingester, pool, { maxQuerySeries: config.limits.maxQuerySeries, maxResultBytes: config.querier.maxResultBytes });
   const patterns = config.patternIngester.enabled ? new PatternMiner() : null;
   // bramble.forward: mirror accepted entries to a remote Loki (entries replayed from the WAL above are not re-sent).

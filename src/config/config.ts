@@ -2,7 +2,7 @@
 // (`-config.file`), then Loki-named command-line flags. Built once at start, validated, frozen.
 // Key names follow Loki's config reference so a Loki user's knowledge carries over.
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { parseBytes, parseDurationMs } from './units.js';
 
@@ -106,7 +106,7 @@ export interface Config {
    * multiTenantQueriesEnabled: querier.multi_tenant_queries_enabled (X-Scope-OrgID `a|b` on reads);
    * maxResultBytes: bramble.query.max_result_bytes, memory budget of one query's results (0 = off)
    */
-  querier: { workers: number; maxConcurrent: number; tailMaxDurationMs: number; multiTenantQueriesEnabled: boolean; maxResultBytes: number };
+  querier: { workers: number; workerIdleMs: number; maxConcurrent: number; tailMaxDurationMs: number; multiTenantQueriesEnabled: boolean; maxResultBytes: number };
   patternIngester: { enabled: boolean };
   /** `bramble.forward`: mirror every accepted push to a remote Loki (src/forward) */
   forward: ForwardConfig;
@@ -212,7 +212,7 @@ export function defaultConfig(): Config {
       mergeEnabled: true,
     },
     wal: { enabled: true, dir: '', segmentSize: 64 * 1024 * 1024 },
-    querier: { workers: Math.max(1, cpus().length), maxConcurrent: 8, tailMaxDurationMs: 3_600_000, multiTenantQueriesEnabled: false, maxResultBytes: 128 * 1024 * 1024 },
+    querier: { workers: Math.max(1, availableParallelism()), workerIdleMs: 120_000, maxConcurrent: 8, tailMaxDurationMs: 3_600_000, multiTenantQueriesEnabled: false, maxResultBytes: 128 * 1024 * 1024 },
     // Loki's default: pattern mining off (it costs ingest CPU); Logs Drilldown users enable it.
     patternIngester: { enabled: false },
     forward: {
@@ -283,6 +283,7 @@ const YAML_KEYS: Record<string, Setter> = {
     if (v !== 'global' && v !== 'local') throw new Error(`unknown ingestion rate strategy "${String(v)}" (global, local)`);
   },
   'querier.scan_workers': (c, v) => { c.querier.workers = Math.max(1, num(v)); },
+  'querier.scan_worker_idle_timeout': (c, v) => { c.querier.workerIdleMs = dur(v); },
   'pattern_ingester.enabled': (c, v) => { c.patternIngester.enabled = bool(v); },
   'bramble.forward.url': (c, v) => { c.forward.url = String(v ?? ''); },
   'bramble.forward.tenant': (c, v) => { c.forward.tenant = String(v ?? ''); },
@@ -389,7 +390,8 @@ const FLAGS: Record<string, { key: string; help: string; boolean?: boolean }> = 
   'compactor.retention-max-disk-bytes': { key: 'compactor.retention_max_disk_bytes', help: 'Delete oldest chunks while the data directory exceeds this size (default 0 = off)' },
   'compactor.retention-max-disk-percent': { key: 'compactor.retention_max_disk_percent', help: 'Delete oldest chunks while the data volume is fuller than this percentage (default 0 = off)' },
   'store.retention': { key: 'limits_config.retention_period', help: 'Global retention period, e.g. 744h (default 0 = keep forever)' },
-  'querier.scan-workers': { key: 'querier.scan_workers', help: 'Worker threads that scan chunks (default: CPU count)' },
+  'querier.scan-workers': { key: 'querier.scan_workers', help: 'Most worker threads that scan chunks (default: CPUs this process may use)' },
+  'querier.scan-worker-idle-timeout': { key: 'querier.scan_worker_idle_timeout', help: 'Stop a scan worker after this long without work; started again on demand (default 2m, 0 = never)' },
   'pattern-ingester.enabled': { key: 'pattern_ingester.enabled', help: 'Mine log patterns at push time for /loki/api/v1/patterns (Logs Drilldown)', boolean: true },
   'querier.max-concurrent': { key: 'querier.max_concurrent', help: 'Queries run at once; more wait in a queue (default 8)' },
   'querier.multi-tenant-queries-enabled': { key: 'querier.multi_tenant_queries_enabled', help: 'When true, allow queries to span multiple tenants (X-Scope-OrgID a|b)' },

@@ -1,6 +1,7 @@
-// A fixed pool of scan worker threads with a FIFO task queue. The coordinator submits tasks and
-// awaits results; a task can be cancelled (client gone, timeout) through a shared flag that the
-// worker checks between blocks, so the scan really stops.
+// A pool of up to `size` scan worker threads with a FIFO task queue. The coordinator submits tasks
+// and awaits results; a task can be cancelled (client gone, timeout) through a shared flag that
+// the worker checks between blocks, so the scan really stops. Workers start on demand and stop
+// after `idleMs` without work, so an idle server does not hold their heaps (~30 MiB each).
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -32,6 +33,8 @@ interface Slot {
   job: Job | null;
   /** memory the worker reported after its last task */
   mem?: WorkerMemory;
+  /** stops the worker after idleMs without a task */
+  idleTimer: NodeJS.Timeout | null;
 }
 
 /**
@@ -54,12 +57,14 @@ export class WorkerPool {
   private nextId = 1;
   private closed = false;
 
-  constructor(readonly size: number) {
-    for (let i = 0; i < size; i++) this.spawn();
-  }
+  /**
+   * `size`: most workers at once. `idleMs`: a worker without a task for this long is stopped
+   * (0: never); the next task starts a new one (~50 ms).
+   */
+  constructor(readonly size: number, private readonly idleMs = 0) {}
 
   private spawn(): Slot {
-    const slot: Slot = { worker: newScanWorker(), job: null };
+    const slot: Slot = { worker: newScanWorker(), job: null, idleTimer: null };
     slot.worker.on('message', (m: ReplyMessage) => {
       const job = slot.job;
       slot.job = null;
@@ -70,21 +75,42 @@ export class WorkerPool {
         else job.reject(new TaskError(m.error.message, m.error.status, m.error.name));
       }
       this.dispatch();
+      if (slot.job === null) this.armIdle(slot);
     });
     slot.worker.on('error', (e) => {
       const job = slot.job;
       slot.job = null;
       if (job) job.reject(new TaskError(`scan worker failed: ${e.message}`, 500, 'WorkerError'));
-      const idx = this.slots.indexOf(slot);
-      if (idx >= 0) this.slots.splice(idx, 1);
-      if (!this.closed) {
-        this.spawn();
-        this.dispatch();
-      }
+      this.remove(slot);
+      if (!this.closed) this.dispatch();
     });
     slot.worker.unref();
     this.slots.push(slot);
     return slot;
+  }
+
+  private remove(slot: Slot): void {
+    if (slot.idleTimer) clearTimeout(slot.idleTimer);
+    slot.idleTimer = null;
+    const idx = this.slots.indexOf(slot);
+    if (idx >= 0) this.slots.splice(idx, 1);
+  }
+
+  private armIdle(slot: Slot): void {
+    if (this.idleMs <= 0 || this.closed) return;
+    if (slot.idleTimer) clearTimeout(slot.idleTimer);
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = null;
+      if (slot.job !== null || this.closed) return;
+      this.remove(slot);
+      void slot.worker.terminate();
+    }, this.idleMs);
+    slot.idleTimer.unref();
+  }
+
+  /** Workers running now (started on demand, stopped when idle). */
+  get started(): number {
+    return this.slots.length;
   }
 
   run<T>(task: Task, signal?: AbortSignal): Promise<T> {
@@ -115,9 +141,18 @@ export class WorkerPool {
       if (slot.job) continue;
       const job = this.queue.shift();
       if (!job) return;
-      slot.job = job;
-      slot.worker.postMessage(job.msg);
+      this.assign(slot, job);
     }
+    while (this.queue.length > 0 && this.slots.length < this.size && !this.closed) {
+      this.assign(this.spawn(), this.queue.shift()!);
+    }
+  }
+
+  private assign(slot: Slot, job: Job): void {
+    if (slot.idleTimer) clearTimeout(slot.idleTimer);
+    slot.idleTimer = null;
+    slot.job = job;
+    slot.worker.postMessage(job.msg);
   }
 
   /** Sum of the workers' last reported memory (heap in use, heap reserved, external). */
@@ -138,6 +173,7 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const s of this.slots) if (s.idleTimer) clearTimeout(s.idleTimer);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }
