@@ -277,7 +277,11 @@ static long snappy_decode_raw(const uint8_t* src, size_t n, size_t s, uint8_t* d
         }
         length = x + 1;
         if (length > dstLen - d || length > n - s) return -1;
-        memcpy(dst + d, src + s, length);
+        if (length <= 16 && dstLen - d >= 16 && n - s >= 16) {
+          memcpy(dst + d, src + s, 16);  // fixed-size copy: one unaligned 16-byte move, in bounds
+        } else {
+          memcpy(dst + d, src + s, length);
+        }
         d += length;
         s += length;
         continue;
@@ -304,8 +308,15 @@ static long snappy_decode_raw(const uint8_t* src, size_t n, size_t s, uint8_t* d
     if (offset == 0 || d < offset || length > dstLen - d) return -1;
     uint8_t* op = dst + d;
     const uint8_t* from = op - offset;
-    if (offset >= length) memcpy(op, from, length);
-    else for (size_t i = 0; i < length; i++) op[i] = from[i];  // overlapping: forward byte copy
+    if (offset >= 8 && length <= 16 && dstLen - d >= 16) {
+      // fixed-size 8-byte moves (each reads bytes already written), in bounds of dst
+      memcpy(op, from, 8);
+      memcpy(op + 8, from + 8, 8);
+    } else if (offset >= length) {
+      memcpy(op, from, length);
+    } else {
+      for (size_t i = 0; i < length; i++) op[i] = from[i];  // overlapping: forward byte copy
+    }
     d += length;
   }
   return (long)d;

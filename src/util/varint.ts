@@ -2,6 +2,15 @@
 
 /** Writes `v` (0 <= v < 2^53) at `pos`; returns the new position. Caller ensures capacity (<= 8 bytes). */
 export function putUvarint(buf: Uint8Array, pos: number, v: number): number {
+  if (v < 0x80000000) {
+    // small values (line lengths, most timestamp deltas): integer ops instead of float division
+    while (v >= 0x80) {
+      buf[pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[pos++] = v;
+    return pos;
+  }
   while (v >= 0x80) {
     buf[pos++] = (v % 0x80) | 0x80;
     v = Math.floor(v / 0x80);

@@ -55,6 +55,20 @@ describe('scan kernels', () => {
           }),
           { numRuns: 200 },
         );
+        // small alphabets: many short matches at every offset, literals near the buffer ends
+        // (the decoder's fixed-size 16-byte moves must stay in bounds and keep copy semantics)
+        fc.assert(
+          fc.property(fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 2, max: 12 }), (bytes, alpha) => {
+            const raw = Buffer.from(bytes.map((b) => 97 + (b % alpha)));
+            const c = Buffer.from(snappy.compress(raw));
+            const { len, headerLen } = snappyDecodedLen(c);
+            const dst = Buffer.alloc(len + 32, 0xee);
+            expect(k.snappyDecodeInto(c, headerLen, dst.subarray(0, len))).toBe(len);
+            expect(dst.subarray(0, len).equals(raw)).toBe(true);
+            expect(dst.subarray(len).every((b) => b === 0xee)).toBe(true); // nothing written past the end
+          }),
+          { numRuns: 300 },
+        );
         // copy with offset 0 / before the start: corrupt
         expect(k.snappyDecodeInto(Buffer.from([8, 0x00, 0x61, 0x01, 0x05]), 1, Buffer.alloc(8))).toBe(-1);
         expect(k.snappyDecodeInto(Buffer.from([8, 0x00, 0x61, 0x01, 0x00]), 1, Buffer.alloc(8))).toBe(-1);
