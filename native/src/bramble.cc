@@ -91,10 +91,13 @@ static long lz4_decode_raw(const uint8_t* src, size_t srcLen, uint8_t* dst, size
 
 static void free_buffer(napi_env, void* data, void*) { free(data); }
 
-// lz4Decode(src: Uint8Array, expected: number): Buffer
+// lz4Decode(src: Uint8Array, expected: number, dst?: Uint8Array): Buffer | undefined
+// With dst (at least `expected` bytes), decodes into dst[0..expected) and returns undefined: the
+// scan workers reuse one buffer per section instead of allocating (and later freeing) 256 KiB
+// per block, which keeps the allocator's arenas from growing.
 static napi_value Lz4Decode(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   uint8_t* src;
   size_t srcLen;
@@ -113,6 +116,24 @@ static napi_value Lz4Decode(napi_env env, napi_callback_info info) {
   if (declared != expected) {
     napi_throw_error(env, nullptr, "LZ4 section size prefix does not match the block header");
     return nullptr;
+  }
+  if (argc >= 3) {
+    uint8_t* dst;
+    size_t dstLen;
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[2], &t));
+    if (t != napi_undefined) {
+      if (!typed_bytes(env, argv[2], &dst, &dstLen) || dstLen < expected) {
+        napi_throw_type_error(env, nullptr, "lz4Decode: dst must be a Uint8Array of at least `expected` bytes");
+        return nullptr;
+      }
+      long got = lz4_decode_raw(src + 4, srcLen - 4, dst, expected);
+      if (got < 0 || (size_t)got != expected) {
+        napi_throw_error(env, nullptr, "corrupt LZ4 section");
+        return nullptr;
+      }
+      return nullptr;
+    }
   }
   uint8_t* out = static_cast<uint8_t*>(malloc(expected > 0 ? expected : 1));
   if (!out) {

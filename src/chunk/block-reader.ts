@@ -4,14 +4,16 @@
 import { VarintReader, unzigzag } from '../util/varint.js';
 import { lz4Decode, Lz4DecodeError } from '../native/index.js';
 import { CODEC_LZ4, type BlockData } from './block.js';
+import type { Scratch } from '../util/scratch.js';
 
 export class CorruptBlockError extends Error {}
 
-export function sectionBytes(codec: number, data: Uint8Array, expected: number): Uint8Array {
+/** A section's uncompressed bytes; with `into`, decoded into that reused buffer (valid until its next use). */
+export function sectionBytes(codec: number, data: Uint8Array, expected: number, into?: Scratch): Uint8Array {
   if (codec !== CODEC_LZ4) return data;
   if (expected === 0) return new Uint8Array(0);
   try {
-    return lz4Decode(data, expected);
+    return lz4Decode(data, expected, into?.get(expected));
   } catch (e) {
     if (e instanceof Lz4DecodeError) throw new CorruptBlockError(e.message);
     throw e;
@@ -49,9 +51,9 @@ export function nsString(ms: number, rem: number): string {
   return String(ms) + '000000'.slice(r.length) + r;
 }
 
-export function decodeMeta(block: BlockData): DecodedMeta {
+export function decodeMeta(block: BlockData, into?: Scratch): DecodedMeta {
   const info = block.info;
-  const raw = sectionBytes(block.codec, block.meta, info.metaU);
+  const raw = sectionBytes(block.codec, block.meta, info.metaU, into);
   const n = info.entries;
   const tsMs = new Float64Array(n);
   const tsRem = new Int32Array(n);
@@ -76,15 +78,15 @@ export function decodeMeta(block: BlockData): DecodedMeta {
   return { n, tsMs, tsRem, lineOff };
 }
 
-export function decodeLines(block: BlockData): Uint8Array {
-  return sectionBytes(block.codec, block.lines, block.info.linesU);
+export function decodeLines(block: BlockData, into?: Scratch): Uint8Array {
+  return sectionBytes(block.codec, block.lines, block.info.linesU, into);
 }
 
 const textDecoder = new TextDecoder();
 
 /** Structured metadata of every entry; entries without any share one empty array. */
-export function decodeStructuredMetadata(block: BlockData): { name: string; value: string }[][] {
-  const raw = sectionBytes(block.codec, block.sm, block.info.smU);
+export function decodeStructuredMetadata(block: BlockData, into?: Scratch): { name: string; value: string }[][] {
+  const raw = sectionBytes(block.codec, block.sm, block.info.smU, into);
   const n = block.info.entries;
   const out: { name: string; value: string }[][] = new Array(n);
   const empty: { name: string; value: string }[] = [];
@@ -124,8 +126,8 @@ export function decodeStructuredMetadata(block: BlockData): { name: string; valu
 }
 
 /** The uncompressed structured-metadata section of a block (for byte-level walks). */
-export function decodeSmRaw(block: BlockData): Uint8Array {
-  return sectionBytes(block.codec, block.sm, block.info.smU);
+export function decodeSmRaw(block: BlockData, into?: Scratch): Uint8Array {
+  return sectionBytes(block.codec, block.sm, block.info.smU, into);
 }
 
 /**

@@ -7,6 +7,7 @@ import { mkdir, open as openAsync, rename } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { CODEC_LZ4, SEC_ALL, SEC_INDEX, SEC_LINES, SEC_META, SEC_SM, type BlockData, type BlockInfo, type BlockSource } from './block.js';
 import { CorruptBlockError } from './block-reader.js';
+import type { Scratch } from '../util/scratch.js';
 
 const MAGIC = Buffer.from('BRCK');
 const VERSION = 2;
@@ -99,8 +100,8 @@ function blockFd(path: string, fdCache?: Map<string, number>): { fd: number; own
   return { fd: nfd, own: true };
 }
 
-function readAt(src: Extract<BlockSource, { kind: 'file' }>, pos: number, len: number, fdCache?: Map<string, number>): Buffer {
-  const buf = Buffer.allocUnsafe(len);
+function readAt(src: Extract<BlockSource, { kind: 'file' }>, pos: number, len: number, fdCache?: Map<string, number>, into?: Scratch): Uint8Array {
+  const buf = into ? into.get(len) : Buffer.allocUnsafe(len);
   if (len === 0) return buf;
   const { fd, own } = blockFd(src.path, fdCache);
   try {
@@ -113,8 +114,8 @@ function readAt(src: Extract<BlockSource, { kind: 'file' }>, pos: number, len: n
 }
 
 /** Reads a block's index section (block-index.ts), verifying its checksum. */
-export function readFileBlockIndex(src: Extract<BlockSource, { kind: 'file' }>, fdCache?: Map<string, number>): Uint8Array {
-  const buf = readAt(src, src.offset, src.indexLen, fdCache);
+export function readFileBlockIndex(src: Extract<BlockSource, { kind: 'file' }>, fdCache?: Map<string, number>, into?: Scratch): Uint8Array {
+  const buf = readAt(src, src.offset, src.indexLen, fdCache, into);
   if (crc32(buf) !== src.crcIndex) throw new CorruptBlockError(`chunk ${src.path} block ${src.index} index failed its checksum`);
   return buf;
 }
@@ -124,13 +125,13 @@ export function readFileBlockIndex(src: Extract<BlockSource, { kind: 'file' }>, 
  * and lines are stored in that order, so any set the scan asks for is one contiguous range),
  * verifying each section's checksum. Unread sections are empty arrays.
  */
-export function readFileBlock(src: Extract<BlockSource, { kind: 'file' }>, fdCache?: Map<string, number>, want = SEC_ALL, index?: Uint8Array): BlockData {
+export function readFileBlock(src: Extract<BlockSource, { kind: 'file' }>, fdCache?: Map<string, number>, want = SEC_ALL, index?: Uint8Array, into?: Scratch): BlockData {
   const metaAt = src.offset + src.indexLen;
   const smAt = metaAt + src.metaC;
   const linesAt = smAt + src.smC;
   const from = want & SEC_INDEX ? src.offset : want & SEC_META ? metaAt : want & SEC_SM ? smAt : linesAt;
   const to = want & SEC_LINES ? linesAt + src.linesC : want & SEC_SM ? linesAt : smAt;
-  const buf = readAt(src, from, to - from, fdCache);
+  const buf = readAt(src, from, to - from, fdCache, into);
   const part = (at: number, len: number, bit: number, crc: number, what: string): Uint8Array => {
     if (!(want & bit)) return EMPTY;
     const u = buf.subarray(at - from, at - from + len);

@@ -13,8 +13,11 @@ import { uncompressSync } from 'lz4-napi';
 
 export interface ScanKernels {
   readonly name: 'native' | 'typescript';
-  /** Decodes a u32-LE-size-prefixed raw LZ4 block; throws when it is not exactly `expected` bytes. */
-  lz4Decode(src: Uint8Array, expected: number): Uint8Array;
+  /**
+   * Decodes a u32-LE-size-prefixed raw LZ4 block; throws when it is not exactly `expected` bytes.
+   * With `dst` (at least `expected` bytes long) the bytes go there and a view of it is returned.
+   */
+  lz4Decode(src: Uint8Array, expected: number, dst?: Uint8Array): Uint8Array;
   /**
    * For entries i < n with mask[i] !== 0: sets mask[i] to 1 when line i (lines[off[i]..off[i+1]))
    * contains at least one needle and `keep` is true, or contains none and `keep` is false;
@@ -141,11 +144,13 @@ function snappyDecodeTs(src: Uint8Array, start: number, dst: Uint8Array): number
 export const typescriptKernels: ScanKernels = {
   snappyDecodeInto: snappyDecodeTs,
   name: 'typescript',
-  lz4Decode(src, expected) {
+  lz4Decode(src, expected, dst) {
     if (expected === 0) return new Uint8Array(0);
     const out = uncompressSync(asBuffer(src));
     if (out.length !== expected) throw new Lz4DecodeError(`block section decompressed to ${out.length} bytes, expected ${expected}`);
-    return out;
+    if (dst === undefined) return out;
+    dst.set(out);
+    return dst.subarray(0, expected);
   },
   filterLines(lines, off, n, needles, mask, keep) {
     const buf = asBuffer(lines);
@@ -202,7 +207,7 @@ export const typescriptKernels: ScanKernels = {
 };
 
 interface NativeBinding {
-  lz4Decode(src: Uint8Array, expected: number): Buffer;
+  lz4Decode(src: Uint8Array, expected: number, dst?: Uint8Array): Buffer | undefined;
   filterLines(lines: Uint8Array, off: Uint32Array, n: number, needles: Uint8Array[], mask: Uint8Array, keep: boolean): number;
   trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number;
   snappyDecodeInto?(src: Uint8Array, start: number, dst: Uint8Array): number;
@@ -227,11 +232,16 @@ function loadNative(): ScanKernels | null {
   }
   return {
     name: 'native',
-    lz4Decode(src, expected) {
+    lz4Decode(src, expected, dst) {
       if (expected === 0) return new Uint8Array(0);
       try {
-        return b.lz4Decode(src, expected);
+        if (dst === undefined) return b.lz4Decode(src, expected)!;
+        if (dst.length < expected) throw new RangeError('lz4Decode: dst is shorter than the section');
+        const r = b.lz4Decode(src, expected, dst);
+        // an addon built before `dst` existed ignores it and returns a new buffer
+        return r === undefined ? dst.subarray(0, expected) : r;
       } catch (e) {
+        if (e instanceof RangeError) throw e;
         throw new Lz4DecodeError((e as Error).message);
       }
     },
@@ -251,8 +261,8 @@ export const nativeKernels: ScanKernels | null = loadNative();
 /** The kernels the engine uses: native when built, else TypeScript. */
 export const kernels: ScanKernels = nativeKernels ?? typescriptKernels;
 
-export function lz4Decode(src: Uint8Array, expected: number): Uint8Array {
-  return kernels.lz4Decode(src, expected);
+export function lz4Decode(src: Uint8Array, expected: number, dst?: Uint8Array): Uint8Array {
+  return kernels.lz4Decode(src, expected, dst);
 }
 
 export function snappyDecodeInto(src: Uint8Array, start: number, dst: Uint8Array): number {

@@ -27,6 +27,7 @@ import { kernels } from '../native/index.js';
 import { planLineFilters, type LinePlan } from './prefilter.js';
 import { cmpBackward, cmpForward } from './merge.js';
 import { stableLabelsHash } from '../util/xxhash.js';
+import { Scratch } from '../util/scratch.js';
 import type { LogScanResult, LogScanTask, SampleScanResult, SampleScanTask, ScanStats, ScannedEntry, StreamSource } from './protocol.js';
 
 export class ScanCancelled extends Error {
@@ -82,14 +83,26 @@ function planBlocks(src: StreamSource, fromNs: bigint, throughNs: bigint, stats:
 
 const NO_INDEX = new BlockIndex(new Uint8Array(0));
 
+/**
+ * Reused buffers for block reads and section decoding: a scan handles one block at a time and
+ * copies out what it keeps (lines become strings), so nothing outlives the next block's read.
+ */
+const S_INDEX = new Scratch();
+const S_BLOCK = new Scratch();
+const S_META = new Scratch();
+const S_LINES = new Scratch();
+const S_SM = new Scratch();
+
+/** A block's filter index (valid until the next blockIndex call). */
 function blockIndex(pb: PlannedBlock, fds: Map<string, number>): BlockIndex {
   if (pb.mem) return pb.mem.index && pb.mem.index.length > 0 ? new BlockIndex(pb.mem.index) : NO_INDEX;
-  return pb.file!.indexLen > 0 ? new BlockIndex(readFileBlockIndex(pb.file!, fds)) : NO_INDEX;
+  return pb.file!.indexLen > 0 ? new BlockIndex(readFileBlockIndex(pb.file!, fds, S_INDEX)) : NO_INDEX;
 }
 
+/** A block's compressed sections (file blocks: valid until the next loadBlock call). */
 function loadBlock(pb: PlannedBlock, fds: Map<string, number>, want: number): BlockData {
   if (pb.mem) return pb.mem;
-  return readFileBlock(pb.file!, fds, want, EMPTY);
+  return readFileBlock(pb.file!, fds, want, EMPTY, S_BLOCK);
 }
 
 const EMPTY = new Uint8Array(0);
@@ -181,15 +194,15 @@ function readMatchingBlock(pb: PlannedBlock, fds: Map<string, number>, lf: LineF
   }
   const block = loadBlock(pb, fds, SEC_META | SEC_SM | SEC_LINES);
   stats.blocks++;
-  const meta = decodeMeta(block);
+  const meta = decodeMeta(block, S_META);
   const mask = new Uint8Array(meta.n);
   const [inRange, inBytes] = timeMask(meta, mask, t.fromMs, t.fromRem, t.fromIncl, t.toMs, t.toRem, t.toIncl);
   stats.entriesScanned += inRange;
   stats.bytesScanned += inBytes;
   if (inRange === 0) return null;
-  const lines = decodeLines(block);
+  const lines = decodeLines(block, S_LINES);
   if (lf.active && lf.apply(lines, meta, mask, inRange) === 0) return null;
-  return { meta, mask, lines, sm: decodeStructuredMetadata(block) };
+  return { meta, mask, lines, sm: decodeStructuredMetadata(block, S_SM) };
 }
 
 /** `plain`: no byte filters, bloom skips or step accumulators (the reference the tests compare with). */
@@ -511,7 +524,7 @@ function scanLineSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf: L
         const want = SEC_META | (useSm ? SEC_SM : 0) | (lf.active || !timeOnly ? SEC_LINES : 0);
         const block = loadBlock(pb, fds, want);
         stats.blocks++;
-        const meta = decodeMeta(block);
+        const meta = decodeMeta(block, S_META);
         const mask = new Uint8Array(meta.n);
         const [inRange, inBytes] = timeMask(meta, mask, fromMs, fromRem, false, toMs, toRem, true);
         stats.entriesScanned += inRange;
@@ -519,7 +532,7 @@ function scanLineSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf: L
         if (inRange === 0) continue;
         let lines: Uint8Array | null = null;
         if (lf.active) {
-          lines = decodeLines(block);
+          lines = decodeLines(block, S_LINES);
           if (lf.apply(lines, meta, mask, inRange) === 0) continue;
         }
         const { tsMs, tsRem, lineOff, n } = meta;
@@ -528,7 +541,7 @@ function scanLineSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf: L
           let smRaw: Uint8Array | null = null;
           let smEnds: Uint32Array | null = null;
           if (useSm) {
-            smRaw = decodeSmRaw(block);
+            smRaw = decodeSmRaw(block, S_SM);
             smEnds = smRecordEnds(smRaw, n);
           }
           let cur = useSm ? null : plainSeries();
@@ -571,8 +584,8 @@ function scanLineSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf: L
           continue;
         }
         // a pipeline still runs per line
-        lines ??= decodeLines(block);
-        const sm = decodeStructuredMetadata(block);
+        lines ??= decodeLines(block, S_LINES);
+        const sm = decodeStructuredMetadata(block, S_SM);
         for (let i = 0; i < n; i++) {
           if (mask[i] === 0) continue;
           const ms = tsMs[i]!;

@@ -26,6 +26,14 @@ describe('scan kernels', () => {
             const out = k.lz4Decode(c, raw.length);
             expect(Buffer.from(out).equals(raw)).toBe(true);
             if (raw.length > 0) expect(() => k.lz4Decode(c, raw.length + 1)).toThrow();
+            // into a reused, larger buffer: a view of exactly the section, bytes after it untouched
+            const dst = new Uint8Array(raw.length + 17).fill(0xee);
+            const view = k.lz4Decode(c, raw.length, dst);
+            expect(view.length).toBe(raw.length);
+            if (raw.length > 0) expect(view.buffer).toBe(dst.buffer);
+            expect(Buffer.from(view).equals(raw)).toBe(true);
+            expect(dst.subarray(raw.length).every((b) => b === 0xee)).toBe(true);
+            if (raw.length > 0) expect(() => k.lz4Decode(c, raw.length, new Uint8Array(raw.length - 1))).toThrow();
           }),
           { numRuns: 200 },
         );
