@@ -16,6 +16,7 @@ import { TokenBucket } from '../limits/rate.js';
 import { streamLimitMessage, streamRateLimitMessage, type IngesterLimits } from '../limits/ingest.js';
 import { entrySize } from '../push/index.js';
 import { LogEntry, lineLength, sameLine } from '../push/entry.js';
+import { BufferPool } from '../util/buffer-pool.js';
 
 export interface IngestStream {
   labels: Labels;
@@ -67,6 +68,9 @@ export class Ingester {
   private readonly streams = new Map<string, Map<string, StreamRecord>>(); // tenant -> key -> stream
   private readonly byId = new Map<number, StreamRecord>();
   private flushSeq = 0;
+  /** WAL record buffers (a few MiB per push, needed until written): reused, see BufferPool. */
+  private readonly records = new BufferPool(4);
+  private readonly recordBuffer = (n: number): Buffer => this.records.acquire(n);
   private flushing: Promise<void> | null = null;
   /** listeners told about every accepted entry (pattern mining, tail) */
   private readonly observers: ((s: StreamRecord, e: WalEntry) => void)[] = [];
@@ -228,7 +232,8 @@ export class Ingester {
       }
     }
     if (walStreams.length) {
-      const { pos, durable } = this.wal.append(encodePushRecord(tenant, walStreams));
+      const record = encodePushRecord(tenant, walStreams, this.recordBuffer);
+      const { pos, durable } = this.wal.append(record);
       const now = Date.now();
       for (let i = 0; i < walStreams.length; i++) {
         const stream = targets[i]!;
@@ -240,7 +245,12 @@ export class Ingester {
         }
         this.metrics.linesIngested += entries.length;
       }
-      await durable;
+      try {
+        await durable;
+      } finally {
+        // written (or failed): the WAL no longer reads the record
+        this.records.release(record);
+      }
       // Tail clients and the forwarder see an entry only once it is acknowledged (durable).
       if (this.observers.length) {
         for (let i = 0; i < walStreams.length; i++) {

@@ -9,6 +9,7 @@ import { HttpError, sendError } from './errors.js';
 import type { Services } from './services.js';
 import { pushTenantOf } from './tenant.js';
 import type { LimitsConfig } from '../config/config.js';
+import { BufferPool } from '../util/buffer-pool.js';
 
 const pushLimitsCache = new WeakMap<LimitsConfig, PushLimits>();
 
@@ -60,14 +61,24 @@ function observePatterns(s: Services, tenant: string, streams: PushStream[]): vo
 }
 
 export function registerPushRoutes(app: FastifyInstance, s: Services): void {
+  // decompressed protobuf bodies (a few MiB each, needed for milliseconds): reused, see BufferPool
+  const bodies = new BufferPool(4);
   const handle = async (req: FastifyRequest, legacy: boolean): Promise<{ status: number; body?: string }> => {
+    let body: Buffer | null = null;
+    const bodyBuffer = (n: number): Buffer => (body = bodies.acquire(n));
+    const r = await handleBody(req, legacy, bodyBuffer);
+    // only once the push returned (stored, or refused): no entry refers to the body any more
+    if (body !== null) bodies.release(body);
+    return r;
+  };
+  const handleBody = async (req: FastifyRequest, legacy: boolean, bodyBuffer: (n: number) => Buffer): Promise<{ status: number; body?: string }> => {
     const tenant = pushTenantOf(req, s.config.authEnabled);
     const tenantLimits = s.limits.get(tenant);
     const limits = pushLimitsOf(tenantLimits);
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const ct = req.headers['content-type'];
     const ce = req.headers['content-encoding'];
-    const opts = { maxDecompressedBytes: s.config.distributor.maxDecompressedBytes, discoverServiceName: tenantLimits.discoverServiceName };
+    const opts = { maxDecompressedBytes: s.config.distributor.maxDecompressedBytes, discoverServiceName: tenantLimits.discoverServiceName, bodyBuffer };
     const streams = legacy ? decodeLegacyPushBody(body, ct, ce, opts) : decodePushBody(body, ct, ce, opts);
     const v = validatePush(streams, tenant, limits, nowNs());
     // Nothing valid left: the grouped validation errors (or 204 when every stream was empty).

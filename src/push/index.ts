@@ -75,6 +75,11 @@ export interface DecodeOptions {
   maxDecompressedBytes: number;
   /** `limits_config.discover_service_name`; defaults to Loki's list. Empty disables discovery. */
   discoverServiceName?: readonly string[];
+  /**
+   * Where the decompressed protobuf body goes (default: a new buffer). Entries refer to it until
+   * the push is stored, so a pooled buffer goes back only after ingester.push returns.
+   */
+  bodyBuffer?: (bytes: number) => Buffer;
 }
 
 const MAX_STREAM_LABELS_SIZE = 1 << 24;
@@ -182,10 +187,10 @@ function humanBytes(n: number): string {
   return `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ${units[e]}`;
 }
 
-function decodeProto(data: Buffer, max: number): Pending[] {
+function decodeProto(data: Buffer, max: number, alloc?: (bytes: number) => Buffer): Pending[] {
   let raw: Buffer;
   try {
-    raw = snappyUncompress(data, max);
+    raw = snappyUncompress(data, max, alloc);
   } catch (e) {
     if (e instanceof SnappyTooLargeError) throw tooLarge(e.size, max);
     if (e instanceof ProtoError) throw new PushError(400, e.message);
@@ -233,7 +238,7 @@ function decode(body: Buffer, contentType: string | undefined, contentEncoding: 
       throw e;
     }
   } else {
-    pending = decodeProto(data, max);
+    pending = decodeProto(data, max, opts.bodyBuffer);
   }
   return toStreams(pending, opts);
 }

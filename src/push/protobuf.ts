@@ -48,10 +48,10 @@ export function snappyDecodedLen(src: Uint8Array): { len: number; headerLen: num
 }
 
 /** Decodes a snappy block; `maxLen` bounds the declared length before any allocation. */
-export function snappyUncompress(src: Buffer, maxLen: number): Buffer {
+export function snappyUncompress(src: Buffer, maxLen: number, alloc?: (bytes: number) => Buffer): Buffer {
   const { len, headerLen } = snappyDecodedLen(src);
   if (maxLen > 0 && len > maxLen) throw new SnappyTooLargeError(len);
-  const dst = Buffer.allocUnsafe(len);
+  const dst = alloc ? alloc(len) : Buffer.allocUnsafe(len);
   // native kernel when built (src/native), else the TypeScript loop; same result
   if (snappyDecodeInto(src, headerLen, dst) !== len) throw new ProtoError(CORRUPT);
   return dst;

@@ -40,7 +40,8 @@ export interface WalStream {
   entries: WalEntry[];
 }
 
-export function encodePushRecord(tenant: string, streams: WalStream[]): Buffer {
+/** `alloc`: where the record goes (default: a new buffer), e.g. a BufferPool's acquire. */
+export function encodePushRecord(tenant: string, streams: WalStream[], alloc?: (bytes: number) => Buffer): Buffer {
   let size = 1 + 4 + Buffer.byteLength(tenant) + 4;
   for (const s of streams) {
     size += 4 + Buffer.byteLength(s.labels) + 4;
@@ -50,7 +51,7 @@ export function encodePushRecord(tenant: string, streams: WalStream[]): Buffer {
       for (let k = 0; k < sm.length; k++) size += 8 + Buffer.byteLength(sm[k]!.name) + Buffer.byteLength(sm[k]!.value);
     }
   }
-  const buf = Buffer.allocUnsafe(size);
+  const buf = alloc ? alloc(size) : Buffer.allocUnsafe(size);
   let p = 0;
   const str = (s: string): void => {
     const n = buf.write(s, p + 4, 'utf8');
