@@ -591,7 +591,7 @@ async function main(): Promise<number> {
   const entry = o.tsx ? null : buildServer(ROOT, log);
   const memCap = o.memCapMiB * MiB;
   const srv = await startBenchServer({ root: ROOT, tsx: o.tsx, pi: o.pi, memCap, log, profileDir: o.profile ?? undefined }, entry);
-  log(`server pid ${srv.pid} at ${srv.url}, data ${srv.dataDir}${srv.constraints ? `; pi mode: ${srv.constraints}` : ''}; ${srv.workers ?? '?'} scan workers`);
+  log(`server pid ${srv.pid} at ${srv.url}, data ${srv.dataDir}${srv.constraints ? `; pi mode: ${srv.constraints}` : ''}; ${srv.workers ?? '?'} scan workers, ${srv.kernels ?? '?'} kernels`);
 
   let overCap: number | null = null;
   const sampler = new RssSampler(srv.pid, 200, (rss) => {
@@ -604,7 +604,7 @@ async function main(): Promise<number> {
 
   const result: Record<string, unknown> = {
     date: started.toISOString(), commit: gitCommit(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memTotalMiB: Math.round(totalmem() / MiB),
-    options: o, serverMode: o.tsx ? 'tsx' : 'tsc-compiled', constraints: srv.constraints || null, scanWorkers: srv.workers,
+    options: o, serverMode: o.tsx ? 'tsx' : 'tsc-compiled', constraints: srv.constraints || null, scanWorkers: srv.workers, kernels: srv.kernels,
     workload: { lines: w.lines, rawBytes: w.rawBytes, pushes: w.pushes, wireBytes: w.wireBytes, needles: w.needles.length, firstNs: String(w.firstNs), lastNs: String(w.lastNs), seed: w.seed },
     peer: peer.name, sizeMatchesPeer: sizeMatches,
   };
@@ -700,7 +700,7 @@ async function main(): Promise<number> {
 
   const out: string[] = [];
   out.push(`Bramble ${result.commit} vs ${peer.name} — ${(rawMiB / 1024).toFixed(3)} GiB raw, ${w.lines.toLocaleString('en-US')} lines, ${w.pushes} pushes (${ing ? `${ing.pushes} ok / ${ing.retried} retried / ${ing.failed} failed` : 'ingest failed'}), ${o.runs} timed runs per query`);
-  out.push(`server: ${result.serverMode}, ${srv.workers ?? '?'} scan workers${srv.constraints ? `, pi mode: ${srv.constraints}` : ''}; machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}`);
+  out.push(`server: ${result.serverMode}, ${srv.workers ?? '?'} scan workers, ${srv.kernels ?? '?'} kernels${srv.constraints ? `, pi mode: ${srv.constraints}` : ''}; machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}`);
   if (!sizeMatches) out.push(`Loki was measured at ${peer.gib} GiB: rows marked (@${peer.gib} GiB) grow with the data and get no ratio; compare rates and per-GiB rows.`);
   out.push('');
   out.push(renderTable(rows, peer, sizeMatches));

@@ -34,6 +34,8 @@ export interface BenchServer {
   cgroup: string | null;
   logFile: string;
   workers: number | null;
+  /** scan kernels the server loaded: 'native' (the addon) or 'typescript' (fallback) */
+  kernels: string | null;
   exited: Promise<number | null>;
   proc: ChildProcess;
   stop(): Promise<number | null>;
@@ -138,7 +140,7 @@ export async function startBenchServer(o: ServerOptions, entry: string | null): 
     } else notes.unshift('taskset unavailable: NOT pinned to one core');
   }
   // Same allocator setting as `npm start` and the Docker image (see package.json).
-  const proc = spawn(cmd, args, { cwd: o.root, stdio: ['ignore', 'pipe', 'pipe'], env: { MALLOC_MMAP_THRESHOLD_: '131072', ...process.env } });
+  const proc = spawn(cmd, args, { cwd: o.root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env.BENCH_MALLOC === 'default' ? { ...process.env } : { MALLOC_MMAP_THRESHOLD_: '131072', ...process.env } });
   if (cgroup) {
     try {
       writeFileSync(join(cgroup, 'cgroup.procs'), String(proc.pid));
@@ -150,6 +152,7 @@ export async function startBenchServer(o: ServerOptions, entry: string | null): 
   const tail: string[] = [];
   const exited = new Promise<number | null>((res) => proc.on('exit', (code, sig) => res(code ?? (sig ? 128 : null))));
   let workers: number | null = null;
+  let kernels: string | null = null;
   const url = await new Promise<string>((res, rej) => {
     let buf = '';
     const timer = setTimeout(() => rej(new Error(`server did not start in 60 s; log: ${logFile}\n${tail.join('\n')}`)), 60_000);
@@ -167,6 +170,8 @@ export async function startBenchServer(o: ServerOptions, entry: string | null): 
           clearTimeout(timer);
           const w = /"workers":(\d+)/.exec(line);
           workers = w ? Number(w[1]) : null;
+          const k = /"kernels":"(\w+)"/.exec(line);
+          kernels = k ? k[1]! : null;
           res(`http://127.0.0.1:${m[2]}`);
         }
       }
@@ -187,7 +192,7 @@ export async function startBenchServer(o: ServerOptions, entry: string | null): 
   };
   process.on('exit', killOnExit);
   return {
-    url, pid: proc.pid!, dataDir, workDir, logFile, proc, exited, workers, cgroup,
+    url, pid: proc.pid!, dataDir, workDir, logFile, proc, exited, workers, kernels, cgroup,
     constraints: notes.join(', '),
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) process.kill(proc.pid!, 'SIGTERM');

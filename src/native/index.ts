@@ -211,13 +211,26 @@ interface NativeBinding {
   filterLines(lines: Uint8Array, off: Uint32Array, n: number, needles: Uint8Array[], mask: Uint8Array, keep: boolean): number;
   trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number;
   snappyDecodeInto?(src: Uint8Array, start: number, dst: Uint8Array): number;
+  mallocTrim?(): boolean;
+  mallocTrimAsync?(): Promise<boolean>;
 }
 
-/** Where node-pre-gyp puts the addon (package.json "binary".module_path). */
+/**
+ * Where node-pre-gyp puts the addon (package.json "binary".module_path): native/build under the
+ * package root, found upwards from this module (src/native, dist/native, or a build elsewhere in
+ * the tree such as the benchmark's .tmp/bench-dist/native).
+ */
 export function nativeBinaryPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  // src/native or dist/native -> package root
-  return join(here, '..', '..', 'native', 'build', 'bramble_native.node');
+  const rel = join('native', 'build', 'bramble_native.node');
+  let dir = dirname(fileURLToPath(import.meta.url));
+  const first = join(dir, '..', '..', rel);
+  for (let i = 0; i < 6; i++) {
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+    if (existsSync(join(dir, rel))) return join(dir, rel);
+  }
+  return first;
 }
 
 function loadNative(): ScanKernels | null {
@@ -230,6 +243,7 @@ function loadNative(): ScanKernels | null {
   } catch {
     return null;
   }
+  binding = b;
   return {
     name: 'native',
     lz4Decode(src, expected, dst) {
@@ -256,7 +270,22 @@ function loadNative(): ScanKernels | null {
   };
 }
 
+let binding: NativeBinding | null = null;
+
 export const nativeKernels: ScanKernels | null = loadNative();
+
+/**
+ * Hands the C heap's free pages back to the OS (glibc malloc_trim) and returns true when some
+ * went; false without the addon or glibc. Takes a few milliseconds on a large heap.
+ */
+export function mallocTrim(): boolean {
+  return binding?.mallocTrim ? binding.mallocTrim() : false;
+}
+
+/** mallocTrim on a thread-pool thread (the event loop keeps running); resolves false without the addon or glibc. */
+export function mallocTrimAsync(): Promise<boolean> {
+  return binding?.mallocTrimAsync ? binding.mallocTrimAsync() : Promise.resolve(false);
+}
 
 /** The kernels the engine uses: native when built, else TypeScript. */
 export const kernels: ScanKernels = nativeKernels ?? typescriptKernels;
