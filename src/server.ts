@@ -16,6 +16,7 @@ import { Compactor } from './compactor/compactor.js';
 import { TenantLimits } from './limits/overrides.js';
 import { IngestionRateLimiter, ingesterLimitsFrom } from './limits/ingest.js';
 import { QueryScheduler } from './limits/scheduler.js';
+import { kernels, mallocTrimAsync } from './native/index.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -60,7 +61,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
     limits,
     ingestLimiter: new IngestionRateLimiter((t) => limits.get(t)),
     scheduler: new QueryScheduler(config.querier.maxConcurrent, config.frontend.maxOutstandingPerTenant),
-    metrics: { queries: 0, queryErrors: 0, queryDurationSum: 0, pushes: 0, pushErrors: 0 },
+    metrics: { queries: 0, queryErrors: 0, queryDurationSum: 0, pushes: 0, pushErrors: 0, mallocTrims: 0, mallocTrimSeconds: 0 },
     forwarder,
   };
   const app = buildApp(services, log, () => ready);
@@ -71,12 +72,29 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
   compactor.start();
   const pruneTimer = setInterval(() => patterns?.prune(), 60_000);
   pruneTimer.unref();
+  // Blocks, chunk files and query buffers of a few hundred KiB come and go all the time; glibc
+  // keeps the freed pages inside its arenas unless asked. Handing them back every few seconds is
+  // what keeps RSS flat under sustained load (on a thread-pool thread, off the event loop).
+  let trimming = false;
+  const trimTimer = setInterval(() => {
+    if (trimming) return;
+    trimming = true;
+    const t0 = performance.now();
+    void mallocTrimAsync()
+      .catch(() => false)
+      .finally(() => {
+        trimming = false;
+        services.metrics.mallocTrims++;
+        services.metrics.mallocTrimSeconds += (performance.now() - t0) / 1000;
+      });
+  }, 5_000);
+  trimTimer.unref();
   await app.listen({ host: config.server.httpListenAddress, port: config.server.httpListenPort });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.server.httpListenPort;
   const host = config.server.httpListenAddress === '0.0.0.0' || config.server.httpListenAddress === '' ? '127.0.0.1' : config.server.httpListenAddress;
   ready = true;
-  log.info({ dataDir, workers: pool.size }, `listening on ${config.server.tls.certFile ? 'https' : 'http'}://${config.server.httpListenAddress}:${port}`);
+  log.info({ dataDir, workers: pool.size, kernels: kernels.name }, `listening on ${config.server.tls.certFile ? 'https' : 'http'}://${config.server.httpListenAddress}:${port}`);
   let closing: Promise<void> | null = null;
   return {
     app, services, port,
@@ -86,6 +104,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
         ready = false;
         clearInterval(flushTimer);
         clearInterval(pruneTimer);
+        clearInterval(trimTimer);
         await compactor.stop();
         limits.stop();
         await app.close();

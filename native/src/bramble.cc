@@ -1,7 +1,8 @@
 // Bramble's native scan kernels (N-API, C API only; no other dependency): LZ4 block decoding in
 // lz4-napi's format, marking the lines of a block that contain any of several literals, and
-// building a block's trigram bloom filter; on the ingest path, snappy block decoding of push bodies. src/native/index.ts loads this addon when it was
-// built and otherwise uses TypeScript implementations with identical results.
+// building a block's trigram bloom filter; on the ingest path, snappy block decoding of push bodies;
+// and glibc's malloc_trim, so the server can hand freed heap pages back to the OS. src/native/index.ts
+// loads this addon when it was built and otherwise uses TypeScript implementations with identical results.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -11,6 +12,9 @@
 #include <string.h>
 #include <algorithm>
 #include <vector>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #define CHECK(call)                                                        \
   do {                                                                     \
@@ -362,12 +366,73 @@ static napi_value SnappyDecodeInto(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// mallocTrim(): boolean — glibc's malloc_trim(0): returns free pages inside every malloc arena to
+// the OS (madvise), which trimming at the top of the heap alone cannot. Blocks and push buffers
+// of a few hundred KiB come and go all the time; without this the arenas keep their peak size.
+// false where there is no glibc (musl, macOS): nothing to do there.
+static napi_value MallocTrim(napi_env env, napi_callback_info info) {
+  bool released = false;
+#if defined(__GLIBC__)
+  released = malloc_trim(0) != 0;
+#endif
+  napi_value result;
+  CHECK(napi_get_boolean(env, released, &result));
+  return result;
+}
+
+// mallocTrimAsync(): Promise<boolean> — the same on a libuv thread-pool thread: trimming a large
+// fragmented heap can take tens of milliseconds, which must not stall the event loop.
+struct TrimWork {
+  napi_async_work work;
+  napi_deferred deferred;
+  bool released;
+};
+
+static void TrimExecute(napi_env, void* data) {
+  TrimWork* w = static_cast<TrimWork*>(data);
+  w->released = false;
+#if defined(__GLIBC__)
+  w->released = malloc_trim(0) != 0;
+#endif
+}
+
+static void TrimComplete(napi_env env, napi_status status, void* data) {
+  TrimWork* w = static_cast<TrimWork*>(data);
+  napi_value result;
+  if (status == napi_ok && napi_get_boolean(env, w->released, &result) == napi_ok) {
+    napi_resolve_deferred(env, w->deferred, result);
+  } else {
+    napi_value msg, err;
+    napi_create_string_utf8(env, "malloc_trim was cancelled", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, nullptr, msg, &err);
+    napi_reject_deferred(env, w->deferred, err);
+  }
+  napi_delete_async_work(env, w->work);
+  delete w;
+}
+
+static napi_value MallocTrimAsync(napi_env env, napi_callback_info info) {
+  TrimWork* w = new TrimWork();
+  napi_value promise, name;
+  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "bramble:malloc_trim", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, nullptr, name, TrimExecute, TrimComplete, w, &w->work) != napi_ok ||
+      napi_queue_async_work(env, w->work) != napi_ok) {
+    delete w;
+    napi_throw_error(env, nullptr, "bramble_native: cannot queue malloc_trim");
+    return nullptr;
+  }
+  return promise;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"lz4Decode", nullptr, Lz4Decode, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"filterLines", nullptr, FilterLines, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"trigramBloomBuild", nullptr, TrigramBloomBuild, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"snappyDecodeInto", nullptr, SnappyDecodeInto, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mallocTrim", nullptr, MallocTrim, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mallocTrimAsync", nullptr, MallocTrimAsync, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
