@@ -68,6 +68,8 @@ export class OpenBlock {
   maxTs = 0n;
   entries = 0;
   private lastLineLen = 0;
+  /** a snapshot handed out views of the buffers: they must never be written again */
+  private exposed = false;
 
   /**
    * `expectedLineBytes` is the block size. `hint` sizes the buffers from the stream's previous
@@ -197,8 +199,22 @@ export class OpenBlock {
     };
   }
 
+  /**
+   * Empties the block for reuse after cut() when no snapshot exposed its buffers (a busy stream
+   * then writes every block into the same memory); null when they were exposed.
+   */
+  reset(): OpenBlock | null {
+    if (this.exposed) return null;
+    this.meta.len = this.lines.len = this.sm.len = 0;
+    this.prevTs = this.firstTs = this.minTs = this.maxTs = 0n;
+    this.entries = 0;
+    this.lastLineLen = 0;
+    return this;
+  }
+
   /** Zero-copy view of the block as it is now (uncompressed sections). */
   snapshot(): BlockData {
+    this.exposed = true;
     return { info: this.info(), codec: CODEC_NONE, index: EMPTY, meta: this.meta.view(), lines: this.lines.view(), sm: this.sm.view() };
   }
 

@@ -112,14 +112,15 @@ export class StreamHead {
     if (this.open.lineBytes >= this.blockSize) this.cutBlock();
   }
 
-  cutBlock(): void {
+  /** Closes the open block; `keepBuffers`: its memory is reused for the next one (more appends expected). */
+  cutBlock(keepBuffers = true): void {
     if (this.open === null || this.open.entries === 0) return;
-    this.cutLastLine = new Uint8Array(this.open.lastLine()); // a copy: the block's buffer is dropped after the cut
+    this.cutLastLine = new Uint8Array(this.open.lastLine()); // a copy: the block's buffer is reused or dropped
     this.sizeHint = this.open.sizes();
     const b = this.open.cut();
     this.closed.push(b);
     this.closedBytes += blockBytes(b);
-    this.open = null;
+    this.open = keepBuffers ? this.open.reset() : null;
   }
 
   /** All blocks a query must read from memory right now (zero-copy). */
@@ -138,7 +139,8 @@ export class StreamHead {
 
   /** Takes everything for a chunk flush: the head is empty afterwards (blocks move to `flushing`). */
   takeForFlush(): { blocks: BlockData[]; lastPos: number; firstPos: number } {
-    this.cutBlock();
+    this.cutBlock(false);
+    this.open = null; // an idle stream keeps no block buffers
     const blocks = this.closed;
     this.flushing = this.flushing.concat(blocks);
     this.closed = [];
