@@ -139,7 +139,8 @@ export async function startBenchServer(o: ServerOptions, entry: string | null): 
       notes.unshift('taskset -c 0');
     } else notes.unshift('taskset unavailable: NOT pinned to one core');
   }
-  // Same allocator setting as `npm start` and the Docker image (see package.json).
+  // Same allocator setting as `npm start` and the Docker image (see package.json);
+  // BENCH_MALLOC=default leaves glibc's own (dynamic) mmap threshold, to compare the two.
   const proc = spawn(cmd, args, { cwd: o.root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env.BENCH_MALLOC === 'default' ? { ...process.env } : { MALLOC_MMAP_THRESHOLD_: '131072', ...process.env } });
   if (cgroup) {
     try {

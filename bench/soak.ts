@@ -33,6 +33,7 @@ the end every acknowledged line must be stored exactly once.
   --pi           pin the server to one core with a 512 MiB memory cap (as npm run bench --pi)
   --tsx          run the server from src/ through tsx instead of compiling it first
   --keep         keep the server's data dir and log
+  --profile DIR  write a V8 CPU profile of the server into DIR (see where the event loop stalls)
   --seed N       workload seed (default 1)
   --help         this text
 
@@ -49,10 +50,11 @@ interface Options {
   tsx: boolean;
   keep: boolean;
   seed: number;
+  profile: string | null;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { minutes: 5, rate: 2, senders: 3, queriers: 2, pi: false, tsx: false, keep: false, seed: 1 };
+  const o: Options = { minutes: 5, rate: 2, senders: 3, queriers: 2, pi: false, tsx: false, keep: false, seed: 1, profile: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
@@ -74,6 +76,7 @@ function parseArgs(argv: string[]): Options {
       case '--pi': o.pi = true; break;
       case '--tsx': o.tsx = true; break;
       case '--keep': o.keep = true; break;
+      case '--profile': o.profile = inline ?? argv[++i] ?? null; break;
       default: throw new Error(`unknown option ${a} (see --help)`);
     }
   }
@@ -443,7 +446,7 @@ async function main(): Promise<void> {
   const defs = streamDefs(jobs);
   const streams: StreamState[] = defs.map((def) => ({ def, job: jobs[def.jobIndex]!, next: 0, lastTsNs: 0n, acked: 0, ackedBytes: 0 }));
   const entry = o.tsx ? null : buildServer(ROOT, log);
-  const srv: BenchServer = await startBenchServer({ root: ROOT, tsx: o.tsx, pi: o.pi, memCap: 512 * MiB, configYaml: SOAK_CONFIG, log }, entry);
+  const srv: BenchServer = await startBenchServer({ root: ROOT, tsx: o.tsx, pi: o.pi, memCap: 512 * MiB, configYaml: SOAK_CONFIG, log, ...(o.profile ? { profileDir: o.profile } : {}) }, entry);
   log(`server pid ${srv.pid} on ${srv.url}${srv.constraints ? ` (${srv.constraints})` : ''}; data in ${srv.dataDir}`);
   const durationMs = o.minutes * 60_000;
   const startMs = Date.now();
