@@ -12,6 +12,7 @@ import { decodePushBody, validatePush, DEFAULT_PUSH_LIMITS, type PushLimits } fr
 import { Ingester } from '../src/head/ingester.js';
 import { nowNs } from '../src/util/time.js';
 import { BufferPool } from '../src/util/buffer-pool.js';
+import type { PushBody } from '../src/wal/record.js';
 
 const argv = process.argv.slice(2);
 if (argv.includes('--help')) {
@@ -66,11 +67,14 @@ async function sender(): Promise<void> {
     const t = performance.now();
     const s0 = cpuMs();
     let raw: Buffer | null = null;
-    const streams = decodePushBody(body, 'application/x-protobuf', undefined, { maxDecompressedBytes: 0, bodyBuffer: (n) => (raw = bodyPool.acquire(n)) });
+    let pushBody: PushBody | undefined;
+    const streams = decodePushBody(body, 'application/x-protobuf', undefined, {
+      maxDecompressedBytes: 0, bodyBuffer: (n) => (raw = bodyPool.acquire(n)), onProtobufBody: (snappy, r) => { pushBody = { snappy, raw: r }; },
+    });
     const s1 = cpuMs();
     const v = validatePush(streams, 'fake', limits, nowNs());
     const s2 = cpuMs();
-    const p = ing.push('fake', v.accepted);
+    const p = ing.push('fake', v.accepted, pushBody);
     const s3 = cpuMs();
     ing.flushFull();
     decodeMs += s1 - s0;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { unlink } from 'node:fs/promises';
 import { IndexDb } from '../index/index-db.js';
 import { Wal } from '../wal/wal.js';
-import { decodePushRecord, encodePushRecord, type WalEntry, type WalStream } from '../wal/record.js';
+import { decodePushRecord, encodePushBodyRecord, encodePushRecord, type PushBody, type WalEntry, type WalStream } from '../wal/record.js';
 import { writeChunkFileAsync } from '../chunk/chunk-file.js';
 import type { BlockData } from '../chunk/block.js';
 import { fingerprint, labelsKey, labelsToString, parseLabelsString, type Labels } from '../util/labels.js';
@@ -159,7 +159,11 @@ export class Ingester {
    * active stream limit are dropped, the rest still written; as Loki's instance.Push does, the
    * returned IngestRejection describes the last stream of the request only (null if it went in).
    */
-  async push(tenant: string, streams: IngestStream[]): Promise<IngestRejection | null> {
+  /**
+   * Stores a push; resolves once it is durable. `body`: the protobuf request the entries were
+   * decoded from, so the WAL can log it instead of copying every line (record.ts, type 2).
+   */
+  async push(tenant: string, streams: IngestStream[], body?: PushBody): Promise<IngestRejection | null> {
     const walStreams: WalStream[] = [];
     const targets: StreamRecord[] = [];
     // Loki's instance.Push reports what happened to the *last* stream of the request only.
@@ -232,8 +236,9 @@ export class Ingester {
       }
     }
     if (walStreams.length) {
-      const record = encodePushRecord(tenant, walStreams, this.recordBuffer);
-      const { pos, durable } = this.wal.append(record);
+      const parts = body ? encodePushBodyRecord(tenant, walStreams, body) : null;
+      const record = parts === null ? encodePushRecord(tenant, walStreams, this.recordBuffer) : null;
+      const { pos, durable } = this.wal.append(parts ?? record!);
       const now = Date.now();
       for (let i = 0; i < walStreams.length; i++) {
         const stream = targets[i]!;
@@ -249,7 +254,7 @@ export class Ingester {
         await durable;
       } finally {
         // written (or failed): the WAL no longer reads the record
-        this.records.release(record);
+        if (record !== null) this.records.release(record);
       }
       // Tail clients and the forwarder see an entry only once it is acknowledged (durable).
       if (this.observers.length) {

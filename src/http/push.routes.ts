@@ -10,6 +10,7 @@ import type { Services } from './services.js';
 import { pushTenantOf } from './tenant.js';
 import type { LimitsConfig } from '../config/config.js';
 import { BufferPool } from '../util/buffer-pool.js';
+import type { PushBody } from '../wal/record.js';
 
 const pushLimitsCache = new WeakMap<LimitsConfig, PushLimits>();
 
@@ -64,21 +65,23 @@ export function registerPushRoutes(app: FastifyInstance, s: Services): void {
   // decompressed protobuf bodies (a few MiB each, needed for milliseconds): reused, see BufferPool
   const bodies = new BufferPool(4);
   const handle = async (req: FastifyRequest, legacy: boolean): Promise<{ status: number; body?: string }> => {
-    let body: Buffer | null = null;
-    const bodyBuffer = (n: number): Buffer => (body = bodies.acquire(n));
+    let raw: Buffer | null = null;
+    const bodyBuffer = (n: number): Buffer => (raw = bodies.acquire(n));
     const r = await handleBody(req, legacy, bodyBuffer);
-    // only once the push returned (stored, or refused): no entry refers to the body any more
-    if (body !== null) bodies.release(body);
+    // only once the push returned (stored, or refused): no entry or WAL write refers to it any more
+    if (raw !== null) bodies.release(raw);
     return r;
   };
   const handleBody = async (req: FastifyRequest, legacy: boolean, bodyBuffer: (n: number) => Buffer): Promise<{ status: number; body?: string }> => {
+    let pushBody: PushBody | undefined;
+    const onProtobufBody = (snappy: Buffer, raw: Buffer): void => { pushBody = { snappy, raw }; };
     const tenant = pushTenantOf(req, s.config.authEnabled);
     const tenantLimits = s.limits.get(tenant);
     const limits = pushLimitsOf(tenantLimits);
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const ct = req.headers['content-type'];
     const ce = req.headers['content-encoding'];
-    const opts = { maxDecompressedBytes: s.config.distributor.maxDecompressedBytes, discoverServiceName: tenantLimits.discoverServiceName, bodyBuffer };
+    const opts = { maxDecompressedBytes: s.config.distributor.maxDecompressedBytes, discoverServiceName: tenantLimits.discoverServiceName, bodyBuffer, onProtobufBody };
     const streams = legacy ? decodeLegacyPushBody(body, ct, ce, opts) : decodePushBody(body, ct, ce, opts);
     const v = validatePush(streams, tenant, limits, nowNs());
     // Nothing valid left: the grouped validation errors (or 204 when every stream was empty).
@@ -90,7 +93,7 @@ export function registerPushRoutes(app: FastifyInstance, s: Services): void {
     const rateLimited = s.ingestLimiter.admit(tenant, v.lines, v.bytes);
     if (rateLimited !== null) throw new HttpError(429, rateLimited, true);
     if (s.patterns) observePatterns(s, tenant, v.accepted);
-    const r = await s.ingester.push(tenant, v.accepted);
+    const r = await s.ingester.push(tenant, v.accepted, pushBody);
     s.ingester.flushFull();
     // As in Loki's distributor, an ingester error wins over the collected validation errors.
     if (r) throw new HttpError(r.status, r.message, true);

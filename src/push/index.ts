@@ -80,6 +80,8 @@ export interface DecodeOptions {
    * the push is stored, so a pooled buffer goes back only after ingester.push returns.
    */
   bodyBuffer?: (bytes: number) => Buffer;
+  /** Told the snappy and decompressed bytes of a protobuf body (the WAL can log the former). */
+  onProtobufBody?: (snappy: Buffer, raw: Buffer) => void;
 }
 
 const MAX_STREAM_LABELS_SIZE = 1 << 24;
@@ -187,10 +189,11 @@ function humanBytes(n: number): string {
   return `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ${units[e]}`;
 }
 
-function decodeProto(data: Buffer, max: number, alloc?: (bytes: number) => Buffer): Pending[] {
+function decodeProto(data: Buffer, max: number, opts: DecodeOptions): Pending[] {
   let raw: Buffer;
   try {
-    raw = snappyUncompress(data, max, alloc);
+    raw = snappyUncompress(data, max, opts.bodyBuffer);
+    opts.onProtobufBody?.(data, raw);
   } catch (e) {
     if (e instanceof SnappyTooLargeError) throw tooLarge(e.size, max);
     if (e instanceof ProtoError) throw new PushError(400, e.message);
@@ -238,7 +241,7 @@ function decode(body: Buffer, contentType: string | undefined, contentEncoding: 
       throw e;
     }
   } else {
-    pending = decodeProto(data, max, opts.bodyBuffer);
+    pending = decodeProto(data, max, opts);
   }
   return toStreams(pending, opts);
 }

@@ -1,13 +1,36 @@
-// Encoding of a push as one WAL record payload: the tenant and, per stream, its label string and
-// the accepted entries (timestamp, line, structured metadata).
+// Encoding of a push as one WAL record payload. Two record types:
 //
-// payload: u8 type=1 | str tenant | u32 streams | per stream: str labels | u32 entries |
-//          per entry: i64 ts | str line | u16 sm pairs | (str name | str value)*
-// str = u32 byte length + UTF-8 bytes. Decoded lines stay byte ranges of the payload (LogEntry).
+// type 1 (entries): the tenant and, per stream, its label string and the accepted entries.
+//   u8 1 | str tenant | u32 streams | per stream: str labels | u32 entries |
+//   per entry: i64 ts | str line | u16 sm pairs | (str name | str value)*
+//
+// type 2 (request body): for protobuf pushes whose accepted entries are unchanged byte ranges of
+// the request body with no structured metadata but detected_level (nearly all of them): the
+// body as received (snappy) or decompressed, then which entries were accepted and their level.
+// No line is copied, and the WAL holds the wire bytes (~0.4x raw) instead of ~1.3x raw.
+//   u8 2 | str tenant | u8 codec (0 protobuf, 1 snappy protobuf) | u32 body length | body |
+//   u8 levels | levels x str level | u32 streams |
+//   per stream: str labels | u32 entries | entries x uvarint (start offset in the decompressed
+//   body, minus the previous entry's) | entries x u8 (0: no metadata, k: detected_level=levels[k-1])
+//
+// str = u32 byte length + UTF-8 bytes. Decoded lines stay byte ranges of the payload or body (LogEntry).
 import type { Labels } from '../util/labels.js';
 import { LogEntry, lineLength, writeLine, type EntryLike } from '../push/entry.js';
+import { readPushRequest, snappyUncompress } from '../push/protobuf.js';
+import { putUvarint, VarintReader } from '../util/varint.js';
 
 export const RECORD_PUSH = 1;
+export const RECORD_PUSH_BODY = 2;
+
+const DETECTED_LEVEL = 'detected_level';
+
+/** The request body a protobuf push was decoded from (entries are byte ranges of `raw`). */
+export interface PushBody {
+  /** the decompressed protobuf message */
+  raw: Buffer;
+  /** the body as received when it was snappy-compressed (smaller to log), else null */
+  snappy: Buffer | null;
+}
 
 /** An entry as the WAL carries it (LogEntry: lines are copied as bytes, never re-encoded). */
 export type WalEntry = EntryLike;
@@ -90,7 +113,94 @@ export function encodePushRecord(tenant: string, streams: WalStream[], alloc?: (
   return p === size ? buf : buf.subarray(0, p);
 }
 
+/**
+ * A type-2 record's parts (written back to back, the body not copied), or null when some accepted
+ * entry is not an unchanged byte range of `body.raw` or carries other structured metadata than
+ * detected_level: the caller then writes a type-1 record.
+ */
+export function encodePushBodyRecord(tenant: string, streams: WalStream[], body: PushBody): Uint8Array[] | null {
+  const raw = body.raw;
+  const levels: string[] = [];
+  let n = 0;
+  for (const s of streams) {
+    let prev = -1;
+    for (const e of s.entries) {
+      // (an entry without a Line field has start 0, which names no unique entry: type 1 then)
+      if (!(e instanceof LogEntry) || e.src !== raw || e.start <= prev || e.start === 0) return null;
+      prev = e.start;
+      const sm = e.structuredMetadata;
+      if (sm.length === 0) continue;
+      if (sm.length !== 1 || sm[0]!.name !== DETECTED_LEVEL) return null;
+      const v = sm[0]!.value;
+      if (!levels.includes(v)) {
+        if (levels.length === 255) return null;
+        levels.push(v);
+      }
+    }
+    n += s.entries.length;
+  }
+  const tenantB = Buffer.from(tenant, 'utf8');
+  const levelsB = levels.map((l) => Buffer.from(l, 'utf8'));
+  let headSize = 1 + 4 + tenantB.length + 1 + 4;
+  let tailSize = 1 + 4;
+  for (const b of levelsB) tailSize += 4 + b.length;
+  for (const s of streams) tailSize += 4 + Buffer.byteLength(s.labels) + 4;
+  tailSize += n * (5 + 1);
+  const head = Buffer.allocUnsafe(headSize);
+  let p = 0;
+  head[p++] = RECORD_PUSH_BODY;
+  head.writeUInt32LE(tenantB.length, p);
+  p += 4;
+  p += tenantB.copy(head, p);
+  const bodyBytes = body.snappy ?? raw;
+  head[p++] = body.snappy ? 1 : 0;
+  head.writeUInt32LE(bodyBytes.length, p);
+  p += 4;
+  headSize = p;
+  const tail = Buffer.allocUnsafe(tailSize);
+  p = 0;
+  tail[p++] = levels.length;
+  for (const b of levelsB) {
+    tail.writeUInt32LE(b.length, p);
+    p += 4;
+    p += b.copy(tail, p);
+  }
+  tail.writeUInt32LE(streams.length, p);
+  p += 4;
+  for (const s of streams) {
+    const n = tail.write(s.labels, p + 4, 'utf8');
+    tail.writeUInt32LE(n, p);
+    p += 4 + n;
+    tail.writeUInt32LE(s.entries.length, p);
+    p += 4;
+    let prev = 0;
+    for (const e of s.entries) {
+      const start = (e as LogEntry).start;
+      p = putUvarint(tail, p, start - prev);
+      prev = start;
+    }
+    for (const e of s.entries) {
+      const sm = e.structuredMetadata;
+      tail[p++] = sm.length === 0 ? 0 : levels.indexOf(sm[0]!.value) + 1;
+    }
+  }
+  return [head.subarray(0, headSize), bodyBytes, tail.subarray(0, p)];
+}
+
+/** Shared `[detected_level=value]` lists for replayed entries. */
+const levelSM = new Map<string, Labels>();
+function levelOnly(value: string): Labels {
+  let l = levelSM.get(value);
+  if (l === undefined) {
+    l = [{ name: DETECTED_LEVEL, value }];
+    if (levelSM.size < 256) levelSM.set(value, l);
+  }
+  return l;
+}
+
+/** Decodes a record of either type. */
 export function decodePushRecord(buf: Buffer): { tenant: string; streams: WalStream[] } {
+  if (buf[0] === RECORD_PUSH_BODY) return decodePushBodyRecord(buf);
   let p = 0;
   const str = (): string => {
     const n = buf.readUInt32LE(p);
@@ -119,6 +229,55 @@ export function decodePushRecord(buf: Buffer): { tenant: string; streams: WalStr
       const sm: Labels = [];
       for (let k = 0; k < nsm; k++) sm.push({ name: str(), value: str() });
       entries[j] = LogEntry.fromBytes(tsNs, buf, lineStart, lineStart + ll, sm);
+    }
+    streams.push({ labels, entries });
+  }
+  return { tenant, streams };
+}
+
+function decodePushBodyRecord(buf: Buffer): { tenant: string; streams: WalStream[] } {
+  let p = 1;
+  const str = (): string => {
+    const n = buf.readUInt32LE(p);
+    const s = buf.toString('utf8', p + 4, p + 4 + n);
+    p += 4 + n;
+    return s;
+  };
+  const tenant = str();
+  const codec = buf[p++];
+  const bodyLen = buf.readUInt32LE(p);
+  p += 4;
+  const body = buf.subarray(p, p + bodyLen);
+  p += bodyLen;
+  const raw = codec === 1 ? snappyUncompress(body, 0) : body;
+  // every entry of the body by its start offset (accepted ones are picked from these)
+  const byStart = new Map<number, LogEntry>();
+  for (const st of readPushRequest(raw)) for (const e of st.entries) byStart.set(e.start, e);
+  const nLevels = buf[p++]!;
+  const levels: Labels[] = [];
+  for (let i = 0; i < nLevels; i++) levels.push(levelOnly(str()));
+  const ns = buf.readUInt32LE(p);
+  p += 4;
+  const streams: WalStream[] = [];
+  const r = new VarintReader(buf, 0);
+  for (let i = 0; i < ns; i++) {
+    const labels = str();
+    const ne = buf.readUInt32LE(p);
+    p += 4;
+    const entries: WalEntry[] = new Array(ne);
+    r.pos = p;
+    let start = 0;
+    for (let j = 0; j < ne; j++) {
+      start += r.uvarint();
+      const e = byStart.get(start);
+      if (e === undefined) throw new Error('WAL record names an entry its request body does not hold');
+      entries[j] = e;
+    }
+    p = r.pos;
+    for (let j = 0; j < ne; j++) {
+      const code = buf[p++]!;
+      const e = entries[j] as LogEntry;
+      e.structuredMetadata = code === 0 ? [] : levels[code - 1]!;
     }
     streams.push({ labels, entries });
   }

@@ -4,7 +4,7 @@
 // covers it. Each record has a position (segment << 32 | offset) so the ingester can tell, after a
 // restart, which records a flushed chunk already holds.
 //
-// Record: u32 payload length | u32 crc32(payload) | payload
+// Record: u32 payload length | u32 crc32(payload) | payload (appended as one or several parts)
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, ftruncateSync, fstatSync } from 'node:fs';
 import { open as openAsync, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,7 +25,8 @@ function segName(seg: number): string {
 interface Pending {
   seg: number;
   header: Buffer;
-  payload: Buffer;
+  /** the payload, possibly in several parts written back to back (no copy to join them) */
+  payload: Uint8Array[];
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -114,12 +115,19 @@ export class Wal {
    * Queues a record. Returns its position at once and a promise that resolves when the record
    * is on stable storage (or rejects if writing it failed: then it must not be acknowledged).
    */
-  append(payload: Buffer): { pos: number; durable: Promise<void> } {
+  append(payload: Uint8Array | Uint8Array[]): { pos: number; durable: Promise<void> } {
     if (this.closed) return { pos: -1, durable: Promise.reject(new Error('WAL is closed')) };
+    const parts = Array.isArray(payload) ? payload : [payload];
+    let len = 0;
+    let crc = 0;
+    for (const p of parts) {
+      len += p.length;
+      crc = crc32(p, crc);
+    }
     const header = Buffer.allocUnsafe(HEADER);
-    header.writeUInt32LE(payload.length, 0);
-    header.writeUInt32LE(crc32(payload), 4);
-    const size = HEADER + payload.length;
+    header.writeUInt32LE(len, 0);
+    header.writeUInt32LE(crc, 4);
+    const size = HEADER + len;
     if (this.segOffset > 0 && this.segOffset + size > this.segmentSize) {
       this.seg++;
       this.segOffset = 0;
@@ -132,7 +140,7 @@ export class Wal {
       resolve = res;
       reject = rej;
     });
-    this.pending.push({ seg: this.seg, header, payload, resolve, reject });
+    this.pending.push({ seg: this.seg, header, payload: parts, resolve, reject });
     if (!this.writing) void this.writeLoop();
     return { pos, durable };
   }
@@ -160,9 +168,9 @@ export class Wal {
           while (i < batch.length) {
             const seg = batch[i]!.seg;
             let j = i;
-            const bufs: Buffer[] = [];
+            const bufs: Uint8Array[] = [];
             while (j < batch.length && batch[j]!.seg === seg) {
-              bufs.push(batch[j]!.header, batch[j]!.payload);
+              bufs.push(batch[j]!.header, ...batch[j]!.payload);
               j++;
             }
             const fh = await this.openSeg(seg);

@@ -28,6 +28,20 @@ describe('WAL', () => {
     removeDir(dir);
   });
 
+  it('writes a record given in parts as one payload with one checksum', async () => {
+    const dir = tempDataDir();
+    const w = new Wal(dir, 1 << 20);
+    w.replay(() => {});
+    const parts = [Buffer.from('head-'), new Uint8Array(0), Buffer.from('body bytes '.repeat(100)), Buffer.from('-tail')];
+    await w.append(parts).durable;
+    await w.append(Buffer.from('single')).durable;
+    await w.close();
+    const seen: string[] = [];
+    new Wal(dir, 1 << 20).replay((p) => seen.push(p.toString()));
+    expect(seen).toEqual([Buffer.concat(parts).toString(), 'single']);
+    removeDir(dir);
+  });
+
   it('cuts a torn or corrupt tail at the last good record and keeps going', async () => {
     const dir = tempDataDir();
     const w = new Wal(dir, 1 << 20);
