@@ -42,13 +42,17 @@ function onePairBytes(name: string, value: string): Buffer {
 class SharedBuf {
   buf: Buffer;
   len = 0;
-  constructor(cap: number) {
+  /** `soft`: the size this buffer usually ends at (growth stops there when that is enough) */
+  constructor(cap: number, private readonly soft = Infinity) {
     this.buf = Buffer.from(new SharedArrayBuffer(cap));
   }
   ensure(extra: number): void {
     if (this.len + extra <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < this.len + extra) cap *= 2;
+    // x4: a new stream's first block reaches full size in 3 copies instead of 6
+    const need = this.len + extra;
+    let cap = this.buf.length * 4;
+    if (cap > this.soft) cap = Math.max(this.soft, need + (need >>> 3));
+    while (cap < need) cap *= 2;
     const next = Buffer.from(new SharedArrayBuffer(cap));
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next; // readers holding the old buffer keep a valid, immutable prefix
@@ -79,11 +83,11 @@ export class OpenBlock {
   constructor(expectedLineBytes: number, hint?: { meta: number; lines: number; sm: number }) {
     if (hint) {
       this.meta = new SharedBuf(Math.max(4096, hint.meta + (hint.meta >>> 3)));
-      this.lines = new SharedBuf(Math.max(4096, Math.min(hint.lines, expectedLineBytes) + (expectedLineBytes >>> 3)));
+      this.lines = new SharedBuf(Math.max(4096, Math.min(hint.lines, expectedLineBytes) + (expectedLineBytes >>> 3)), expectedLineBytes + (expectedLineBytes >>> 3));
       this.sm = new SharedBuf(Math.max(1024, hint.sm + (hint.sm >>> 3)));
     } else {
       this.meta = new SharedBuf(4096);
-      this.lines = new SharedBuf(Math.min(4096, expectedLineBytes));
+      this.lines = new SharedBuf(Math.min(4096, expectedLineBytes), expectedLineBytes + (expectedLineBytes >>> 3));
       this.sm = new SharedBuf(1024);
     }
   }
