@@ -6,7 +6,7 @@ import type { LabelMatcher, LogSelectorExpr, RangeAggregationExpr, SampleExpr } 
 import type { Ingester } from '../head/ingester.js';
 import type { StreamRecord } from '../head/stream-head.js';
 import { WorkerPool } from '../worker/pool.js';
-import type { LogScanResult, SampleScanResult, ScanStats, ScannedEntry, StreamSource, Task } from '../worker/protocol.js';
+import { unpackLabels, type LogScanResult, type SampleScanResult, type ScanStats, type ScannedEntry, type StreamSource, type Task } from '../worker/protocol.js';
 import { cmpBackward, cmpForward, mergeSorted } from '../worker/merge.js';
 import { evaluateSampleExpr } from '../logql/eval/index.js';
 import type { QueryValue, StepGrid, StepSeries } from '../logql/eval/types.js';
@@ -232,6 +232,7 @@ export class QueryEngine {
     const cmp = backward ? cmpBackward : cmpForward;
     let merged: ScannedEntry[] = [];
     results.forEach((r, i) => {
+      unpackLabels(r);
       addStats(stats, r.stats);
       for (const e of r.entries) e.seq += i * 2 ** 48;
       merged = merged.length === 0 ? r.entries : mergeSorted(merged, r.entries, cmp, scanLimit);

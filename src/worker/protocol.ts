@@ -49,6 +49,30 @@ export interface ScanStats {
 export interface LogScanResult {
   entries: ScannedEntry[];
   stats: ScanStats;
+  /**
+   * Set by the worker before posting: each entry's labels sent once per label set (entries then
+   * carry only their key), as cloning a labels array per entry dominated replies of `limit` lines.
+   * unpackLabels() restores them.
+   */
+  labelSets?: Map<string, Labels>;
+}
+
+/** Moves per-entry labels into labelSets (worker side, before postMessage). */
+export function packLabels(r: LogScanResult): void {
+  const sets = new Map<string, Labels>();
+  for (const e of r.entries) {
+    if (!sets.has(e.key)) sets.set(e.key, e.labels);
+    (e as { labels: Labels | undefined }).labels = undefined;
+  }
+  r.labelSets = sets;
+}
+
+/** Gives every entry its labels back (receiving side). */
+export function unpackLabels(r: LogScanResult): void {
+  const sets = r.labelSets;
+  if (!sets) return;
+  for (const e of r.entries) e.labels = sets.get(e.key)!;
+  r.labelSets = undefined;
 }
 
 export interface SampleScanTask {

@@ -2,7 +2,7 @@
 // exists so that scans never block the server's event loop) and posts back results or errors.
 import { getHeapStatistics } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
-import type { ReplyMessage, TaskMessage, WorkerMemory } from './protocol.js';
+import { packLabels, type LogScanResult, type SampleScanResult, type ReplyMessage, type TaskMessage, type WorkerMemory } from './protocol.js';
 import { scanLogs, scanSamples } from './scan.js';
 
 if (!parentPort) throw new Error('scan-worker must run as a worker thread');
@@ -17,7 +17,12 @@ port.on('message', (msg: TaskMessage) => {
   let reply: ReplyMessage;
   try {
     const t = msg.task;
-    const result = t.type === 'logScan' ? scanLogs(t, msg.cancel) : scanSamples(t, msg.cancel);
+    let result: LogScanResult | SampleScanResult;
+    if (t.type === 'logScan') {
+      const r: LogScanResult = scanLogs(t, msg.cancel);
+      packLabels(r);
+      result = r;
+    } else result = scanSamples(t, msg.cancel);
     reply = { id: msg.id, ok: true, result, mem: memory() };
   } catch (e) {
     const err = e as Error & { status?: number };

@@ -4,9 +4,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { OpenBlock } from '../../src/chunk/open-block.js';
 import { WorkerPool } from '../../src/worker/pool.js';
+import { labelsKey } from '../../src/util/labels.js';
 import { parseExpr } from '../../src/logql/syntax/index.js';
 import type { LogSelectorExpr } from '../../src/logql/ast.js';
-import type { LogScanResult, LogScanTask } from '../../src/worker/protocol.js';
+import { unpackLabels, type LogScanResult, type LogScanTask } from '../../src/worker/protocol.js';
 
 const T0 = 1795132800000000000n;
 
@@ -56,6 +57,20 @@ describe('worker pool', () => {
     const r = await pool.run<LogScanResult>(task());
     expect(r.entries.map((e) => e.line).slice(0, 2)).toEqual(['line 0 needle', 'line 3 needle']);
     expect(pool.started).toBe(1);
+  });
+
+  it('sends each label set once per reply, and unpackLabels gives every entry its own', async () => {
+    pool = new WorkerPool(1, 0);
+    const t = task();
+    const other = task().streams[0]!;
+    t.streams.push({ ...other, labels: [{ name: 'job', value: 'y' }] });
+    const r = await pool.run<LogScanResult>(t);
+    expect(r.labelSets?.size).toBe(2);
+    expect(r.entries.every((e) => e.labels === undefined)).toBe(true);
+    unpackLabels(r);
+    expect(r.entries.length).toBe(68);
+    for (const e of r.entries) expect(labelsKey(e.labels)).toBe(e.key);
+    expect(new Set(r.entries.map((e) => e.labels[0]!.value))).toEqual(new Set(['x', 'y']));
   });
 
   it('keeps a busy worker past idleMs', async () => {
