@@ -13,7 +13,7 @@
 import { closeSync } from 'node:fs';
 import { SEC_LINES, SEC_META, SEC_SM, type BlockData, type BlockInfo, type BlockSource } from '../chunk/block.js';
 import {
-  decodeLines, decodeMeta, decodeSmRaw, decodeSmRecord, decodeStructuredMetadata, smRecordEnds, splitNs, type DecodedMeta,
+  decodeLines, decodeMeta, decodeSmRaw, decodeSmRecord, smRecordEnds, splitNs, type DecodedMeta,
 } from '../chunk/block-reader.js';
 import { BlockIndex } from '../chunk/block-index.js';
 import { readChunkFooter, readFileBlock, readFileBlockIndex, type ChunkFooter } from '../chunk/chunk-file.js';
@@ -179,7 +179,42 @@ interface MatchingBlock {
   meta: DecodedMeta;
   mask: Uint8Array;
   lines: Uint8Array;
-  sm: ReturnType<typeof decodeStructuredMetadata>;
+  sm: SmReader;
+}
+
+const NO_SM: Labels = Object.freeze([]) as unknown as Labels;
+
+/**
+ * A block's structured metadata, decoded per entry on demand: a scan usually needs it for few of
+ * a block's entries (those that pass the filters and the limit), and most entries repeat one of a
+ * few records (detected_level=info...), so decoded records are shared by their bytes (read-only:
+ * pipelines copy what they take).
+ */
+class SmReader {
+  private raw: Uint8Array = EMPTY;
+  private ends: Uint32Array = new Uint32Array(0);
+  private readonly cache = new Map<string, Labels>();
+
+  load(block: BlockData, n: number): this {
+    this.raw = decodeSmRaw(block, S_SM);
+    this.ends = smRecordEnds(this.raw, n);
+    return this;
+  }
+
+  get(i: number): Labels {
+    const raw = this.raw;
+    const start = i === 0 ? 0 : this.ends[i - 1]!;
+    const end = this.ends[i]!;
+    if (end - start === 1) return NO_SM; // count 0
+    if (end - start > 256) return decodeSmRecord(raw, start);
+    const key = Buffer.from(raw.buffer, raw.byteOffset + start, end - start).toString('latin1');
+    let v = this.cache.get(key);
+    if (v === undefined) {
+      v = decodeSmRecord(raw, start);
+      if (this.cache.size < 4096) this.cache.set(key, v);
+    }
+    return v;
+  }
 }
 
 /**
@@ -187,7 +222,7 @@ interface MatchingBlock {
  * absent, entries outside the time bounds masked off, then the byte-level line filters applied.
  * Returns null when nothing in the block can match.
  */
-function readMatchingBlock(pb: PlannedBlock, fds: Map<string, number>, lf: LineFilterPlan, t: TimeBounds, stats: ScanStats): MatchingBlock | null {
+function readMatchingBlock(pb: PlannedBlock, fds: Map<string, number>, lf: LineFilterPlan, t: TimeBounds, stats: ScanStats, sm: SmReader): MatchingBlock | null {
   if (lf.active && !lf.blockMayMatch(blockIndex(pb, fds))) {
     stats.blocksSkipped++;
     return null;
@@ -202,7 +237,7 @@ function readMatchingBlock(pb: PlannedBlock, fds: Map<string, number>, lf: LineF
   if (inRange === 0) return null;
   const lines = decodeLines(block, S_LINES);
   if (lf.active && lf.apply(lines, meta, mask, inRange) === 0) return null;
-  return { meta, mask, lines, sm: decodeStructuredMetadata(block, S_SM) };
+  return { meta, mask, lines, sm: sm.load(block, meta.n) };
 }
 
 /** `plain`: no byte filters, bloom skips or step accumulators (the reference the tests compare with). */
@@ -214,6 +249,7 @@ const NO_PLAN = (pipeline: LinePlan['rest']): LinePlan => ({ must: [], mustNot: 
 
 export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOptions = {}): LogScanResult {
   const stats = newStats();
+  const smReader = new SmReader();
   const lf = new LineFilterPlan(opts.plain ? NO_PLAN(task.selector.pipeline) : planLineFilters(task.selector.pipeline));
   const pipeline = compilePipeline(lf.plan.rest);
   const backward = task.direction === 'backward';
@@ -257,7 +293,7 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
       if (Atomics.load(cancel, 0) === 1) throw new ScanCancelled();
       // Stop when `limit` entries are found that all beat anything this (and any later) block could hold.
       if (worstNs !== null && (backward ? pb.info.maxTs < worstNs : pb.info.minTs > worstNs)) break;
-      const mb = readMatchingBlock(pb, fds, lf, logBounds, stats);
+      const mb = readMatchingBlock(pb, fds, lf, logBounds, stats, smReader);
       if (mb === null) continue;
       const { meta, mask, lines, sm } = mb;
       let sp = pipes.get(si);
@@ -280,7 +316,7 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
         // timestamps may still win the tie-break, so they are kept).
         if (worstNs !== null && (backward ? ms < worstMs || (ms === worstMs && rem < worstRem) : ms > worstMs || (ms === worstMs && rem > worstRem))) continue;
         const line = textDecoder.decode(lines.subarray(lineOff[i]!, lineOff[i + 1]!));
-        if (!sp.process(BigInt(ms) * 1_000_000n + BigInt(rem), line, sm[i]!)) continue;
+        if (!sp.process(BigInt(ms) * 1_000_000n + BigInt(rem), line, sm.get(i))) continue;
         found.push({
           tsMs: ms, tsRem: rem, seq: seqBase + i, h, line: sp.line, key: sp.labelsKey(), labels: sp.labels(),
           categorized: task.categorize ? sp.categorized() : undefined,
@@ -473,6 +509,7 @@ export function scanSamples(task: SampleScanTask, cancel: Int32Array, opts: Scan
 
 /** count/rate/bytes range aggregations straight into step accumulators. */
 function scanLineSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf: LineFilterPlan, cancel: Int32Array): SampleScanResult {
+  const smReader = new SmReader();
   const stats = newStats();
   const extractor = compileSampleExtractor(expr, task.extraGrouping);
   const timeOnly = expr.range.selector.pipeline.length === 0;
@@ -585,13 +622,13 @@ function scanLineSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf: L
         }
         // a pipeline still runs per line
         lines ??= decodeLines(block, S_LINES);
-        const sm = decodeStructuredMetadata(block, S_SM);
+        const sm = smReader.load(block, n);
         for (let i = 0; i < n; i++) {
           if (mask[i] === 0) continue;
           const ms = tsMs[i]!;
           const rem = tsRem[i]!;
           const line = textDecoder.decode(lines.subarray(lineOff[i]!, lineOff[i + 1]!));
-          if (!ex.process(BigInt(ms) * 1_000_000n + BigInt(rem), line, sm[i]!)) continue;
+          if (!ex.process(BigInt(ms) * 1_000_000n + BigInt(rem), line, sm.get(i))) continue;
           const t = acc.rel(ms, rem);
           if (t <= acc.lo || t > acc.hi) acc.locate(t);
           // value is 1 (count) or the byte length of the line after the pipeline
@@ -608,6 +645,7 @@ function scanLineSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf: L
 /** Every other range aggregation: per-series samples, then the evaluator's range functions. */
 function scanGenericSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf: LineFilterPlan, cancel: Int32Array): SampleScanResult {
   const stats = newStats();
+  const smReader = new SmReader();
   const extractor = compileSampleExtractor(expr, task.extraGrouping);
   const [fromMs, fromRem] = splitNs(task.fromNs);
   const [toMs, toRem] = splitNs(task.toNs);
@@ -621,7 +659,7 @@ function scanGenericSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf
       blocks.sort((a, b) => (a.info.minTs < b.info.minTs ? -1 : a.info.minTs > b.info.minTs ? 1 : a.ord - b.ord));
       for (const pb of blocks) {
         if (Atomics.load(cancel, 0) === 1) throw new ScanCancelled();
-        const mb = readMatchingBlock(pb, fds, lf, sampleBounds, stats);
+        const mb = readMatchingBlock(pb, fds, lf, sampleBounds, stats, smReader);
         if (mb === null) continue;
         const { meta, mask, lines, sm } = mb;
         const { tsMs, tsRem, lineOff, n } = meta;
@@ -629,7 +667,7 @@ function scanGenericSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf
           if (mask[i] === 0) continue;
           const line = textDecoder.decode(lines.subarray(lineOff[i]!, lineOff[i + 1]!));
           const ts = BigInt(tsMs[i]!) * 1_000_000n + BigInt(tsRem[i]!);
-          if (!ex.process(ts, line, sm[i]!)) continue;
+          if (!ex.process(ts, line, sm.get(i))) continue;
           const key = ex.labelsKey();
           let s = series.get(key);
           if (!s) {
