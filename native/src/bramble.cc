@@ -366,6 +366,80 @@ static napi_value SnappyDecodeInto(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// levelScan(buf, ranges: Int32Array [start0, end0, start1, end1...], n, cls: Uint8Array(256),
+//           rightBoundary: Uint8Array(256), words: Uint8Array, wordOff: Int32Array, out: Int32Array)
+// The keyword pass of detected_level detection (src/push/detect.ts, levelScanTs is the same loop
+// in TypeScript) for n lines of one buffer. out[i] = -1 when the line must take the string path
+// (a non-ASCII byte, or '{' first after whitespace), else (k + 1) | (hasEq << 8) where k is the
+// first level word found at a left boundary (words in priority order; k + 1 = 0: none) and hasEq
+// says whether the line has '=' (logfmt is tried first then).
+static const uint8_t C_WORD = 1, C_LB = 2, C_EQ = 4, C_HIGH = 8;
+
+static napi_value LevelScan(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint8_t *b, *cls, *rb, *words, *rangesB, *offB, *outB;
+  size_t bLen, clsLen, rbLen, wordsLen, rangesLen, offLen, outLen;
+  double nD;
+  if (argc < 8 || !typed_bytes(env, argv[0], &b, &bLen) || !typed_bytes(env, argv[1], &rangesB, &rangesLen) ||
+      napi_get_value_double(env, argv[2], &nD) != napi_ok || !typed_bytes(env, argv[3], &cls, &clsLen) ||
+      !typed_bytes(env, argv[4], &rb, &rbLen) || !typed_bytes(env, argv[5], &words, &wordsLen) ||
+      !typed_bytes(env, argv[6], &offB, &offLen) || !typed_bytes(env, argv[7], &outB, &outLen)) {
+    napi_throw_type_error(env, nullptr, "levelScan(buf, ranges, n, cls, rightBoundary, words, wordOff, out)");
+    return nullptr;
+  }
+  size_t n = (size_t)nD;
+  const int32_t* ranges = reinterpret_cast<const int32_t*>(rangesB);
+  const int32_t* wordOff = reinterpret_cast<const int32_t*>(offB);
+  int32_t* out = reinterpret_cast<int32_t*>(outB);
+  size_t nWords = offLen / 4 >= 1 ? offLen / 4 - 1 : 0;
+  if (clsLen < 256 || rbLen < 256 || rangesLen / 4 < 2 * n || outLen / 4 < n) {
+    napi_throw_range_error(env, nullptr, "levelScan: arrays too short");
+    return nullptr;
+  }
+  for (size_t e = 0; e < n; e++) {
+    int32_t s0 = ranges[2 * e], e0 = ranges[2 * e + 1];
+    if (s0 < 0 || e0 < s0 || (size_t)e0 > bLen) {
+      napi_throw_range_error(env, nullptr, "levelScan: range outside the buffer");
+      return nullptr;
+    }
+    size_t start = (size_t)s0, end = (size_t)e0, i = start;
+    while (i < end && (b[i] == 32 || (b[i] >= 9 && b[i] <= 13))) i++;
+    if (i < end && b[i] == 123) { out[e] = -1; continue; }
+    bool hasEq = false, prevLB = true, high = false;
+    int32_t found = -1;
+    for (i = start; i < end; i++) {
+      uint8_t c = b[i];
+      uint8_t k = cls[c];
+      if (k != 0) {
+        if (k & C_WORD) {
+          if (prevLB && found < 0) {
+            uint8_t lc = c | 0x20;
+            for (size_t w = 0; w < nWords; w++) {
+              const uint8_t* wp = words + wordOff[w];
+              size_t wl = (size_t)(wordOff[w + 1] - wordOff[w]);
+              if (wl == 0 || wp[0] != lc || i + wl > end) continue;
+              size_t q = 1;
+              while (q < wl && (uint8_t)(b[i + q] | 0x20) == wp[q]) q++;
+              if (q < wl) continue;
+              if (i + wl >= end || rb[b[i + wl]]) { found = (int32_t)w; break; }
+            }
+          }
+        } else if (k & C_HIGH) {
+          high = true;
+          break;
+        } else if (k & C_EQ) {
+          hasEq = true;
+        }
+      }
+      prevLB = (k & C_LB) != 0;
+    }
+    out[e] = high ? -1 : (found + 1) | (hasEq ? 256 : 0);
+  }
+  return nullptr;
+}
+
 // mallocTrim(): boolean — glibc's malloc_trim(0): returns free pages inside every malloc arena to
 // the OS (madvise), which trimming at the top of the heap alone cannot. Blocks and push buffers
 // of a few hundred KiB come and go all the time; without this the arenas keep their peak size.
@@ -431,6 +505,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"filterLines", nullptr, FilterLines, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"trigramBloomBuild", nullptr, TrigramBloomBuild, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"snappyDecodeInto", nullptr, SnappyDecodeInto, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"levelScan", nullptr, LevelScan, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mallocTrim", nullptr, MallocTrim, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mallocTrimAsync", nullptr, MallocTrimAsync, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -31,6 +31,68 @@ export interface ScanKernels {
    * returns the bytes written, or -1 when the input is corrupt or does not fit dst.
    */
   snappyDecodeInto(src: Uint8Array, start: number, dst: Uint8Array): number;
+  /**
+   * The keyword pass of detected_level detection for n lines buf[ranges[2i], ranges[2i+1]):
+   * out[i] = -1 (take the string path: non-ASCII, or '{' first), else (k + 1) | (hasEq << 8)
+   * with k the first level word (words[wordOff[k]..wordOff[k+1]), priority order) found at a
+   * left boundary and followed by a right boundary (k + 1 = 0: none). Tables from push/detect.ts.
+   */
+  levelScan(buf: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rightBoundary: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void;
+}
+
+const C_WORD = 1;
+const C_LB = 2;
+const C_EQ = 4;
+const C_HIGH = 8;
+
+function levelScanTs(b: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rb: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void {
+  const nWords = wordOff.length - 1;
+  for (let e = 0; e < n; e++) {
+    const start = ranges[2 * e]!;
+    const end = ranges[2 * e + 1]!;
+    let i = start;
+    while (i < end) {
+      const c = b[i]!;
+      if (c === 32 || (c >= 9 && c <= 13)) i++;
+      else break;
+    }
+    if (i < end && b[i] === 123) {
+      out[e] = -1;
+      continue;
+    }
+    let hasEq = false;
+    let prevLB = true; // a left boundary before the first byte
+    let found = -1;
+    let high = false;
+    for (i = start; i < end; i++) {
+      const c = b[i]!;
+      const k = cls[c]!;
+      if (k !== 0) {
+        if ((k & C_WORD) !== 0) {
+          if (prevLB && found < 0) {
+            const lc = c | 0x20;
+            for (let w = 0; w < nWords; w++) {
+              const ws = wordOff[w]!;
+              const wl = wordOff[w + 1]! - ws;
+              if (wl === 0 || words[ws] !== lc || i + wl > end) continue;
+              let q = 1;
+              while (q < wl && (b[i + q]! | 0x20) === words[ws + q]) q++;
+              if (q < wl) continue;
+              if (i + wl >= end || rb[b[i + wl]!] !== 0) {
+                found = w;
+                break;
+              }
+            }
+          }
+        } else if ((k & C_HIGH) !== 0) {
+          high = true;
+          break;
+        } else if ((k & C_EQ) !== 0) hasEq = true;
+      }
+      prevLB = (k & C_LB) !== 0;
+    }
+    out[e] = high ? -1 : (found + 1) | (hasEq ? 256 : 0);
+  }
 }
 
 /** murmur3's 32-bit finaliser: the trigram hash of the block bloom filter (FORMAT.md). */
@@ -143,6 +205,7 @@ function snappyDecodeTs(src: Uint8Array, start: number, dst: Uint8Array): number
 
 export const typescriptKernels: ScanKernels = {
   snappyDecodeInto: snappyDecodeTs,
+  levelScan: levelScanTs,
   name: 'typescript',
   lz4Decode(src, expected, dst) {
     if (expected === 0) return new Uint8Array(0);
@@ -211,6 +274,7 @@ interface NativeBinding {
   filterLines(lines: Uint8Array, off: Uint32Array, n: number, needles: Uint8Array[], mask: Uint8Array, keep: boolean): number;
   trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number;
   snappyDecodeInto?(src: Uint8Array, start: number, dst: Uint8Array): number;
+  levelScan?(buf: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rightBoundary: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void;
   mallocTrim?(): boolean;
   mallocTrimAsync?(): Promise<boolean>;
 }
@@ -267,6 +331,7 @@ function loadNative(): ScanKernels | null {
     },
     // an addon built before this kernel existed lacks it: use the TypeScript loop then
     snappyDecodeInto: b.snappyDecodeInto ? (src, start, dst) => b.snappyDecodeInto!(src, start, dst) : snappyDecodeTs,
+    levelScan: b.levelScan ? (...a) => b.levelScan!(...a) : levelScanTs,
   };
 }
 
@@ -300,4 +365,8 @@ export function snappyDecodeInto(src: Uint8Array, start: number, dst: Uint8Array
 
 export function trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number {
   return kernels.trigramBloomBuild(lines, scratch);
+}
+
+export function levelScan(buf: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rightBoundary: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void {
+  kernels.levelScan(buf, ranges, n, cls, rightBoundary, words, wordOff, out);
 }

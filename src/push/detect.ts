@@ -6,6 +6,7 @@
 // Everything here runs per line on the ingest hot path: plain loops, no regexes, no closures.
 
 import type { Labels } from '../util/labels.js';
+import { levelScan } from '../native/index.js';
 
 export const SERVICE_NAME_LABEL = 'service_name';
 export const UNKNOWN_SERVICE = 'unknown_service';
@@ -540,17 +541,9 @@ export function detectLevel(d: LevelDetector, streamLabels: Labels, sm: Labels, 
 // The same detection over a line's UTF-8 bytes, for ASCII lines that are not JSON: one pass finds
 // the earliest bounded level word, whether the line has '=' (logfmt first) and whether it is
 // ASCII at all. It answers undefined when the string algorithm must decide (non-ASCII bytes or a
-// line starting with '{'), so results are identical by construction for every other line.
-
-/** Lowercase level words by first letter, in the keyword scan's priority order. */
-const WORD_BYTES: (readonly { w: Uint8Array; v: string }[] | undefined)[] = (() => {
-  const t: { w: Uint8Array; v: string }[][] = [];
-  for (let i = 0; i < LEVEL_WORDS.length; i++) {
-    const w = Buffer.from(LEVEL_WORDS[i]!, 'latin1');
-    (t[w[0]!] ??= []).push({ w, v: LEVEL_WORD_VALUES[i]! });
-  }
-  return t;
-})();
+// line starting with '{'), so results are identical by construction for every other line. The
+// pass itself is a scan kernel (src/native: C addon or the same loop in TypeScript), called once
+// for all the lines of a push; the tables below are its input.
 
 const C_WORD = 1; // first letter of a level word (either case)
 const C_LB = 2; // left boundary
@@ -562,18 +555,10 @@ const BYTE_CLASS = (() => {
     if (c >= 0x80) t[c] = C_HIGH;
     if (isLeftBoundary(c)) t[c]! |= C_LB;
     if (c === 61) t[c]! |= C_EQ;
-    if (((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) && WORD_BYTES[c | 0x20] !== undefined) t[c]! |= C_WORD;
+    if (((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) && LEVEL_WORDS.some((w) => w.charCodeAt(0) === (c | 0x20))) t[c]! |= C_WORD;
   }
   return t;
 })();
-
-/** Does b[i..) start with `w` (lowercase ASCII letters), case-insensitively, followed by a right boundary? */
-function wordAt(b: Uint8Array, i: number, end: number, w: Uint8Array): boolean {
-  const n = w.length;
-  if (i + n > end) return false;
-  for (let k = 1; k < n; k++) if ((b[i + k]! | 0x20) !== w[k]) return false;
-  return i + n >= end || isRightBoundary(b[i + n]!);
-}
 
 function eqFoldBytes(b: Uint8Array, s: number, e: number, lower: string): boolean {
   if (e - s !== lower.length) return false;
@@ -670,40 +655,50 @@ function logfmtLevelBytes(b: Buffer, start: number, n: number, hints: readonly s
  * or may be JSON (the caller then decodes the line and uses the string version).
  */
 export function detectLevelFromBytes(d: LevelDetector, b: Buffer, start: number, end: number): string | undefined {
-  let i = start;
-  while (i < end) {
-    const c = b[i]!;
-    if (c === 32 || (c >= 9 && c <= 13)) i++;
-    else break;
-  }
-  if (i < end && b[i] === 123) return undefined;
-  let hasEq = false;
-  let found: string | undefined;
-  let prevLB = true; // a left boundary before the first byte
-  for (i = start; i < end; i++) {
-    const cls = BYTE_CLASS[b[i]!]!;
-    if (cls !== 0) {
-      if ((cls & C_WORD) !== 0) {
-        if (prevLB && found === undefined) {
-          const words = WORD_BYTES[b[i]! | 0x20]!;
-          for (let k = 0; k < words.length; k++) {
-            if (wordAt(b, i, end, words[k]!.w)) { found = words[k]!.v; break; }
-          }
-        }
-      } else if ((cls & C_HIGH) !== 0) return undefined;
-      else if ((cls & C_EQ) !== 0) hasEq = true;
-    }
-    prevLB = (cls & C_LB) !== 0;
-  }
-  if (hasEq) {
+  ONE_RANGE[0] = start;
+  ONE_RANGE[1] = end;
+  levelScan(b, ONE_RANGE, 1, BYTE_CLASS, RIGHT_BOUNDARY, WORDS_BLOB, WORD_OFF, ONE_OUT);
+  return finishLevel(d, b, start, end, ONE_OUT[0]!);
+}
+
+/**
+ * detectLevelFromBytes for many lines of one buffer in one kernel call (the ingest path: every
+ * entry of a protobuf push): lines are b[ranges[2i], ranges[2i+1]), results go to out[i].
+ */
+export function detectLevelsFromBytes(d: LevelDetector, b: Buffer, ranges: Int32Array, n: number, out: (string | undefined)[]): void {
+  const codes = n <= SCAN_OUT.length ? SCAN_OUT : new Int32Array(n);
+  levelScan(b, ranges, n, BYTE_CLASS, RIGHT_BOUNDARY, WORDS_BLOB, WORD_OFF, codes);
+  for (let i = 0; i < n; i++) out[i] = finishLevel(d, b, ranges[2 * i]!, ranges[2 * i + 1]!, codes[i]!);
+}
+
+/** The level from the keyword pass's code (see ScanKernels.levelScan): logfmt first when the line has '='. */
+function finishLevel(d: LevelDetector, b: Buffer, start: number, end: number, code: number): string | undefined {
+  if (code < 0) return undefined;
+  if ((code & 256) !== 0) {
     const v = logfmtLevelBytes(b, start, end, d.fields, d.fieldsLower);
     if (v !== undefined) {
       const k = knownLevel(v);
       if (k !== undefined) return k;
     }
   }
-  return found ?? 'unknown';
+  const found = (code & 255) - 1;
+  return found >= 0 ? LEVEL_WORD_VALUES[found]! : 'unknown';
 }
+
+const RIGHT_BOUNDARY = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) if (isRightBoundary(c)) t[c] = 1;
+  return t;
+})();
+const WORDS_BLOB = Buffer.from(LEVEL_WORDS.join(''), 'latin1');
+const WORD_OFF = (() => {
+  const t = new Int32Array(LEVEL_WORDS.length + 1);
+  for (let i = 0; i < LEVEL_WORDS.length; i++) t[i + 1] = t[i]! + LEVEL_WORDS[i]!.length;
+  return t;
+})();
+const ONE_RANGE = new Int32Array(2);
+const ONE_OUT = new Int32Array(1);
+const SCAN_OUT = new Int32Array(16384);
 
 /** The level a stream's labels impose on all its entries (first level field label), or undefined. */
 export function levelFromStreamLabels(d: LevelDetector, streamLabels: Labels): string | undefined {

@@ -29,6 +29,7 @@ import {
   newLevelDetector,
   detectLevelFromLogLine,
   detectLevelFromBytes,
+  detectLevelsFromBytes,
   levelFromStreamLabels,
   levelFromStructuredMetadata,
   normalizeLogLevel,
@@ -433,6 +434,40 @@ function levelOnly(value: string): Labels {
   return l;
 }
 
+/**
+ * detectLevelFromBytes for every entry of a stream that is a byte range of one buffer without
+ * structured metadata, in one kernel call; null when they do not all share a buffer (then each
+ * is detected alone). Other entries' slots are left undefined and not read.
+ */
+function levelsOfBytes(d: LevelDetector, entries: readonly EntryLike[]): (string | undefined)[] | null {
+  let src: Buffer | null = null;
+  let m = 0;
+  for (const e of entries) {
+    if (!(e instanceof LogEntry) || e.src === null || e.structuredMetadata.length !== 0) continue;
+    if (src === null) src = e.src;
+    else if (e.src !== src) return null;
+    m++;
+  }
+  if (src === null) return null;
+  const ranges = new Int32Array(2 * m);
+  let k = 0;
+  for (const e of entries) {
+    if (!(e instanceof LogEntry) || e.src === null || e.structuredMetadata.length !== 0) continue;
+    ranges[k++] = e.start;
+    ranges[k++] = e.end;
+  }
+  const levels: (string | undefined)[] = new Array(m);
+  detectLevelsFromBytes(d, src, ranges, m, levels);
+  const out: (string | undefined)[] = new Array(entries.length);
+  k = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (!(e instanceof LogEntry) || e.src === null || e.structuredMetadata.length !== 0) continue;
+    out[i] = levels[k++];
+  }
+  return out;
+}
+
 function isAsciiRange(b: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (b[i]! >= 0x80) return false;
   return true;
@@ -483,6 +518,7 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
       }
     }
     const labelLevel = discoverLevels ? levelFromStreamLabels(detector, st.labels) : undefined;
+    const pre = discoverLevels && labelLevel === undefined ? levelsOfBytes(detector, st.entries) : null;
     const out: PushEntry[] = [];
     for (let i = 0; i < st.entries.length; i++) {
       const e0 = st.entries[i]!;
@@ -492,7 +528,7 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
       let bytesChecked = false;
       if (e0 instanceof LogEntry && e0.src !== null) {
         if (discoverLevels && labelLevel === undefined && e0.structuredMetadata.length === 0) {
-          level = detectLevelFromBytes(detector, e0.src, e0.start, e0.end);
+          level = pre !== null ? pre[i] : detectLevelFromBytes(detector, e0.src, e0.start, e0.end);
           bytesChecked = level !== undefined;
         }
         if (!bytesChecked && !isAsciiRange(e0.src, e0.start, e0.end)) e = checkUtf8(e0);

@@ -20,6 +20,57 @@ describe('malloc_trim', () => {
   });
 });
 
+describe('levelScan (detected_level keyword pass)', () => {
+  // the tables push/detect.ts passes: C_WORD=1 (first letter of a word), C_LB=2, C_EQ=4, C_HIGH=8
+  const WORDS = ['trace', 'debug', 'fatal', 'critical', 'error', 'err', 'warning', 'warn', 'info'];
+  const lb = ' \t\n[({"\'=|';
+  const rbChars = ' \t\n[]{}():,!"\'=|';
+  const cls = new Uint8Array(256);
+  const rb = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) {
+    if (c >= 0x80) cls[c] = 8;
+    if (lb.includes(String.fromCharCode(c))) cls[c]! |= 2;
+    if (c === 61) cls[c]! |= 4;
+    if (/[a-z]/i.test(String.fromCharCode(c)) && WORDS.some((w) => w.charCodeAt(0) === (c | 0x20))) cls[c]! |= 1;
+    if (rbChars.includes(String.fromCharCode(c))) rb[c] = 1;
+  }
+  const words = Buffer.from(WORDS.join(''), 'latin1');
+  const off = new Int32Array(WORDS.length + 1);
+  WORDS.forEach((w, i) => { off[i + 1] = off[i]! + w.length; });
+  const tok = fc.constantFrom('info', 'INFO', 'Warn', 'warning', 'err', 'error', 'fatal', 'debug', 'trace', 'critical', 'crit',
+    '=', '"', ' ', ':', '[', ']', '{', '}', '(', ')', 'x', 'é', '\t', ',', '|', 'level=', 'information', 'errors', '  {');
+
+  it('finds the first bounded level word, "=" and the string-path cases', () => {
+    const b = Buffer.from('[ERROR] x|level=warn|xinfo debug|  {"a":1}|é info|');
+    const parts = b.toString('latin1').split('|');
+    const ranges = new Int32Array(parts.length * 2);
+    let p = 0;
+    parts.forEach((x, i) => { ranges[2 * i] = p; ranges[2 * i + 1] = p + x.length; p += x.length + 1; });
+    for (const k of impls) {
+      const out = new Int32Array(parts.length);
+      k.levelScan(b, ranges, parts.length, cls, rb, words, off, out);
+      // error (k=4) | warn (k=7) with '=' | debug (k=1; xinfo is not bounded) | JSON: -1 | non-ASCII: -1 | empty: none
+      expect(Array.from(out), k.name).toEqual([5, 8 | 256, 2, -1, -1, 0]);
+    }
+  });
+
+  it('native and TypeScript agree on random lines', () => {
+    if (!nativeKernels) return;
+    fc.assert(fc.property(fc.array(fc.array(tok, { maxLength: 12 }), { minLength: 1, maxLength: 20 }), (lines) => {
+      const texts = lines.map((l) => l.join(''));
+      const b = Buffer.from(texts.join(''), 'utf8');
+      const ranges = new Int32Array(texts.length * 2);
+      let p = 0;
+      texts.forEach((t, i) => { const n = Buffer.byteLength(t); ranges[2 * i] = p; ranges[2 * i + 1] = p + n; p += n; });
+      const a = new Int32Array(texts.length);
+      const c = new Int32Array(texts.length);
+      typescriptKernels.levelScan(b, ranges, texts.length, cls, rb, words, off, a);
+      nativeKernels!.levelScan(b, ranges, texts.length, cls, rb, words, off, c);
+      expect(Array.from(c)).toEqual(Array.from(a));
+    }), { numRuns: 1000 });
+  });
+});
+
 describe('scan kernels', () => {
   it('loads the native addon whenever it was built', () => {
     expect(nativeKernels !== null).toBe(existsSync(nativeBinaryPath()) && process.env.BRAMBLE_NATIVE !== '0');
