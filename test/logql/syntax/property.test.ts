@@ -27,9 +27,10 @@ function check(q: string): void {
     // accepted: the printers must work and the String() form must parse again
     const s = exprToString(e);
     prettyPrint(e);
-    // (Loki's String() is not re-parseable for folded literals such as 1/0 -> NaN, nor for
-    // non-ASCII label names, which Prometheus prints quoted)
-    if (!/NaN|Inf/.test(s) && /^[\x00-\x7f]*$/.test(q)) expect(() => parseExpr(s)).not.toThrow();
+    // (Loki's String() is not re-parseable for folded literals such as 1/0 -> NaN, for
+    // non-ASCII label names, which Prometheus prints quoted, nor for a zero bytes literal, which
+    // it prints as `0B`, read back by Go's scanner as a binary-literal prefix)
+    if (!/NaN|Inf|(^|[^0-9.])0B/.test(s) && /^[\x00-\x7f]*$/.test(q)) expect(() => parseExpr(s)).not.toThrow();
   } catch (err) {
     if (!(err instanceof ParseError)) throw err;
     expect(err.message.startsWith('parse error')).toBe(true);
