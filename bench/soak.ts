@@ -26,7 +26,9 @@ Starts a fresh Bramble on 127.0.0.1 (default limits) and pushes raw loghub lines
 rate while query clients run concurrently; flushes and the compactor run during the soak. At
 the end every acknowledged line must be stored exactly once.
 
-  --minutes N    soak duration (default 5, at most 120; --minutes 1 for a quick run)
+  --minutes N    soak duration (default 10, at most 120; --minutes 1 for a quick run). The
+                 first minutes are warm-up (heads fill to their steady size, workers and
+                 allocator arenas grow), so the RSS-slope check needs about 10 minutes.
   --rate MIB     raw line bytes pushed per second, in MiB (default 2: a busy Raspberry Pi)
   --senders N    concurrent push clients, 1-8 (default 3)
   --queriers N   concurrent query clients (default 2), plus one live tail
@@ -54,7 +56,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { minutes: 5, rate: 2, senders: 3, queriers: 2, pi: false, tsx: false, keep: false, seed: 1, profile: null };
+  const o: Options = { minutes: 10, rate: 2, senders: 3, queriers: 2, pi: false, tsx: false, keep: false, seed: 1, profile: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
