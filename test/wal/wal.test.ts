@@ -28,6 +28,26 @@ describe('WAL', () => {
     removeDir(dir);
   });
 
+  it('deletes segments wholly below a position, off the event loop, keeping the one in use', async () => {
+    const dir = tempDataDir();
+    const w = new Wal(dir, 256);
+    w.replay(() => {});
+    for (let i = 0; i < 12; i++) await w.append(Buffer.alloc(100, i)).durable;
+    const before = readdirSync(dir).filter((f) => f.endsWith('.wal')).sort();
+    expect(before.length).toBeGreaterThan(4);
+    const pos = w.position();
+    expect(w.removeBefore(pos)).toBe(before.length - 1);
+    expect(w.removeBefore(pos)).toBe(0); // deletions already under way are not started twice
+    for (let t = 0; t < 100 && readdirSync(dir).filter((f) => f.endsWith('.wal')).length > 1; t++) await new Promise((r) => setTimeout(r, 10));
+    expect(readdirSync(dir).filter((f) => f.endsWith('.wal'))).toEqual([before[before.length - 1]]);
+    await w.append(Buffer.from('after')).durable;
+    await w.close();
+    const seen: string[] = [];
+    new Wal(dir, 256).replay((p) => seen.push(p.toString()));
+    expect(seen[seen.length - 1]).toBe('after');
+    removeDir(dir);
+  });
+
   it('writes a record given in parts as one payload with one checksum', async () => {
     const dir = tempDataDir();
     const w = new Wal(dir, 1 << 20);
