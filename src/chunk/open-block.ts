@@ -6,6 +6,7 @@ import { compressSync } from 'lz4-napi';
 import type { Labels } from '../util/labels.js';
 import { lineLength, writeLine, type EntryLike } from '../push/entry.js';
 import { putUvarint, zigzag } from '../util/varint.js';
+import { PairCache } from '../util/pair-cache.js';
 import { CODEC_LZ4, CODEC_NONE, type BlockData, type BlockInfo } from './block.js';
 import { buildBlockIndex } from './block-index.js';
 
@@ -16,28 +17,17 @@ function asBuffer(u: Uint8Array): Buffer {
 const EMPTY = new Uint8Array(0);
 
 /** Encoded sm-section bytes of single-pair structured metadata (mostly detected_level=...). */
-const onePair = new Map<string, Map<string, Buffer>>();
-function onePairBytes(name: string, value: string): Buffer {
-  let m = onePair.get(name);
-  if (m === undefined) {
-    m = new Map();
-    if (onePair.size < 16) onePair.set(name, m);
-  }
-  let b = m.get(value);
-  if (b === undefined) {
-    const nb = Buffer.from(name, 'utf8');
-    const vb = Buffer.from(value, 'utf8');
-    const t = Buffer.allocUnsafe(3 + 2 * 10 + nb.length + vb.length);
-    let p = putUvarint(t, 0, 1);
-    p = putUvarint(t, p, nb.length);
-    p += nb.copy(t, p);
-    p = putUvarint(t, p, vb.length);
-    p += vb.copy(t, p);
-    b = Buffer.from(t.subarray(0, p));
-    if (m.size < 64) m.set(value, b);
-  }
-  return b;
-}
+const onePair = new PairCache((name: string, value: string): Buffer => {
+  const nb = Buffer.from(name, 'utf8');
+  const vb = Buffer.from(value, 'utf8');
+  const t = Buffer.allocUnsafe(3 + 2 * 10 + nb.length + vb.length);
+  let p = putUvarint(t, 0, 1);
+  p = putUvarint(t, p, nb.length);
+  p += nb.copy(t, p);
+  p = putUvarint(t, p, vb.length);
+  p += vb.copy(t, p);
+  return Buffer.from(t.subarray(0, p));
+});
 
 class SharedBuf {
   buf: Buffer;
@@ -113,39 +103,12 @@ export class OpenBlock {
     return this.meta.buf.length + this.lines.buf.length + this.sm.buf.length;
   }
 
+  /** Appends an entry given as a string line (the compactor's re-encoding, tests). */
   append(tsNs: bigint, line: string, sm: Labels): void {
-    if (this.entries === 0) {
-      this.firstTs = this.minTs = this.maxTs = this.prevTs = tsNs;
-    } else {
-      if (tsNs < this.minTs) this.minTs = tsNs;
-      if (tsNs > this.maxTs) this.maxTs = tsNs;
-    }
-    const lineLen = Buffer.byteLength(line, 'utf8');
-    this.meta.ensure(20);
-    let p = putUvarint(this.meta.buf, this.meta.len, zigzag(Number(tsNs - this.prevTs)));
-    p = putUvarint(this.meta.buf, p, lineLen);
-    this.meta.len = p;
-    this.prevTs = tsNs;
-    this.lines.ensure(lineLen);
-    this.lines.len += this.lines.buf.write(line, this.lines.len, lineLen, 'utf8');
-    this.lastLineLen = lineLen;
-    let need = 8;
-    for (const l of sm) need += 16 + l.name.length * 3 + l.value.length * 3;
-    this.sm.ensure(need);
-    p = putUvarint(this.sm.buf, this.sm.len, sm.length);
-    for (const l of sm) {
-      const nl = Buffer.byteLength(l.name, 'utf8');
-      p = putUvarint(this.sm.buf, p, nl);
-      p += this.sm.buf.write(l.name, p, nl, 'utf8');
-      const vl = Buffer.byteLength(l.value, 'utf8');
-      p = putUvarint(this.sm.buf, p, vl);
-      p += this.sm.buf.write(l.value, p, vl, 'utf8');
-    }
-    this.sm.len = p;
-    this.entries++;
+    this.appendEntry(tsNs, { tsNs, line, structuredMetadata: sm });
   }
 
-  /** append() for an entry: the line's bytes are copied (no UTF-8 re-encoding for byte-range lines). */
+  /** Appends an entry: the line's bytes are copied (no UTF-8 re-encoding for byte-range lines). */
   appendEntry(tsNs: bigint, e: EntryLike): void {
     if (this.entries === 0) {
       this.firstTs = this.minTs = this.maxTs = this.prevTs = tsNs;
@@ -166,7 +129,7 @@ export class OpenBlock {
     const sm = e.structuredMetadata;
     const smb = this.sm;
     if (sm.length === 1) {
-      const b = onePairBytes(sm[0]!.name, sm[0]!.value);
+      const b = onePair.get(sm[0]!.name, sm[0]!.value);
       smb.ensure(b.length);
       const dst = smb.buf;
       const at = smb.len;

@@ -93,25 +93,6 @@ export class StreamHead {
     if (open.lineBytes >= this.blockSize) this.cutBlock();
   }
 
-  append(tsNs: bigint, line: string, sm: Labels, pos: number, now: number): void {
-    if (this.open === null) this.open = new OpenBlock(this.blockSize, this.sizeHint);
-    if (this.entries === 0) {
-      this.minTs = this.maxTs = tsNs;
-      this.firstPos = pos;
-      this.startedAt = now;
-    } else {
-      if (tsNs < this.minTs) this.minTs = tsNs;
-      if (tsNs > this.maxTs) this.maxTs = tsNs;
-    }
-    this.open.append(tsNs, line, sm);
-    this.entries++;
-    this.lastPos = pos;
-    this.lastAppendAt = now;
-    this.lastTs = tsNs;
-    if (tsNs > this.highestTs) this.highestTs = tsNs;
-    if (this.open.lineBytes >= this.blockSize) this.cutBlock();
-  }
-
   /** Closes the open block; `keepBuffers`: its memory is reused for the next one (more appends expected). */
   cutBlock(keepBuffers = true): void {
     if (this.open === null || this.open.entries === 0) return;
