@@ -12,6 +12,17 @@ export const SERVICE_NAME_LABEL = 'service_name';
 export const UNKNOWN_SERVICE = 'unknown_service';
 export const DETECTED_LEVEL = 'detected_level';
 
+/** Shared, frozen `[detected_level=value]` lists for entries whose only metadata is their level. */
+const levelOnlySM = new Map<string, Labels>();
+export function levelOnly(value: string): Labels {
+  let l = levelOnlySM.get(value);
+  if (l === undefined) {
+    l = Object.freeze([Object.freeze({ name: DETECTED_LEVEL, value })]) as unknown as Labels;
+    if (levelOnlySM.size < 256) levelOnlySM.set(value, l);
+  }
+  return l;
+}
+
 export const DEFAULT_DISCOVER_SERVICE_NAME: readonly string[] = [
   'service', 'app', 'application', 'app_name', 'name', 'app_kubernetes_io_name', 'container',
   'container_name', 'k8s_container_name', 'component', 'workload', 'job', 'k8s_job_name',

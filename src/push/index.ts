@@ -30,6 +30,7 @@ import {
   detectLevelFromLogLine,
   detectLevelFromBytes,
   detectLevelsFromBytes,
+  levelOnly,
   levelFromStreamLabels,
   levelFromStructuredMetadata,
   normalizeLogLevel,
@@ -422,17 +423,6 @@ function insertSorted(sm: Labels, name: string, value: string): Labels {
 }
 
 const detectorCache = new WeakMap<PushLimits, LevelDetector>();
-
-/** Shared, frozen `[detected_level=value]` lists for entries that had no structured metadata. */
-const levelOnlySM = new Map<string, Labels>();
-function levelOnly(value: string): Labels {
-  let l = levelOnlySM.get(value);
-  if (l === undefined) {
-    l = Object.freeze([Object.freeze({ name: DETECTED_LEVEL, value })]) as unknown as Labels;
-    if (levelOnlySM.size < 256) levelOnlySM.set(value, l);
-  }
-  return l;
-}
 
 /**
  * detectLevelFromBytes for every entry of a stream that is a byte range of one buffer without

@@ -17,12 +17,13 @@
 import type { Labels } from '../util/labels.js';
 import { LogEntry, lineLength, writeLine, type EntryLike } from '../push/entry.js';
 import { readPushRequest, snappyUncompress } from '../push/protobuf.js';
+import { DETECTED_LEVEL, levelOnly } from '../push/detect.js';
 import { putUvarint, VarintReader } from '../util/varint.js';
+import { PairCache } from '../util/pair-cache.js';
 
 export const RECORD_PUSH = 1;
 export const RECORD_PUSH_BODY = 2;
 
-const DETECTED_LEVEL = 'detected_level';
 
 /** The request body a protobuf push was decoded from (entries are byte ranges of `raw`). */
 export interface PushBody {
@@ -36,27 +37,17 @@ export interface PushBody {
 export type WalEntry = EntryLike;
 
 /** Encoded `u16 count | str name | str value` of single-pair structured metadata (mostly detected_level). */
-const onePair = new Map<string, Map<string, Buffer>>();
-function onePairBytes(name: string, value: string): Buffer {
-  let m = onePair.get(name);
-  if (m === undefined) {
-    m = new Map();
-    if (onePair.size < 16) onePair.set(name, m);
-  }
-  let b = m.get(value);
-  if (b === undefined) {
-    const nl = Buffer.byteLength(name);
-    const vl = Buffer.byteLength(value);
-    b = Buffer.allocUnsafe(2 + 4 + nl + 4 + vl);
-    b.writeUInt16LE(1, 0);
-    b.writeUInt32LE(nl, 2);
-    b.write(name, 6, 'utf8');
-    b.writeUInt32LE(vl, 6 + nl);
-    b.write(value, 10 + nl, 'utf8');
-    if (m.size < 64) m.set(value, b);
-  }
+const onePair = new PairCache((name: string, value: string): Buffer => {
+  const nl = Buffer.byteLength(name);
+  const vl = Buffer.byteLength(value);
+  const b = Buffer.allocUnsafe(2 + 4 + nl + 4 + vl);
+  b.writeUInt16LE(1, 0);
+  b.writeUInt32LE(nl, 2);
+  b.write(name, 6, 'utf8');
+  b.writeUInt32LE(vl, 6 + nl);
+  b.write(value, 10 + nl, 'utf8');
   return b;
-}
+});
 
 export interface WalStream {
   labels: string;
@@ -97,7 +88,7 @@ export function encodePushRecord(tenant: string, streams: WalStream[], alloc?: (
       p += 4 + n;
       const sm = e.structuredMetadata;
       if (sm.length === 1) {
-        const b = onePairBytes(sm[0]!.name, sm[0]!.value);
+        const b = onePair.get(sm[0]!.name, sm[0]!.value);
         for (let k = 0; k < b.length; k++) buf[p + k] = b[k]!; // short: a loop beats a native copy
         p += b.length;
         continue;
@@ -185,17 +176,6 @@ export function encodePushBodyRecord(tenant: string, streams: WalStream[], body:
     }
   }
   return [head.subarray(0, headSize), bodyBytes, tail.subarray(0, p)];
-}
-
-/** Shared `[detected_level=value]` lists for replayed entries. */
-const levelSM = new Map<string, Labels>();
-function levelOnly(value: string): Labels {
-  let l = levelSM.get(value);
-  if (l === undefined) {
-    l = [{ name: DETECTED_LEVEL, value }];
-    if (levelSM.size < 256) levelSM.set(value, l);
-  }
-  return l;
 }
 
 /** Decodes a record of either type. */
