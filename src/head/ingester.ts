@@ -330,8 +330,15 @@ export class Ingester {
       }
       this.truncateWal();
     };
-    // A failed flush (e.g. ENOSPC) must not poison the chain: the next one runs regardless,
-    // and the chain itself never carries an unhandled rejection (which would end the process).
+    return this.enqueueFlush(run);
+  }
+
+  /**
+   * Runs `run` after every flush queued before it (flushes never overlap). A failed flush (e.g.
+   * ENOSPC) must not poison the chain: the next one runs regardless, and the chain itself never
+   * carries an unhandled rejection (which would end the process). Returns `run`'s outcome.
+   */
+  private enqueueFlush(run: () => Promise<void>): Promise<void> {
     const prev = this.flushing ?? Promise.resolve();
     const next = prev.catch(() => {}).then(run);
     const tracked: Promise<void> = next.then(
@@ -389,14 +396,7 @@ export class Ingester {
         this.capFlushQueued = false;
       }
     };
-    const prev = this.flushing ?? Promise.resolve();
-    const next = prev.catch(() => {}).then(run);
-    const tracked: Promise<void> = next.then(
-      () => { if (this.flushing === tracked) this.flushing = null; },
-      () => { if (this.flushing === tracked) this.flushing = null; },
-    );
-    this.flushing = tracked;
-    void next.catch((e) => this.log.error({ component: 'flush', err: (e as Error).message }, 'early chunk flush (max_head_bytes) failed; will retry'));
+    void this.enqueueFlush(run).catch((e) => this.log.error({ component: 'flush', err: (e as Error).message }, 'early chunk flush (max_head_bytes) failed; will retry'));
   }
 
   private async flushStream(s: StreamRecord): Promise<void> {
