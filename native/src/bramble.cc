@@ -440,22 +440,11 @@ static napi_value LevelScan(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// mallocTrim(): boolean — glibc's malloc_trim(0): returns free pages inside every malloc arena to
-// the OS (madvise), which trimming at the top of the heap alone cannot. Blocks and push buffers
-// of a few hundred KiB come and go all the time; without this the arenas keep their peak size.
-// false where there is no glibc (musl, macOS): nothing to do there.
-static napi_value MallocTrim(napi_env env, napi_callback_info info) {
-  bool released = false;
-#if defined(__GLIBC__)
-  released = malloc_trim(0) != 0;
-#endif
-  napi_value result;
-  CHECK(napi_get_boolean(env, released, &result));
-  return result;
-}
-
-// mallocTrimAsync(): Promise<boolean> — the same on a libuv thread-pool thread: trimming a large
-// fragmented heap can take tens of milliseconds, which must not stall the event loop.
+// mallocTrimAsync(): Promise<boolean> — glibc's malloc_trim(0) on a libuv thread-pool thread: it
+// returns free pages inside every malloc arena to the OS (madvise), which trimming at the top of
+// the heap alone cannot (blocks and push buffers of a few hundred KiB come and go all the time;
+// without it the arenas keep their peak size). Trimming a large fragmented heap can take tens of
+// milliseconds, which must not stall the event loop. false without glibc (musl, macOS).
 struct TrimWork {
   napi_async_work work;
   napi_deferred deferred;
@@ -506,7 +495,6 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"trigramBloomBuild", nullptr, TrigramBloomBuild, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"snappyDecodeInto", nullptr, SnappyDecodeInto, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"levelScan", nullptr, LevelScan, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"mallocTrim", nullptr, MallocTrim, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mallocTrimAsync", nullptr, MallocTrimAsync, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -275,7 +275,6 @@ interface NativeBinding {
   trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number;
   snappyDecodeInto?(src: Uint8Array, start: number, dst: Uint8Array): number;
   levelScan?(buf: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rightBoundary: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void;
-  mallocTrim?(): boolean;
   mallocTrimAsync?(): Promise<boolean>;
 }
 
@@ -340,14 +339,9 @@ let binding: NativeBinding | null = null;
 export const nativeKernels: ScanKernels | null = loadNative();
 
 /**
- * Hands the C heap's free pages back to the OS (glibc malloc_trim) and returns true when some
- * went; false without the addon or glibc. Takes a few milliseconds on a large heap.
+ * Hands the C heap's free pages back to the OS (glibc malloc_trim, on a thread-pool thread so the
+ * event loop keeps running); resolves true when some went, false without the addon or glibc.
  */
-export function mallocTrim(): boolean {
-  return binding?.mallocTrim ? binding.mallocTrim() : false;
-}
-
-/** mallocTrim on a thread-pool thread (the event loop keeps running); resolves false without the addon or glibc. */
 export function mallocTrimAsync(): Promise<boolean> {
   return binding?.mallocTrimAsync ? binding.mallocTrimAsync() : Promise.resolve(false);
 }
