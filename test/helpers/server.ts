@@ -1,6 +1,7 @@
 // Starts a real Bramble server as a child process on 127.0.0.1:0 with a fresh data directory,
 // waits for its "listening on" log line, and stops it by PID (SIGTERM, or SIGKILL for crash tests).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,6 +21,22 @@ export interface TestServer {
   kill(): Promise<void>;
 }
 
+/**
+ * Servers started by this test file and not yet exited. A test whose assertion fails before it
+ * stops its server would otherwise leave that server running after the file ends: they are
+ * killed by PID once the file's tests are done (vitest imports this helper afresh per file).
+ */
+const live = new Set<ChildProcess>();
+afterAll(() => {
+  for (const p of live) {
+    try {
+      if (p.exitCode === null && p.pid !== undefined) process.kill(p.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
 export function tempDataDir(prefix = 'bramble-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -30,8 +47,12 @@ export async function startTestServer(opts: { dataDir?: string; args?: string[];
   if (opts.configFile) args.push(`-config.file=${opts.configFile}`);
   if (opts.args) args.push(...opts.args);
   const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(proc);
   const logs: string[] = [];
-  const exited = new Promise<number | null>((res) => proc.on('exit', (code) => res(code)));
+  const exited = new Promise<number | null>((res) => proc.on('exit', (code) => {
+    live.delete(proc);
+    res(code);
+  }));
   const url = await new Promise<string>((res, rej) => {
     let buf = '';
     const timer = setTimeout(() => rej(new Error('server did not start in 60s:\n' + logs.join('\n'))), 60_000);
