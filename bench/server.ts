@@ -128,6 +128,10 @@ export async function startBenchServer(o: ServerOptions, entry: string | null): 
       notes.push(`--max-old-space-size=${heapMiB} + RSS watchdog at ${o.memCap / 2 ** 20} MiB`);
     }
   }
+  // Same allocator and heap settings as `npm start` and the Docker image (see package.json);
+  // BENCH_MALLOC=default leaves glibc's and V8's own, to compare.
+  const defaults = process.env.BENCH_MALLOC === 'default';
+  if (!defaults) nodeArgs.push('--max-semi-space-size=4');
   if (o.profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.profileDir}`);
   const app = o.tsx ? ['--import', 'tsx', join(o.root, 'src/main.ts')] : [entry!];
   const flags = ['-server.http-listen-address=127.0.0.1', '-server.http-listen-port=0', `-common.path-prefix=${dataDir}`, `-config.file=${configFile}`];
@@ -139,9 +143,7 @@ export async function startBenchServer(o: ServerOptions, entry: string | null): 
       notes.unshift('taskset -c 0');
     } else notes.unshift('taskset unavailable: NOT pinned to one core');
   }
-  // Same allocator setting as `npm start` and the Docker image (see package.json);
-  // BENCH_MALLOC=default leaves glibc's own (dynamic) mmap threshold, to compare the two.
-  const proc = spawn(cmd, args, { cwd: o.root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env.BENCH_MALLOC === 'default' ? { ...process.env } : { MALLOC_MMAP_THRESHOLD_: '131072', ...process.env } });
+  const proc = spawn(cmd, args, { cwd: o.root, stdio: ['ignore', 'pipe', 'pipe'], env: defaults ? { ...process.env } : { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2', ...process.env } });
   if (cgroup) {
     try {
       writeFileSync(join(cgroup, 'cgroup.procs'), String(proc.pid));

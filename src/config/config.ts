@@ -199,7 +199,7 @@ export function defaultConfig(): Config {
       chunkIdlePeriodMs: 30 * 60_000,
       maxChunkAgeMs: 2 * 3_600_000,
       flushCheckPeriodMs: 30_000,
-      maxHeadBytes: 256 * 1024 * 1024,
+      maxHeadBytes: 64 * 1024 * 1024,
     },
     compactor: {
       compactionIntervalMs: 10 * 60_000,
