@@ -59,6 +59,8 @@ export function selfCpuSeconds(): number {
 export class RssSampler {
   private timer: NodeJS.Timeout | undefined;
   peak = 0;
+  /** peak since the last startWindow() (one query's, inside a phase) */
+  windowPeak = 0;
   samples = 0;
   constructor(
     private readonly pid: number,
@@ -76,6 +78,10 @@ export class RssSampler {
     this.peak = 0;
     this.samples = 0;
   }
+  /** Starts a window inside the phase (the phase peak goes on). */
+  startWindow(): void {
+    this.windowPeak = 0;
+  }
   sample(): number {
     let rss = 0;
     try {
@@ -85,6 +91,7 @@ export class RssSampler {
     }
     this.samples++;
     if (rss > this.peak) this.peak = rss;
+    if (rss > this.windowPeak) this.windowPeak = rss;
     this.onSample?.(rss);
     return rss;
   }

@@ -235,6 +235,8 @@ interface QueryResult {
   lagP99Ms: number;
   runsMs: number[];
   check: string;
+  /** server RSS peak (200 ms samples) while this query's runs went on */
+  rssPeakMiB?: number;
 }
 
 interface QueryDef {
@@ -429,14 +431,18 @@ async function attempt<T>(failures: string[], phase: string, f: () => Promise<T>
   }
 }
 
-async function queryPhase(srv: BenchServer, w: Workload, o: Options, phase: string): Promise<PhaseResult> {
+async function queryPhase(srv: BenchServer, w: Workload, o: Options, phase: string, sampler: RssSampler): Promise<PhaseResult> {
   const queries: Record<string, QueryResult | null> = {};
   const failures: string[] = [];
   for (const d of queryDefs(w)) {
     log(`${phase}: ${d.id} ${d.title} (1 warm-up + ${o.runs} runs)`);
+    sampler.sample();
+    sampler.startWindow();
     const r = await attempt(failures, phase, () => timedQuery(srv, d, o.runs));
+    sampler.sample();
     if (r) {
-      log(`${phase}: ${d.id} median ${r.medianMs.toFixed(0)} ms, min ${r.minMs.toFixed(0)} ms, CPU ${r.cpuS.toFixed(2)} s, lag max ${r.lagMaxMs.toFixed(0)} ms; ${r.check}`);
+      r.rssPeakMiB = Math.round(sampler.windowPeak / MiB);
+      log(`${phase}: ${d.id} median ${r.medianMs.toFixed(0)} ms, min ${r.minMs.toFixed(0)} ms, CPU ${r.cpuS.toFixed(2)} s, lag max ${r.lagMaxMs.toFixed(0)} ms, RSS peak ${r.rssPeakMiB} MiB; ${r.check}`);
       for (const x of r.wrong) failures.push(`${phase}: ${x}`);
     }
     queries[d.id] = r;
@@ -628,13 +634,13 @@ async function main(): Promise<number> {
     if (received !== w.lines) failures.push(`server counted ${received} lines received, sent ${w.lines}`);
     diskIngest = diskBreakdown(srv.dataDir);
     sampler.reset();
-    head = await queryPhase(srv, w, o, 'head');
+    head = await queryPhase(srv, w, o, 'head', sampler);
     failures.push(...head.failures);
     log('POST /flush ...');
     fl = await flush(srv);
     diskFlush = diskBreakdown(srv.dataDir);
     log(`flush: ${fl.wallS.toFixed(1)} s, CPU ${fl.cpuS.toFixed(2)} s; chunks ${(diskFlush.chunks / MiB).toFixed(1)} MiB, index ${(diskFlush.index / MiB).toFixed(1)} MiB, WAL ${(diskFlush.wal / MiB).toFixed(1)} MiB`);
-    flushed = await queryPhase(srv, w, o, 'flushed');
+    flushed = await queryPhase(srv, w, o, 'flushed', sampler);
     failures.push(...flushed.failures);
     hwmEnd = memInfo(srv.pid).hwm;
   } catch (e) {

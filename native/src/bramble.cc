@@ -1,6 +1,6 @@
 // Bramble's native scan kernels (N-API, C API only; no other dependency): LZ4 block decoding in
 // lz4-napi's format, marking the lines of a block that contain any of several literals, and
-// building a block's trigram bloom filter; on the ingest path, snappy block decoding of push bodies;
+// building a block's trigram bloom filter; LZ4 block compression (fast and hash-chain); on the ingest path, snappy block decoding of push bodies;
 // and glibc's malloc_trim, so the server can hand freed heap pages back to the OS. src/native/index.ts
 // loads this addon when it was built and otherwise uses TypeScript implementations with identical results.
 #ifndef _GNU_SOURCE
@@ -440,6 +440,171 @@ static napi_value LevelScan(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ---------------------------------------------------------------------------------------------
+// LZ4 block compression (the format lz4Decode reads: u32-LE size prefix + raw LZ4 block).
+// depth 1 is LZ4's fast algorithm (one hash probe, skipping faster through incompressible
+// input); depth > 1 follows a 64 KiB hash chain up to `depth` candidates and keeps the longest
+// match ("HC"-style, for chunks rewritten at compaction: slower to write, same decode speed).
+// Output honours the block format's end rules (last 5 bytes literals, no match starting in the
+// last 12), so any LZ4 decoder accepts it.
+static const int LZ4_HASH_BITS = 16;
+static thread_local int32_t lz4_head[1 << LZ4_HASH_BITS];
+static thread_local uint16_t lz4_chain[1 << 16];
+
+static inline uint32_t rd32(const uint8_t* p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+static inline uint32_t lz4_hash(uint32_t v) { return (v * 2654435761u) >> (32 - LZ4_HASH_BITS); }
+
+static inline size_t lz4_count(const uint8_t* a, const uint8_t* b, const uint8_t* bend) {
+  const uint8_t* start = b;
+  while (b + 8 <= bend) {
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    uint64_t d = x ^ y;
+    if (d) return (size_t)(b - start) + (__builtin_ctzll(d) >> 3);
+    a += 8;
+    b += 8;
+  }
+  while (b < bend && *a == *b) {
+    a++;
+    b++;
+  }
+  return (size_t)(b - start);
+}
+
+static inline uint8_t* lz4_len(uint8_t* op, size_t r) {
+  while (r >= 255) {
+    *op++ = 255;
+    r -= 255;
+  }
+  *op++ = (uint8_t)r;
+  return op;
+}
+
+static uint8_t* lz4_sequence(uint8_t* op, const uint8_t* lit, size_t litLen, size_t offset, size_t mlen) {
+  uint8_t* tok = op++;
+  size_t ml = mlen - 4;
+  *tok = (uint8_t)(((litLen >= 15 ? 15 : litLen) << 4) | (ml >= 15 ? 15 : ml));
+  if (litLen >= 15) op = lz4_len(op, litLen - 15);
+  memcpy(op, lit, litLen);
+  op += litLen;
+  *op++ = (uint8_t)(offset & 255);
+  *op++ = (uint8_t)(offset >> 8);
+  if (ml >= 15) op = lz4_len(op, ml - 15);
+  return op;
+}
+
+static size_t lz4_bound(size_t n) { return 4 + n + n / 255 + 16; }
+
+// Compresses src[0..n) into dst (at least lz4_bound(n) bytes); returns the bytes written.
+static size_t lz4_compress_raw(const uint8_t* src, size_t n, uint8_t* dst, int depth) {
+  dst[0] = (uint8_t)n;
+  dst[1] = (uint8_t)(n >> 8);
+  dst[2] = (uint8_t)(n >> 16);
+  dst[3] = (uint8_t)(n >> 24);
+  uint8_t* op = dst + 4;
+  size_t anchor = 0;
+  if (n >= 13) {
+    const size_t mflimit = n - 12;
+    const uint8_t* matchEnd = src + n - 5;
+    for (size_t i = 0; i < ((size_t)1 << LZ4_HASH_BITS); i++) lz4_head[i] = -1;
+    size_t ip = 0;
+    size_t inserted = 0;  // positions below this are in the chain (depth > 1)
+    while (ip < mflimit) {
+      const uint32_t seq = rd32(src + ip);
+      const uint32_t h = lz4_hash(seq);
+      size_t bestLen = 0, bestOff = 0;
+      if (depth <= 1) {
+        int32_t cand = lz4_head[h];
+        lz4_head[h] = (int32_t)ip;
+        if (cand >= 0 && ip - (size_t)cand <= 65535 && rd32(src + cand) == seq) {
+          bestLen = 4 + lz4_count(src + cand + 4, src + ip + 4, matchEnd);
+          bestOff = ip - (size_t)cand;
+        }
+      } else {
+        // bring the chain up to ip (positions skipped inside the previous match)
+        while (inserted < ip) {
+          uint32_t hh = lz4_hash(rd32(src + inserted));
+          int32_t prev = lz4_head[hh];
+          size_t d = prev >= 0 ? inserted - (size_t)prev : 0;
+          lz4_chain[inserted & 0xffff] = (uint16_t)(d > 65535 ? 0 : d);
+          lz4_head[hh] = (int32_t)inserted;
+          inserted++;
+        }
+        int32_t cand = lz4_head[h];
+        for (int k = 0; k < depth && cand >= 0; k++) {
+          size_t off = ip - (size_t)cand;
+          if (off > 65535) break;
+          if (rd32(src + cand) == seq) {
+            size_t len = 4 + lz4_count(src + cand + 4, src + ip + 4, matchEnd);
+            if (len > bestLen) {
+              bestLen = len;
+              bestOff = off;
+              if (src + ip + len >= matchEnd) break;
+            }
+          }
+          uint16_t d = lz4_chain[(size_t)cand & 0xffff];
+          if (d == 0) break;
+          cand -= d;
+        }
+        size_t d0 = lz4_head[h] >= 0 ? ip - (size_t)lz4_head[h] : 0;
+        lz4_chain[ip & 0xffff] = (uint16_t)(d0 > 65535 ? 0 : d0);
+        lz4_head[h] = (int32_t)ip;
+        inserted = ip + 1;
+      }
+      if (bestLen < 4) {
+        ip += depth <= 1 ? 1 + ((ip - anchor) >> 6) : 1;
+        continue;
+      }
+      // extend backwards over literals that also match
+      while (ip > anchor && ip - bestOff > 0 && src[ip - 1] == src[ip - 1 - bestOff]) {
+        ip--;
+        bestLen++;
+      }
+      op = lz4_sequence(op, src + anchor, ip - anchor, bestOff, bestLen);
+      ip += bestLen;
+      anchor = ip;
+    }
+  }
+  size_t last = n - anchor;
+  *op++ = (uint8_t)((last >= 15 ? 15 : last) << 4);
+  if (last >= 15) op = lz4_len(op, last - 15);
+  memcpy(op, src + anchor, last);
+  op += last;
+  return (size_t)(op - dst);
+}
+
+// lz4CompressInto(src: Uint8Array, dst: Uint8Array, at: number, depth: number): number — writes
+// the size-prefixed block at dst[at..] (dst must hold lz4Bound(src.length) bytes from `at`) and
+// returns its length; -1 when it does not fit.
+static napi_value Lz4CompressInto(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint8_t *src, *dst;
+  size_t srcLen, dstLen;
+  double atD, depthD;
+  if (argc < 4 || !typed_bytes(env, argv[0], &src, &srcLen) || !typed_bytes(env, argv[1], &dst, &dstLen) ||
+      napi_get_value_double(env, argv[2], &atD) != napi_ok || napi_get_value_double(env, argv[3], &depthD) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "lz4CompressInto(src: Uint8Array, dst: Uint8Array, at: number, depth: number)");
+    return nullptr;
+  }
+  size_t at = (size_t)atD;
+  napi_value result;
+  if (srcLen > 0x7e000000 || at > dstLen || dstLen - at < lz4_bound(srcLen)) {
+    CHECK(napi_create_int32(env, -1, &result));
+    return result;
+  }
+  int depth = depthD < 1 ? 1 : depthD > 4096 ? 4096 : (int)depthD;
+  size_t w = lz4_compress_raw(src, srcLen, dst + at, depth);
+  CHECK(napi_create_double(env, (double)w, &result));
+  return result;
+}
+
 // mallocTrimAsync(): Promise<boolean> — glibc's malloc_trim(0) on a libuv thread-pool thread: it
 // returns free pages inside every malloc arena to the OS (madvise), which trimming at the top of
 // the heap alone cannot (blocks and push buffers of a few hundred KiB come and go all the time;
@@ -495,6 +660,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"trigramBloomBuild", nullptr, TrigramBloomBuild, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"snappyDecodeInto", nullptr, SnappyDecodeInto, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"levelScan", nullptr, LevelScan, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lz4CompressInto", nullptr, Lz4CompressInto, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mallocTrimAsync", nullptr, MallocTrimAsync, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

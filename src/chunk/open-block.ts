@@ -2,7 +2,8 @@
 // section layout (FORMAT.md) in SharedArrayBuffer-backed buffers, append-only, so a query can take
 // a zero-copy snapshot (the bytes below the current lengths never change) and a cut only has to
 // compress.
-import { compressSync } from 'lz4-napi';
+import { lz4Bound, lz4CompressInto } from '../native/index.js';
+import type { BlockSlab } from './block-slab.js';
 import type { Labels } from '../util/labels.js';
 import { lineLength, writeLine, type EntryLike } from '../push/entry.js';
 import { putUvarint, zigzag } from '../util/varint.js';
@@ -10,11 +11,14 @@ import { PairCache } from '../util/pair-cache.js';
 import { CODEC_LZ4, CODEC_NONE, type BlockData, type BlockInfo } from './block.js';
 import { buildBlockIndex } from './block-index.js';
 
-function asBuffer(u: Uint8Array): Buffer {
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-}
-
 const EMPTY = new Uint8Array(0);
+
+let scratch = new Uint8Array(0);
+/** Compression target of blocks cut without a slab (reused; the result is copied out). */
+function cutScratch(bound: number): Uint8Array {
+  if (scratch.length < bound) scratch = new Uint8Array(Math.max(bound, 2 * scratch.length));
+  return scratch;
+}
 
 /** Encoded sm-section bytes of single-pair structured metadata (mostly detected_level=...). */
 const onePair = new PairCache((name: string, value: string): Buffer => {
@@ -185,24 +189,40 @@ export class OpenBlock {
     return { info: this.info(), codec: CODEC_NONE, index: EMPTY, meta: this.meta.view(), lines: this.lines.view(), sm: this.sm.view() };
   }
 
-  /** Builds the index section and compresses the sections into one SharedArrayBuffer: the closed form of this block. */
-  cut(): BlockData {
+  /**
+   * Builds the index section and compresses the sections (in a chunk file's order: index, meta,
+   * sm, lines) into shared memory: the closed form of this block. `slabFor(bound)` gives a slab
+   * with at least `bound` bytes of room to write into (a stream head's); without it the block
+   * gets a SharedArrayBuffer of its own. `depth` > 1 searches LZ4 matches harder (compaction).
+   */
+  cut(slabFor?: (bound: number) => BlockSlab, depth = 1): BlockData {
     const x = buildBlockIndex(this.lines.view(), this.sm.view(), this.entries);
-    const m = compressSync(asBuffer(this.meta.view()));
-    const s = compressSync(asBuffer(this.sm.view()));
-    const l = compressSync(asBuffer(this.lines.view()));
-    // same order as in a chunk file: index, meta, sm, lines
-    const shared = new Uint8Array(new SharedArrayBuffer(x.length + m.length + s.length + l.length));
-    let p = 0;
-    const put = (u: Uint8Array): Uint8Array => {
-      shared.set(u, p);
-      p += u.length;
-      return shared.subarray(p - u.length, p);
+    const metaV = this.meta.view();
+    const smV = this.sm.view();
+    const linesV = this.lines.view();
+    const bound = x.length + lz4Bound(metaV.length) + lz4Bound(smV.length) + lz4Bound(linesV.length);
+    const slab = slabFor?.(bound);
+    const dst = slab ? slab.bytes : cutScratch(bound);
+    const base = slab ? slab.used : 0;
+    dst.set(x, base);
+    const pMeta = base + x.length;
+    const pSm = pMeta + lz4CompressInto(metaV, dst, pMeta, depth);
+    const pLines = pSm + lz4CompressInto(smV, dst, pSm, depth);
+    const end = pLines + lz4CompressInto(linesV, dst, pLines, depth);
+    let out = dst;
+    let o = base;
+    if (slab) slab.used = end;
+    else {
+      out = new Uint8Array(new SharedArrayBuffer(end));
+      out.set(dst.subarray(0, end));
+      o = 0;
+    }
+    return {
+      info: this.info(), codec: CODEC_LZ4,
+      index: out.subarray(o, o + x.length),
+      meta: out.subarray(o + pMeta - base, o + pSm - base),
+      sm: out.subarray(o + pSm - base, o + pLines - base),
+      lines: out.subarray(o + pLines - base, o + end - base),
     };
-    const index = put(x);
-    const meta = put(m);
-    const sm = put(s);
-    const lines = put(l);
-    return { info: this.info(), codec: CODEC_LZ4, index, meta, lines, sm };
   }
 }

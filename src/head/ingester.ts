@@ -38,6 +38,8 @@ export interface IngesterOptions {
    * early, down to 3/4 of the cap (ingester.max_head_bytes).
    */
   maxHeadBytes?: number;
+  /** called after every flush run (the server reclaims the freed heads' memory) */
+  afterFlush?: () => void;
 }
 
 export interface IngesterMetrics {
@@ -342,7 +344,10 @@ export class Ingester {
     const prev = this.flushing ?? Promise.resolve();
     const next = prev.catch(() => {}).then(run);
     const tracked: Promise<void> = next.then(
-      () => { if (this.flushing === tracked) this.flushing = null; },
+      () => {
+        if (this.flushing === tracked) this.flushing = null;
+        this.opts.afterFlush?.();
+      },
       () => { if (this.flushing === tracked) this.flushing = null; },
     );
     this.flushing = tracked;

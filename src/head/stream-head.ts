@@ -4,6 +4,7 @@
 import type { Labels } from '../util/labels.js';
 import { blockBytes, type BlockData } from '../chunk/block.js';
 import { OpenBlock } from '../chunk/open-block.js';
+import { BlockSlab, SLAB_BYTES } from '../chunk/block-slab.js';
 import { LogEntry, type EntryLike } from '../push/entry.js';
 
 const EMPTY = new Uint8Array(0);
@@ -44,6 +45,13 @@ export class StreamHead {
   /** wall-clock ms of the first entry since the last flush, and of the last append */
   startedAt = 0;
   lastAppendAt = 0;
+
+  /** where this head's closed blocks are compressed to (a flush starts a new one) */
+  private slab: BlockSlab | null = null;
+  private readonly slabFor = (bound: number): BlockSlab => {
+    if (this.slab === null || this.slab.room() < bound) this.slab = new BlockSlab(Math.max(SLAB_BYTES, bound));
+    return this.slab;
+  };
 
   constructor(private readonly blockSize: number) {}
 
@@ -98,7 +106,7 @@ export class StreamHead {
     if (this.open === null || this.open.entries === 0) return;
     this.cutLastLine = new Uint8Array(this.open.lastLine()); // a copy: the block's buffer is reused or dropped
     this.sizeHint = this.open.sizes();
-    const b = this.open.cut();
+    const b = this.open.cut(this.slabFor);
     this.closed.push(b);
     this.closedBytes += blockBytes(b);
     this.open = keepBuffers ? this.open.reset() : null;
@@ -122,6 +130,7 @@ export class StreamHead {
   takeForFlush(): { blocks: BlockData[]; lastPos: number; firstPos: number } {
     this.cutBlock(false);
     this.open = null; // an idle stream keeps no block buffers
+    this.slab = null; // nor the slab its flushed blocks live in
     const blocks = this.closed;
     this.flushing = this.flushing.concat(blocks);
     this.closed = [];

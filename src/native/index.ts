@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { uncompressSync } from 'lz4-napi';
+import { compressSync, uncompressSync } from 'lz4-napi';
 
 export interface ScanKernels {
   readonly name: 'native' | 'typescript';
@@ -18,6 +18,12 @@ export interface ScanKernels {
    * With `dst` (at least `expected` bytes long) the bytes go there and a view of it is returned.
    */
   lz4Decode(src: Uint8Array, expected: number, dst?: Uint8Array): Uint8Array;
+  /**
+   * Compresses src into dst[at..] in the format lz4Decode reads (dst needs lz4Bound(src.length)
+   * bytes from `at`); returns the bytes written. depth 1: LZ4's fast algorithm; more: a hash
+   * chain searched that deep (smaller output, slower to write; the fallback ignores it).
+   */
+  lz4CompressInto(src: Uint8Array, dst: Uint8Array, at: number, depth: number): number;
   /**
    * For entries i < n with mask[i] !== 0: sets mask[i] to 1 when line i (lines[off[i]..off[i+1]))
    * contains at least one needle and `keep` is true, or contains none and `keep` is false;
@@ -203,10 +209,21 @@ function snappyDecodeTs(src: Uint8Array, start: number, dst: Uint8Array): number
   return d;
 }
 
+/** Largest size-prefixed LZ4 block a section of n bytes can compress to. */
+export function lz4Bound(n: number): number {
+  return 4 + n + Math.floor(n / 255) + 16;
+}
+
 export const typescriptKernels: ScanKernels = {
   snappyDecodeInto: snappyDecodeTs,
   levelScan: levelScanTs,
   name: 'typescript',
+  lz4CompressInto(src, dst, at) {
+    if (dst.length - at < lz4Bound(src.length)) throw new RangeError('lz4CompressInto: dst is shorter than lz4Bound');
+    const out = compressSync(asBuffer(src));
+    dst.set(out, at);
+    return out.length;
+  },
   lz4Decode(src, expected, dst) {
     if (expected === 0) return new Uint8Array(0);
     const out = uncompressSync(asBuffer(src));
@@ -273,6 +290,7 @@ interface NativeBinding {
   lz4Decode(src: Uint8Array, expected: number, dst?: Uint8Array): Buffer | undefined;
   filterLines(lines: Uint8Array, off: Uint32Array, n: number, needles: Uint8Array[], mask: Uint8Array, keep: boolean): number;
   trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number;
+  lz4CompressInto?(src: Uint8Array, dst: Uint8Array, at: number, depth: number): number;
   snappyDecodeInto?(src: Uint8Array, start: number, dst: Uint8Array): number;
   levelScan?(buf: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rightBoundary: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void;
   mallocTrimAsync?(): Promise<boolean>;
@@ -328,6 +346,13 @@ function loadNative(): ScanKernels | null {
     trigramBloomBuild(lines, scratch) {
       return b.trigramBloomBuild(lines, scratch);
     },
+    lz4CompressInto: b.lz4CompressInto
+      ? (src, dst, at, depth) => {
+          const w = b.lz4CompressInto!(src, dst, at, depth);
+          if (w < 0) throw new RangeError('lz4CompressInto: dst is shorter than lz4Bound');
+          return w;
+        }
+      : typescriptKernels.lz4CompressInto,
     // an addon built before this kernel existed lacks it: use the TypeScript loop then
     snappyDecodeInto: b.snappyDecodeInto ? (src, start, dst) => b.snappyDecodeInto!(src, start, dst) : snappyDecodeTs,
     levelScan: b.levelScan ? (...a) => b.levelScan!(...a) : levelScanTs,
@@ -351,6 +376,10 @@ export const kernels: ScanKernels = nativeKernels ?? typescriptKernels;
 
 export function lz4Decode(src: Uint8Array, expected: number, dst?: Uint8Array): Uint8Array {
   return kernels.lz4Decode(src, expected, dst);
+}
+
+export function lz4CompressInto(src: Uint8Array, dst: Uint8Array, at: number, depth = 1): number {
+  return kernels.lz4CompressInto(src, dst, at, depth);
 }
 
 export function snappyDecodeInto(src: Uint8Array, start: number, dst: Uint8Array): number {

@@ -47,7 +47,7 @@ interface Slot {
  * worker's heap near 20 MiB instead of the ~45 MiB V8 grows it to by default, for a few more
  * (cheap) scavenges.
  */
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 12 };
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 6 };
 
 function newScanWorker(): Worker {
   const here = import.meta.url;

@@ -4,10 +4,10 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compressSync } from 'lz4-napi';
+import { compressSync, uncompressSync } from 'lz4-napi';
 import snappy from 'snappyjs';
 import { snappyDecodedLen } from '../../src/push/protobuf.js';
-import { mallocTrimAsync, nativeBinaryPath, nativeKernels, typescriptKernels, type ScanKernels } from '../../src/native/index.js';
+import { lz4Bound, mallocTrimAsync, nativeBinaryPath, nativeKernels, typescriptKernels, type ScanKernels } from '../../src/native/index.js';
 
 const impls: ScanKernels[] = [typescriptKernels, ...(nativeKernels ? [nativeKernels] : [])];
 
@@ -67,6 +67,47 @@ describe('levelScan (detected_level keyword pass)', () => {
       nativeKernels!.levelScan(b, ranges, texts.length, cls, rb, words, off, c);
       expect(Array.from(c)).toEqual(Array.from(a));
     }), { numRuns: 1000 });
+  });
+});
+
+describe('lz4CompressInto', () => {
+  // inputs LZ4 finds matches in: repeated words, long runs (overlapping copies), far repeats
+  const word = fc.constantFrom('GET ', '/api/v1/', 'error ', '2026-11-29T', 'a', 'aaaaaaaaaaaaaaaaaaaa', '\n', '0123456789');
+  const text = fc.oneof(
+    fc.uint8Array({ maxLength: 3000 }),
+    fc.array(word, { maxLength: 400 }).map((w) => new Uint8Array(Buffer.from(w.join(''), 'latin1'))),
+    fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.integer({ min: 1, max: 400 })).map(([u, k]) => {
+      const out = new Uint8Array(u.length * k);
+      for (let i = 0; i < k; i++) out.set(u, i * u.length);
+      return out;
+    }),
+  );
+  for (const k of impls) {
+    it(`${k.name}: decodes back (lz4-napi's decoder and ours) at every depth, at an offset, within lz4Bound`, () => {
+      fc.assert(fc.property(text, fc.constantFrom(1, 2, 4, 64), fc.integer({ min: 0, max: 9 }), (src, depth, at) => {
+        const dst = new Uint8Array(at + lz4Bound(src.length));
+        const n = k.lz4CompressInto(src, dst, at, depth);
+        expect(n).toBeGreaterThanOrEqual(4);
+        expect(at + n).toBeLessThanOrEqual(dst.length);
+        const block = dst.subarray(at, at + n);
+        expect(Buffer.from(uncompressSync(Buffer.from(block))).equals(Buffer.from(src))).toBe(true);
+        for (const d of impls) expect(Buffer.from(d.lz4Decode(block, src.length)).equals(Buffer.from(src))).toBe(true);
+      }), { numRuns: 300 });
+    });
+    it(`${k.name}: compresses log text at least as well as lz4-napi, and deeper search does better`, () => {
+      const lines: string[] = [];
+      for (let i = 0; i < 4000; i++) lines.push(`2026-11-29T10:${String(i % 60).padStart(2, '0')}:00Z host-${i % 7} sshd[${1000 + (i * 7919) % 9000}]: Failed password for user${i % 13} from 10.0.${i % 255}.${(i * 31) % 255} port ${40000 + i}`);
+      const src = new Uint8Array(Buffer.from(lines.join('\n')));
+      const dst = new Uint8Array(lz4Bound(src.length));
+      const fast = k.lz4CompressInto(src, dst, 0, 1);
+      expect(fast).toBeLessThanOrEqual(compressSync(Buffer.from(src)).length * 1.02);
+      const deep = k.lz4CompressInto(src, dst, 0, 32);
+      if (k.name === 'native') expect(deep).toBeLessThan(fast * 0.97);
+      expect(Buffer.from(uncompressSync(Buffer.from(dst.subarray(0, deep)))).equals(Buffer.from(src))).toBe(true);
+    });
+  }
+  it('refuses a destination shorter than lz4Bound', () => {
+    for (const k of impls) expect(() => k.lz4CompressInto(new Uint8Array(100), new Uint8Array(50), 0, 1)).toThrow(RangeError);
   });
 });
 
