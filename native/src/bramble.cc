@@ -447,8 +447,11 @@ static napi_value LevelScan(napi_env env, napi_callback_info info) {
 // match ("HC"-style, for chunks rewritten at compaction: slower to write, same decode speed).
 // Output honours the block format's end rules (last 5 bytes literals, no match starting in the
 // last 12), so any LZ4 decoder accepts it.
-static const int LZ4_HASH_BITS = 16;
-static thread_local int32_t lz4_head[1 << LZ4_HASH_BITS];
+// Hash table: 4096 entries for the fast search (16 KiB, stays in L1 as in LZ4's reference
+// implementation), 65536 for the chain search; only as many entries as the input can fill are
+// used and cleared, so the small meta and metadata sections cost little.
+static const int LZ4_HASH_BITS_MAX = 16;
+static thread_local int32_t lz4_head[1 << LZ4_HASH_BITS_MAX];
 static thread_local uint16_t lz4_chain[1 << 16];
 
 static inline uint32_t rd32(const uint8_t* p) {
@@ -456,7 +459,7 @@ static inline uint32_t rd32(const uint8_t* p) {
   memcpy(&v, p, 4);
   return v;
 }
-static inline uint32_t lz4_hash(uint32_t v) { return (v * 2654435761u) >> (32 - LZ4_HASH_BITS); }
+static inline uint32_t lz4_hash(uint32_t v, int bits) { return (v * 2654435761u) >> (32 - bits); }
 
 static inline size_t lz4_count(const uint8_t* a, const uint8_t* b, const uint8_t* bend) {
   const uint8_t* start = b;
@@ -511,12 +514,15 @@ static size_t lz4_compress_raw(const uint8_t* src, size_t n, uint8_t* dst, int d
   if (n >= 13) {
     const size_t mflimit = n - 12;
     const uint8_t* matchEnd = src + n - 5;
-    for (size_t i = 0; i < ((size_t)1 << LZ4_HASH_BITS); i++) lz4_head[i] = -1;
+    int bits = 8;
+    const int maxBits = depth <= 1 ? 12 : LZ4_HASH_BITS_MAX;
+    while (bits < maxBits && ((size_t)1 << bits) < n) bits++;
+    for (size_t i = 0; i < ((size_t)1 << bits); i++) lz4_head[i] = -1;
     size_t ip = 0;
     size_t inserted = 0;  // positions below this are in the chain (depth > 1)
     while (ip < mflimit) {
       const uint32_t seq = rd32(src + ip);
-      const uint32_t h = lz4_hash(seq);
+      const uint32_t h = lz4_hash(seq, bits);
       size_t bestLen = 0, bestOff = 0;
       if (depth <= 1) {
         int32_t cand = lz4_head[h];
@@ -528,7 +534,7 @@ static size_t lz4_compress_raw(const uint8_t* src, size_t n, uint8_t* dst, int d
       } else {
         // bring the chain up to ip (positions skipped inside the previous match)
         while (inserted < ip) {
-          uint32_t hh = lz4_hash(rd32(src + inserted));
+          uint32_t hh = lz4_hash(rd32(src + inserted), bits);
           int32_t prev = lz4_head[hh];
           size_t d = prev >= 0 ? inserted - (size_t)prev : 0;
           lz4_chain[inserted & 0xffff] = (uint16_t)(d > 65535 ? 0 : d);
