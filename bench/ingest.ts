@@ -74,6 +74,7 @@ async function sender(): Promise<void> {
     const s1 = cpuMs();
     const v = validatePush(streams, 'fake', limits, nowNs());
     const s2 = cpuMs();
+    await ing.waitForHeadRoom(); // as the push route does
     const p = ing.push('fake', v.accepted, pushBody);
     const s3 = cpuMs();
     ing.flushFull();

@@ -22,6 +22,8 @@ import { majorGc } from './util/gc.js';
 /** Chunk bytes flushed (heads freed) between two forced full GCs. */
 const GC_AFTER_FLUSHED_BYTES = 16 * 1024 * 1024;
 const GC_MIN_INTERVAL_MS = 2000;
+/** Line bytes ingested in a burst before the quiet after it gets a full GC. */
+const GC_AFTER_INGESTED_BYTES = 64 * 1024 * 1024;
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -54,23 +56,35 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
   // Flushed heads leave their blocks (SharedArrayBuffers in glibc's heap) to V8's next full
   // collection, which may not come for minutes while the JS heap itself is small: RSS stayed
   // ~70 MiB higher through the bench's queries. After every 16 MiB of chunks written, one full
-  // collection (a ~25-35 ms pause at 0.5 GiB) at most every 2 s gives them back.
+  // collection (a ~25-35 ms pause at 0.5 GiB) at most every 2 s gives them back. The same goes
+  // for the garbage of an ingest burst (entries promoted while their push waited for fsync):
+  // once pushes stop for a trim period after 64 MiB or more came in, one collection.
   let gcAtFlushed = 0;
+  let gcAtIngested = 0;
   let gcAt = 0;
   let gcQueued = false;
+  const runGc = (): void => {
+    gcQueued = false;
+    gcAtFlushed = ingester.metrics.chunkBytesFlushed;
+    gcAtIngested = ingester.metrics.bytesIngested;
+    gcAt = performance.now();
+    const ms = majorGc();
+    if (ms !== null) {
+      services.metrics.forcedGcs++;
+      services.metrics.forcedGcSeconds += ms / 1000;
+    }
+  };
   const reclaimFlushedHeads = (): void => {
     if (gcQueued || ingester.metrics.chunkBytesFlushed - gcAtFlushed < GC_AFTER_FLUSHED_BYTES) return;
     gcQueued = true;
-    setTimeout(() => {
-      gcQueued = false;
-      gcAtFlushed = ingester.metrics.chunkBytesFlushed;
-      gcAt = performance.now();
-      const ms = majorGc();
-      if (ms !== null) {
-        services.metrics.forcedGcs++;
-        services.metrics.forcedGcSeconds += ms / 1000;
-      }
-    }, Math.max(0, gcAt + GC_MIN_INTERVAL_MS - performance.now())).unref();
+    setTimeout(runGc, Math.max(0, gcAt + GC_MIN_INTERVAL_MS - performance.now())).unref();
+  };
+  let ingestedAtLastTick = 0;
+  const reclaimAfterBurst = (): void => {
+    const now = ingester.metrics.bytesIngested;
+    const quiet = now === ingestedAtLastTick;
+    ingestedAtLastTick = now;
+    if (quiet && !gcQueued && now - gcAtIngested >= GC_AFTER_INGESTED_BYTES && performance.now() - gcAt >= GC_MIN_INTERVAL_MS) runGc();
   };
   let ready = false;
   ingester.start();
@@ -104,6 +118,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
   // what keeps RSS flat under sustained load (on a thread-pool thread, off the event loop).
   let trimming = false;
   const trimTimer = setInterval(() => {
+    reclaimAfterBurst();
     if (trimming) return;
     trimming = true;
     const t0 = performance.now();

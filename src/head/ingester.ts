@@ -356,7 +356,7 @@ export class Ingester {
 
   /**
    * Flushes streams whose closed blocks already reach the chunk target, and the biggest heads
-   * when all heads together exceed maxHeadBytes (called after pushes).
+   * when all heads together pass 3/4 of maxHeadBytes (called after pushes).
    */
   flushFull(): void {
     const cap = this.opts.maxHeadBytes ?? 0;
@@ -367,15 +367,37 @@ export class Ingester {
       if (cap > 0) total += s.head.memoryBytes();
       else if (full) break;
     }
+    this.headTotal = total;
     if (full) void this.flush().catch((e) => this.log.error({ component: 'flush', err: (e as Error).message }, 'chunk flush failed; will retry'));
-    if (cap > 0 && total > cap && !this.capFlushQueued) this.flushBiggest(total, cap);
+    if (cap > 0 && total > cap * 0.75 && !this.capFlushQueued) this.flushBiggest(total, cap);
   }
+
+  /** all heads' bytes as flushFull last counted them (only with maxHeadBytes) */
+  private headTotal = 0;
+
+  /**
+   * Back-pressure for the head cap: while the heads hold more than maxHeadBytes, waits for the
+   * flushes under way (the early flush flushFull queued at 3/4 of the cap among them) before a
+   * push is stored, so a burst faster than chunk writing holds the pushes instead of memory.
+   * Resolves at once under the cap or without one.
+   */
+  async waitForHeadRoom(): Promise<void> {
+    const cap = this.opts.maxHeadBytes ?? 0;
+    for (let i = 0; cap > 0 && this.headTotal > cap && this.flushing !== null && i < 4; i++) {
+      this.headWaits++;
+      await this.flushing.catch(() => {});
+      this.flushFull();
+    }
+  }
+
+  /** Pushes that waited for waitForHeadRoom (for /metrics and tests). */
+  headWaits = 0;
 
   private capFlushQueued = false;
   /** Count of early flushes forced by maxHeadBytes (for /metrics and tests). */
   capFlushes = 0;
 
-  /** Flushes the biggest heads (not already being written) until the rest fits 3/4 of the cap. */
+  /** Flushes the biggest heads (not already being written) until the rest fits half the cap. */
   private flushBiggest(total: number, cap: number): void {
     const sized: { s: StreamRecord; bytes: number }[] = [];
     for (const s of this.byId.values()) {
@@ -386,7 +408,7 @@ export class Ingester {
     const pick: StreamRecord[] = [];
     let rest = total;
     for (const x of sized) {
-      if (rest <= cap * 0.75) break;
+      if (rest <= cap * 0.5) break;
       pick.push(x.s);
       rest -= x.bytes;
     }

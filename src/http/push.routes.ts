@@ -99,6 +99,7 @@ export function registerPushRoutes(app: FastifyInstance, s: Services): void {
     const rateLimited = s.ingestLimiter.admit(tenant, v.lines, v.bytes);
     if (rateLimited !== null) throw new HttpError(429, rateLimited, true);
     if (s.patterns) observePatterns(s, tenant, v.accepted);
+    await s.ingester.waitForHeadRoom();
     const r = await s.ingester.push(tenant, v.accepted, pushBody);
     s.ingester.flushFull();
     // As in Loki's distributor, an ingester error wins over the collected validation errors.

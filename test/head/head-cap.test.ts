@@ -25,10 +25,11 @@ function ingester(dir: string, maxHeadBytes: number): Ingester {
   return ing;
 }
 
-async function fill(ing: Ingester, streams: number, perStream: number): Promise<void> {
+async function fill(ing: Ingester, streams: number, perStream: number, o: { wait?: boolean; seen?: number[]; first?: number } = {}): Promise<void> {
   for (let round = 0; round < perStream / 100; round++) {
+    if (o.wait) await ing.waitForHeadRoom();
     const push = [];
-    for (let s = 0; s < streams; s++) {
+    for (let s = o.first ?? 0; s < (o.first ?? 0) + streams; s++) {
       const entries = [];
       for (let i = 0; i < 100; i++) {
         const at = ((round * 100 + i) * 7 + s * 13) % (RANDOM.length - 200);
@@ -36,7 +37,9 @@ async function fill(ing: Ingester, streams: number, perStream: number): Promise<
       }
       push.push({ labels: [{ name: 'job', value: 'j' + s }], labelsString: `{job="j${s}"}`, entries });
     }
-    await ing.push('fake', push);
+    const stored = ing.push('fake', push);
+    o.seen?.push(ing.memoryBytes());
+    await stored;
     ing.flushFull();
   }
   await ing.flush(false); // wait for queued flushes (none due by age/size)
@@ -57,6 +60,30 @@ describe('head memory cap', () => {
         for (const b of s.head.snapshot()) entries += b.info.entries;
       }
       expect(entries).toBe(8 * 1000);
+      await ing.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('holds pushes while the heads are over the cap, so memory stays within it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bramble-cap-'));
+    try {
+      const cap = 256 * 1024;
+      const ing = ingester(dir, cap);
+      const seen: number[] = [];
+      // sixteen concurrent senders: pushes arrive faster than chunks are written
+      await Promise.all(Array.from({ length: 16 }, (_, first) => fill(ing, 1, 1500, { wait: true, seen, first })));
+      // one push (8 x 100 x 200 B lines + block encoding) may land on a head at the cap
+      const onePush = 16 * 100 * 230;
+      expect(Math.max(...seen)).toBeLessThanOrEqual(cap + onePush);
+      expect(ing.capFlushes).toBeGreaterThan(2);
+      let entries = 0;
+      for (const s of ing.listStreams('fake')) {
+        for (const c of ing.index.chunksForStream(s.id, 0n, T0 * 2n)) entries += c.entries;
+        for (const b of s.head.snapshot()) entries += b.info.entries;
+      }
+      expect(entries).toBe(16 * 1500);
       await ing.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
