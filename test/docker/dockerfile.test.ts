@@ -142,9 +142,18 @@ describe('Dockerfile: runtime stage', () => {
 
   it('starts the compiled entry point of package.json', () => {
     const entry = execForm(last(runtimeStage, 'ENTRYPOINT').args)!;
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { main: string };
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { main: string; scripts: { start: string } };
     expect(entry[0]).toBe('node');
-    expect(entry[1]).toBe(`/app/${pkg.main}`);
+    const flags = entry.slice(1).filter((a) => a.startsWith('-'));
+    expect(entry.slice(1).find((a) => !a.startsWith('-'))).toBe(`/app/${pkg.main}`);
+    // the same V8 flags as `npm start` (README "Memory")
+    const startFlags = pkg.scripts.start.split(/\s+/).filter((a) => a.startsWith('--'));
+    expect(flags).toEqual(startFlags);
+    // and the same allocator settings (the VAR=value prefix of `npm start`)
+    const env = inStage(runtimeStage, 'ENV').map((e) => e.args).join(' ');
+    const startEnv = pkg.scripts.start.split(/\s+/).filter((a) => /^[A-Z_]+=/.test(a));
+    expect(startEnv.length).toBeGreaterThan(0);
+    for (const v of startEnv) expect(env).toContain(v);
     expect(last(runtimeStage, 'WORKDIR').args).toBe('/app');
     expect(existsSync(join(ROOT, 'src', pkg.main.replace(/^dist\//, '').replace(/\.js$/, '.ts')))).toBe(true);
   });
