@@ -1,5 +1,6 @@
 // Builds the Fastify server: body parsers (raw bytes for push, form bodies for queries), the
 // route groups, Loki's 404 text, and the shared services they receive.
+import { readBody } from './body.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Services } from './services.js';
 import { registerPushRoutes } from './push.routes.js';
@@ -27,7 +28,7 @@ export function buildApp(s: Services, logger: FastifyBaseLogger, isReady: () => 
   // Every body arrives as raw bytes: push decoders need them as they are, and query routes
   // read form-encoded POST bodies through requestParams().
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', readBody);
   app.setNotFoundHandler((_req, reply) => {
     reply.code(404).type('text/plain; charset=utf-8').header('X-Content-Type-Options', 'nosniff').send('404 page not found\n');
   });

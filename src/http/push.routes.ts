@@ -11,6 +11,7 @@ import type { Services } from './services.js';
 import { pushTenantOf } from './tenant.js';
 import type { LimitsConfig } from '../config/config.js';
 import { BufferPool } from '../util/buffer-pool.js';
+import { releaseBody } from './body.js';
 import type { PushBody } from '../wal/record.js';
 
 const pushLimitsCache = new WeakMap<LimitsConfig, PushLimits>();
@@ -69,8 +70,11 @@ export function registerPushRoutes(app: FastifyInstance, s: Services): void {
     let raw: Buffer | null = null;
     const bodyBuffer = (n: number): Buffer => (raw = bodies.acquire(n));
     const r = await handleBody(req, legacy, bodyBuffer);
-    // only once the push returned (stored, or refused): no entry or WAL write refers to it any more
+    // only once the push returned (stored, or refused): no entry or WAL write refers to them any
+    // more (the WAL logs the request body itself; entries point into the decompressed one). After
+    // an exception they are left to the GC: a failed write might still hold them.
     if (raw !== null) bodies.release(raw);
+    releaseBody(req.body);
     return r;
   };
   const handleBody = async (req: FastifyRequest, legacy: boolean, bodyBuffer: (n: number) => Buffer): Promise<{ status: number; body?: string }> => {

@@ -270,11 +270,14 @@ export class TailRegistry {
   private readonly byTenant = new Map<string, Set<Tailer>>();
 
   constructor(s: Services) {
-    s.ingester.onEntry((stream, e) => {
-      const set = this.byTenant.get(stream.tenant);
-      if (set === undefined) return;
-      for (const t of set) t.offer(stream, e);
-    });
+    s.ingester.onEntry(
+      (stream, e) => {
+        const set = this.byTenant.get(stream.tenant);
+        if (set === undefined) return;
+        for (const t of set) t.offer(stream, e);
+      },
+      (tenant) => (this.byTenant.get(tenant)?.size ?? 0) > 0,
+    );
   }
 
   count(tenant: string): number {
