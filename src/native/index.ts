@@ -2,7 +2,7 @@
 // addon in native/ (built from source at `npm install` by node-pre-gyp; optional) and a pure
 // TypeScript fallback with identical results. The addon is loaded when its binary exists and
 // `BRAMBLE_NATIVE=0` is not set; otherwise the fallback is used silently.
-// Loops: LZ4 block decoding (lz4-napi's format), marking the lines of a block that contain any
+// Loops: LZ4 block decoding and encoding (lz4-napi's format), marking the lines of a block that contain any
 // of several literals (one pass per literal over the whole block), and building a block's
 // trigram bloom filter; on the ingest path, snappy block decoding of push bodies.
 import { createRequire } from 'node:module';
