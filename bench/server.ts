@@ -143,7 +143,7 @@ export async function startBenchServer(o: ServerOptions, entry: string | null): 
       notes.unshift('taskset -c 0');
     } else notes.unshift('taskset unavailable: NOT pinned to one core');
   }
-  const proc = spawn(cmd, args, { cwd: o.root, stdio: ['ignore', 'pipe', 'pipe'], env: defaults ? { ...process.env } : { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '1', ...process.env } });
+  const proc = spawn(cmd, args, { cwd: o.root, stdio: ['ignore', 'pipe', 'pipe'], env: defaults ? { ...process.env } : { MALLOC_MMAP_THRESHOLD_: '131072', ...process.env } });
   if (cgroup) {
     try {
       writeFileSync(join(cgroup, 'cgroup.procs'), String(proc.pid));

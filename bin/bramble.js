@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // The `bramble` executable (package.json "bin"): runs the compiled entry in dist/, which
 // dispatches `serve` (default), `export`, `import`, `query` and `repair`.
-// The server is started with glibc's mmap threshold fixed and one malloc arena
-// (MALLOC_MMAP_THRESHOLD_, MALLOC_ARENA_MAX) and a 4 MiB V8 semi-space, as `npm start` and the
-// Docker image do (README "Memory"); the variables only take effect at process start, so `serve`
-// re-executes itself once with them set, forwarding signals and exit code.
+// The server is started with glibc's mmap threshold fixed (MALLOC_MMAP_THRESHOLD_) and a 4 MiB
+// V8 semi-space, as `npm start` and the Docker image do (README "Memory"); both only take effect
+// at process start, so `serve` re-executes itself once with them set, forwarding signals and
+// exit code.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,7 @@ if (CLIENT_COMMANDS.has(args[0]) || process.env.MALLOC_MMAP_THRESHOLD_ !== undef
 } else {
   const child = spawn(process.execPath, [...process.execArgv, '--max-semi-space-size=4', entry, ...args], {
     stdio: 'inherit',
-    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '1' },
+    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' },
   });
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => {
