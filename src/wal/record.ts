@@ -178,36 +178,44 @@ export function encodePushBodyRecord(tenant: string, streams: WalStream[], body:
   return [head.subarray(0, headSize), bodyBytes, tail.subarray(0, p)];
 }
 
+/** Reads a record front to back (`str` = u32 byte length + UTF-8, as both record types write it). */
+class RecordCursor {
+  constructor(readonly buf: Buffer, public p: number) {}
+  u32(): number {
+    const v = this.buf.readUInt32LE(this.p);
+    this.p += 4;
+    return v;
+  }
+  str(): string {
+    const n = this.u32();
+    const s = this.buf.toString('utf8', this.p, this.p + n);
+    this.p += n;
+    return s;
+  }
+}
+
 /** Decodes a record of either type. */
 export function decodePushRecord(buf: Buffer): { tenant: string; streams: WalStream[] } {
   if (buf[0] === RECORD_PUSH_BODY) return decodePushBodyRecord(buf);
-  let p = 0;
-  const str = (): string => {
-    const n = buf.readUInt32LE(p);
-    const s = buf.toString('utf8', p + 4, p + 4 + n);
-    p += 4 + n;
-    return s;
-  };
-  if (buf[p++] !== RECORD_PUSH) throw new Error('unknown WAL record type');
-  const tenant = str();
-  const ns = buf.readUInt32LE(p);
-  p += 4;
+  if (buf[0] !== RECORD_PUSH) throw new Error('unknown WAL record type');
+  const c = new RecordCursor(buf, 1);
+  const tenant = c.str();
+  const ns = c.u32();
   const streams: WalStream[] = [];
   for (let i = 0; i < ns; i++) {
-    const labels = str();
-    const ne = buf.readUInt32LE(p);
-    p += 4;
+    const labels = c.str();
+    const ne = c.u32();
     const entries: WalEntry[] = new Array(ne);
     for (let j = 0; j < ne; j++) {
-      const tsNs = buf.readBigInt64LE(p);
-      p += 8;
-      const ll = buf.readUInt32LE(p);
-      const lineStart = p + 4;
-      p = lineStart + ll;
-      const nsm = buf.readUInt16LE(p);
-      p += 2;
+      const tsNs = buf.readBigInt64LE(c.p);
+      c.p += 8;
+      const ll = c.u32();
+      const lineStart = c.p;
+      c.p = lineStart + ll;
+      const nsm = buf.readUInt16LE(c.p);
+      c.p += 2;
       const sm: Labels = [];
-      for (let k = 0; k < nsm; k++) sm.push({ name: str(), value: str() });
+      for (let k = 0; k < nsm; k++) sm.push({ name: c.str(), value: c.str() });
       entries[j] = LogEntry.fromBytes(tsNs, buf, lineStart, lineStart + ll, sm);
     }
     streams.push({ labels, entries });
@@ -216,36 +224,27 @@ export function decodePushRecord(buf: Buffer): { tenant: string; streams: WalStr
 }
 
 function decodePushBodyRecord(buf: Buffer): { tenant: string; streams: WalStream[] } {
-  let p = 1;
-  const str = (): string => {
-    const n = buf.readUInt32LE(p);
-    const s = buf.toString('utf8', p + 4, p + 4 + n);
-    p += 4 + n;
-    return s;
-  };
-  const tenant = str();
-  const codec = buf[p++];
-  const bodyLen = buf.readUInt32LE(p);
-  p += 4;
-  const body = buf.subarray(p, p + bodyLen);
-  p += bodyLen;
+  const c = new RecordCursor(buf, 1);
+  const tenant = c.str();
+  const codec = buf[c.p++];
+  const bodyLen = c.u32();
+  const body = buf.subarray(c.p, c.p + bodyLen);
+  c.p += bodyLen;
   const raw = codec === 1 ? snappyUncompress(body, 0) : body;
   // every entry of the body by its start offset (accepted ones are picked from these)
   const byStart = new Map<number, LogEntry>();
   for (const st of readPushRequest(raw)) for (const e of st.entries) byStart.set(e.start, e);
-  const nLevels = buf[p++]!;
+  const nLevels = buf[c.p++]!;
   const levels: Labels[] = [];
-  for (let i = 0; i < nLevels; i++) levels.push(levelOnly(str()));
-  const ns = buf.readUInt32LE(p);
-  p += 4;
+  for (let i = 0; i < nLevels; i++) levels.push(levelOnly(c.str()));
+  const ns = c.u32();
   const streams: WalStream[] = [];
   const r = new VarintReader(buf, 0);
   for (let i = 0; i < ns; i++) {
-    const labels = str();
-    const ne = buf.readUInt32LE(p);
-    p += 4;
+    const labels = c.str();
+    const ne = c.u32();
     const entries: WalEntry[] = new Array(ne);
-    r.pos = p;
+    r.pos = c.p;
     let start = 0;
     for (let j = 0; j < ne; j++) {
       start += r.uvarint();
@@ -253,9 +252,9 @@ function decodePushBodyRecord(buf: Buffer): { tenant: string; streams: WalStream
       if (e === undefined) throw new Error('WAL record names an entry its request body does not hold');
       entries[j] = e;
     }
-    p = r.pos;
+    c.p = r.pos;
     for (let j = 0; j < ne; j++) {
-      const code = buf[p++]!;
+      const code = buf[c.p++]!;
       const e = entries[j] as LogEntry;
       e.structuredMetadata = code === 0 ? [] : levels[code - 1]!;
     }
