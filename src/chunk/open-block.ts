@@ -196,10 +196,10 @@ export class OpenBlock {
    * gets a SharedArrayBuffer of its own. `depth` > 1 searches LZ4 matches harder (compaction).
    */
   cut(slabFor?: (bound: number) => BlockSlab, depth = 1): BlockData {
-    const x = buildBlockIndex(this.lines.view(), this.sm.view(), this.entries);
     const metaV = this.meta.view();
     const smV = this.sm.view();
     const linesV = this.lines.view();
+    const x = buildBlockIndex(linesV, smV, this.entries);
     const bound = x.length + lz4Bound(metaV.length) + lz4Bound(smV.length) + lz4Bound(linesV.length);
     const slab = slabFor?.(bound);
     const dst = slab ? slab.bytes : cutScratch(bound);
@@ -209,20 +209,19 @@ export class OpenBlock {
     const pSm = pMeta + lz4CompressInto(metaV, dst, pMeta, depth);
     const pLines = pSm + lz4CompressInto(smV, dst, pSm, depth);
     const end = pLines + lz4CompressInto(linesV, dst, pLines, depth);
-    let out = dst;
-    let o = base;
+    let out = dst.subarray(base, end);
     if (slab) slab.used = end;
     else {
-      out = new Uint8Array(new SharedArrayBuffer(end));
-      out.set(dst.subarray(0, end));
-      o = 0;
+      const own = new Uint8Array(new SharedArrayBuffer(out.length));
+      own.set(out);
+      out = own;
     }
     return {
       info: this.info(), codec: CODEC_LZ4,
-      index: out.subarray(o, o + x.length),
-      meta: out.subarray(o + pMeta - base, o + pSm - base),
-      sm: out.subarray(o + pSm - base, o + pLines - base),
-      lines: out.subarray(o + pLines - base, o + end - base),
+      index: out.subarray(0, x.length),
+      meta: out.subarray(pMeta - base, pSm - base),
+      sm: out.subarray(pSm - base, pLines - base),
+      lines: out.subarray(pLines - base, end - base),
     };
   }
 }
