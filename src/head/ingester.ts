@@ -34,8 +34,9 @@ export interface IngesterOptions {
   /** active stream limit and per-stream rate limit (none = unlimited) */
   limits?: IngesterLimits;
   /**
-   * Memory cap for all heads (bytes; 0/undefined = none): above it the biggest heads are flushed
-   * early, down to 3/4 of the cap (ingester.max_head_bytes).
+   * Memory cap for all heads (bytes; 0/undefined = none): from 3/4 of it the biggest heads are
+   * flushed early, down to half the cap, and above it pushes wait (waitForHeadRoom;
+   * ingester.max_head_bytes).
    */
   maxHeadBytes?: number;
   /** called after every flush run (the server reclaims the freed heads' memory) */
@@ -130,7 +131,7 @@ export class Ingester {
           if (this.isDuplicate(stream, e)) continue;
           stream.head.appendEntry(e, pos, now);
           replayedEntries++;
-          const obs = this.observers.length ? this.observersFor(rec.tenant) : null;
+          const obs = this.observersFor(rec.tenant);
           if (obs !== null) {
             if (e instanceof LogEntry) e.detach(); // observers may keep it; not the WAL segment
             for (const o of obs) o.fn(stream, e);
@@ -277,7 +278,7 @@ export class Ingester {
         if (record !== null) this.records.release(record);
       }
       // Tail clients and the forwarder see an entry only once it is acknowledged (durable).
-      const obs = this.observers.length ? this.observersFor(tenant) : null;
+      const obs = this.observersFor(tenant);
       if (obs !== null) {
         for (let i = 0; i < walStreams.length; i++) {
           for (const e of walStreams[i]!.entries) {

@@ -424,6 +424,11 @@ function insertSorted(sm: Labels, name: string, value: string): Labels {
 
 const detectorCache = new WeakMap<PushLimits, LevelDetector>();
 
+/** An entry that is a byte range of a request buffer and has no structured metadata. */
+function isBareByteRange(e: EntryLike): e is LogEntry & { src: Buffer } {
+  return e instanceof LogEntry && e.src !== null && e.structuredMetadata.length === 0;
+}
+
 /**
  * detectLevelFromBytes for every entry of a stream that is a byte range of one buffer without
  * structured metadata, in one kernel call; null when they do not all share a buffer (then each
@@ -433,7 +438,7 @@ function levelsOfBytes(d: LevelDetector, entries: readonly EntryLike[]): (string
   let src: Buffer | null = null;
   let m = 0;
   for (const e of entries) {
-    if (!(e instanceof LogEntry) || e.src === null || e.structuredMetadata.length !== 0) continue;
+    if (!isBareByteRange(e)) continue;
     if (src === null) src = e.src;
     else if (e.src !== src) return null;
     m++;
@@ -442,7 +447,7 @@ function levelsOfBytes(d: LevelDetector, entries: readonly EntryLike[]): (string
   const ranges = new Int32Array(2 * m);
   let k = 0;
   for (const e of entries) {
-    if (!(e instanceof LogEntry) || e.src === null || e.structuredMetadata.length !== 0) continue;
+    if (!isBareByteRange(e)) continue;
     ranges[k++] = e.start;
     ranges[k++] = e.end;
   }
@@ -452,7 +457,7 @@ function levelsOfBytes(d: LevelDetector, entries: readonly EntryLike[]): (string
   k = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    if (!(e instanceof LogEntry) || e.src === null || e.structuredMetadata.length !== 0) continue;
+    if (!isBareByteRange(e)) continue;
     out[i] = levels[k++];
   }
   return out;
