@@ -102,7 +102,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
     limits,
     ingestLimiter: new IngestionRateLimiter((t) => limits.get(t)),
     scheduler: new QueryScheduler(config.querier.maxConcurrent, config.frontend.maxOutstandingPerTenant),
-    metrics: { queries: 0, queryErrors: 0, queryDurationSum: 0, pushes: 0, pushErrors: 0, mallocTrims: 0, mallocTrimSeconds: 0, forcedGcs: 0, forcedGcSeconds: 0 },
+    metrics: { queries: 0, queryErrors: 0, queryDurationSum: 0, pushes: 0, pushErrors: 0, mallocTrimSeconds: 0, forcedGcs: 0, forcedGcSeconds: 0 },
     forwarder,
   };
   const app = buildApp(services, log, () => ready);
@@ -126,7 +126,6 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
       .catch(() => false)
       .finally(() => {
         trimming = false;
-        services.metrics.mallocTrims++;
         services.metrics.mallocTrimSeconds += (performance.now() - t0) / 1000;
       });
   }, 5_000);
