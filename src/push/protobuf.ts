@@ -5,7 +5,7 @@
 // allocating. Error texts follow the gogo-generated unmarshalers and golang/snappy.
 
 import snappy from 'snappyjs';
-import { labelsToString, type Labels } from '../util/labels.js';
+import { labelsToString, NO_LABELS, type Labels } from '../util/labels.js';
 import { LogEntry } from './entry.js';
 import { snappyDecodeInto } from '../native/index.js';
 
@@ -19,8 +19,6 @@ export class SnappyTooLargeError extends Error {
 /** structured metadata in wire order, unsanitised; the line stays a byte range of the body */
 export type RawEntry = LogEntry;
 
-/** Shared empty structured metadata (frozen: entries without pairs all point here). */
-export const NO_SM: Labels = Object.freeze([]) as unknown as Labels;
 export interface RawStream {
   labels: string;
   entries: RawEntry[];
@@ -221,7 +219,7 @@ function readEntry(b: Buffer, end: number): RawEntry {
   let tsNs = 0n;
   let lineStart = 0;
   let lineEnd = 0;
-  let sm: Labels = NO_SM;
+  let sm: Labels = NO_LABELS;
   let sawTs = false;
   while (pos < end) {
     const key = readTag(b, end, 'EntryAdapter');
@@ -249,7 +247,7 @@ function readEntry(b: Buffer, end: number): RawEntry {
         if (wire !== 2) wrongWire(wire, field === 3 ? 'StructuredMetadata' : 'Parsed');
         const post = lengthDelim(b, end);
         if (field === 3) {
-          if (sm === NO_SM) sm = [];
+          if (sm === NO_LABELS) sm = [];
           readPair(b, post, sm);
         }
         pos = post;

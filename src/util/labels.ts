@@ -10,6 +10,9 @@ export interface Label {
 /** Label list sorted by name, names unique. */
 export type Labels = Label[];
 
+/** One shared, frozen empty label list (entries without structured metadata); never mutated. */
+export const NO_LABELS: Labels = Object.freeze([]) as unknown as Labels;
+
 export function sortLabels(labels: Labels): Labels {
   return labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

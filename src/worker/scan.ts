@@ -22,7 +22,7 @@ import { evalRangeAggregation } from '../logql/eval/index.js';
 import { durationSeconds } from '../logql/eval/range.js';
 import { stepCount, type SeriesSamples, type StepGrid, type StepSeries } from '../logql/eval/types.js';
 import type { RangeAggregationExpr } from '../logql/ast.js';
-import type { Labels } from '../util/labels.js';
+import { NO_LABELS, type Labels } from '../util/labels.js';
 import { kernels } from '../native/index.js';
 import { planLineFilters, type LinePlan } from './prefilter.js';
 import { cmpBackward, cmpForward } from './merge.js';
@@ -182,8 +182,6 @@ interface MatchingBlock {
   sm: SmReader;
 }
 
-const NO_SM: Labels = Object.freeze([]) as unknown as Labels;
-
 /**
  * A block's structured metadata, decoded per entry on demand: a scan usually needs it for few of
  * a block's entries (those that pass the filters and the limit), and most entries repeat one of a
@@ -205,7 +203,7 @@ class SmReader {
     const raw = this.raw;
     const start = i === 0 ? 0 : this.ends[i - 1]!;
     const end = this.ends[i]!;
-    if (end - start === 1) return NO_SM; // count 0
+    if (end - start === 1) return NO_LABELS; // count 0
     if (end - start > 256) return decodeSmRecord(raw, start);
     const key = Buffer.from(raw.buffer, raw.byteOffset + start, end - start).toString('latin1');
     let v = this.cache.get(key);
