@@ -46,10 +46,11 @@ export interface ScanKernels {
   levelScan(buf: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rightBoundary: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void;
 }
 
-const C_WORD = 1;
-const C_LB = 2;
-const C_EQ = 4;
-const C_HIGH = 8;
+/** Bits of levelScan's byte-class table `cls` (the C++ kernel uses the same values). */
+export const C_WORD = 1; // first letter of a level word (either case)
+export const C_LB = 2; // left boundary
+export const C_EQ = 4; // '='
+export const C_HIGH = 8; // non-ASCII
 
 function levelScanTs(b: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rb: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void {
   const nWords = wordOff.length - 1;

@@ -6,7 +6,7 @@
 // Everything here runs per line on the ingest hot path: plain loops, no regexes, no closures.
 
 import type { Labels } from '../util/labels.js';
-import { levelScan } from '../native/index.js';
+import { C_EQ, C_HIGH, C_LB, C_WORD, levelScan } from '../native/index.js';
 
 export const SERVICE_NAME_LABEL = 'service_name';
 export const UNKNOWN_SERVICE = 'unknown_service';
@@ -556,10 +556,6 @@ export function detectLevel(d: LevelDetector, streamLabels: Labels, sm: Labels, 
 // pass itself is a scan kernel (src/native: C addon or the same loop in TypeScript), called once
 // for all the lines of a push; the tables below are its input.
 
-const C_WORD = 1; // first letter of a level word (either case)
-const C_LB = 2; // left boundary
-const C_EQ = 4; // '='
-const C_HIGH = 8; // non-ASCII
 const BYTE_CLASS = (() => {
   const t = new Uint8Array(256);
   for (let c = 0; c < 256; c++) {
