@@ -38,11 +38,6 @@ interface Slot {
 }
 
 /**
- * Built code runs dist/worker/scan-worker.js directly. When running from TypeScript sources
- * (tests, `npm run dev`), loader flags do not reach worker threads, so a tiny bootstrap loads
- * the worker through tsx's programmatic API instead.
- */
-/**
  * A scan allocates mostly short-lived strings (decoded lines); a small young generation (6 MiB:
  * 2 MiB semi-spaces, as small as the main thread's 4 MiB ones relative to its work) keeps a
  * worker's heap under 20 MiB instead of the ~45 MiB V8 grows it to by default, for a few more
@@ -50,6 +45,11 @@ interface Slot {
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 6 };
 
+/**
+ * Built code runs dist/worker/scan-worker.js directly. When running from TypeScript sources
+ * (tests, `npm run dev`), loader flags do not reach worker threads, so a tiny bootstrap loads
+ * the worker through tsx's programmatic API instead.
+ */
 function newScanWorker(): Worker {
   const here = import.meta.url;
   if (!here.endsWith('.ts')) return new Worker(fileURLToPath(new URL('./scan-worker.js', here)), { resourceLimits: WORKER_LIMITS });
