@@ -6,7 +6,7 @@ import type { LabelMatcher, LogSelectorExpr, RangeAggregationExpr, SampleExpr } 
 import type { Ingester } from '../head/ingester.js';
 import type { StreamRecord } from '../head/stream-head.js';
 import { WorkerPool } from '../worker/pool.js';
-import { unpackLabels, type LogScanResult, type SampleScanResult, type ScanStats, type ScannedEntry, type StreamSource, type Task } from '../worker/protocol.js';
+import { newResultBound, unpackLabels, writeResultBound, type ResultBatch, type ScanStats, type ScannedEntry, type StreamSource, type Task } from '../worker/protocol.js';
 import { cmpBackward, cmpForward, mergeSorted } from '../worker/merge.js';
 import { evaluateSampleExpr } from '../logql/eval/index.js';
 import type { QueryValue, StepGrid, StepSeries } from '../logql/eval/types.js';
@@ -103,17 +103,10 @@ export function ibytes(n: number): string {
 /** Bytes held per scanned entry beyond its line (object, labels reference, key). */
 const ENTRY_OVERHEAD = 96;
 
-/** Approximate memory a log scan result holds. */
-function logResultBytes(r: LogScanResult): number {
+/** Approximate memory metric series hold: 9 bytes a step per series (value + present flag). */
+function seriesBytes(series: StepSeries[]): number {
   let n = 0;
-  for (const e of r.entries) n += ENTRY_OVERHEAD + e.line.length;
-  return n;
-}
-
-/** Approximate memory a sample scan result holds: 9 bytes a step per series (value + present flag). */
-function sampleResultBytes(r: SampleScanResult): number {
-  let n = 0;
-  for (const s of r.series) n += ENTRY_OVERHEAD + s.key.length + s.values.length * 9;
+  for (const s of series) n += ENTRY_OVERHEAD + s.key.length + s.values.length * 9;
   return n;
 }
 
@@ -138,33 +131,27 @@ export class QueryEngine {
   }
 
   /**
-   * Runs scan tasks on the pool, counting what each returns against the query's budget: once over
-   * it, the remaining tasks are cancelled and the query fails with QueryTooLargeError. Workers
-   * keep at most `limit` entries (plus one block) or one accumulator per series, so the budget
-   * bounds what the coordinator holds.
+   * Runs scan tasks on the pool. `take(i, batch)` gets each result batch of task i as it arrives
+   * and answers by how many bytes the query's held results grew (or shrank); once they are over
+   * the budget, every scan is cancelled and the query fails with QueryTooLargeError. Any other
+   * failure also cancels the remaining scans.
    */
-  private async runBudgeted<T>(tasks: Task[], signal: AbortSignal | undefined, budget: Budget, sizeOf: (r: T) => number): Promise<T[]> {
+  private async runStreaming(tasks: Task[], signal: AbortSignal | undefined, budget: Budget, take: (i: number, b: ResultBatch) => number): Promise<ScanStats[]> {
     const ac = new AbortController();
     const onAbort = (): void => ac.abort(signal!.reason);
     if (signal?.aborted) ac.abort(signal.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
-    let over = false;
     try {
       return await Promise.all(
-        tasks.map((t) =>
-          this.pool.run<T>(t, ac.signal).then((r) => {
-            budget.used += sizeOf(r);
-            if (budget.max > 0 && budget.used > budget.max && !over) {
-              over = true;
-              ac.abort('query result too large');
-            }
-            if (over) throw new QueryTooLargeError(budget.max);
-            return r;
-          }),
+        tasks.map((t, i) =>
+          this.pool.run(t, (b) => {
+            budget.used += take(i, b);
+            if (budget.max > 0 && budget.used > budget.max) throw new QueryTooLargeError(budget.max);
+          }, ac.signal),
         ),
       );
     } catch (e) {
-      if (over) throw new QueryTooLargeError(budget.max);
+      if (!ac.signal.aborted) ac.abort(e instanceof QueryTooLargeError ? 'query result too large' : 'query failed');
       throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -224,19 +211,35 @@ export class QueryEngine {
     const sources = this.sourcesOf(streams, opts.start, through);
     const scanLimit = opts.interval > 0n ? 1_000_000 : opts.limit;
     const parts = this.partition(sources, this.pool.size);
-    const results = await this.runBudgeted<LogScanResult>(
-      parts.map((p) => ({ type: 'logScan', streams: p, selector: sel, fromNs: opts.start, toNs: opts.end, direction: opts.direction, limit: scanLimit, categorize: opts.categorize })),
-      signal, budget, logResultBytes,
-    );
     const backward = opts.direction === 'backward';
     const cmp = backward ? cmpBackward : cmpForward;
+    // Batches are merged as they arrive into the best `scanLimit` entries; once there are that
+    // many, their worst timestamp is shared with every partition's scan (blocks and entries that
+    // cannot beat it are skipped).
+    const bound = newResultBound();
     let merged: ScannedEntry[] = [];
-    results.forEach((r, i) => {
-      unpackLabels(r);
-      addStats(stats, r.stats);
-      for (const e of r.entries) e.seq += i * 2 ** 48;
-      merged = merged.length === 0 ? r.entries : mergeSorted(merged, r.entries, cmp, scanLimit);
-    });
+    const scans = await this.runStreaming(
+      parts.map((p) => ({ type: 'logScan', streams: p, selector: sel, fromNs: opts.start, toNs: opts.end, direction: opts.direction, limit: scanLimit, categorize: opts.categorize, bound })),
+      signal, budget,
+      (i, b) => {
+        if (b.kind !== 'entries') return 0;
+        unpackLabels(b);
+        let grew = 0;
+        for (const e of b.entries) {
+          e.seq += i * 2 ** 48;
+          grew += ENTRY_OVERHEAD + e.line.length;
+        }
+        const cut: ScannedEntry[] = [];
+        merged = mergeSorted(merged, b.entries, cmp, scanLimit, cut);
+        for (const e of cut) grew -= ENTRY_OVERHEAD + e.line.length;
+        if (merged.length >= scanLimit && scanLimit > 0) {
+          const w = merged[scanLimit - 1]!;
+          writeResultBound(bound, BigInt(w.tsMs) * 1_000_000n + BigInt(w.tsRem));
+        }
+        return grew;
+      },
+    );
+    for (const s of scans) addStats(stats, s);
     // Group by final label set; drop exact duplicates (same labels, timestamp and line).
     const groups = new Map<string, { labels: Labels; entries: ResultEntry[]; seen: Set<string> | null; lastMs: number; lastRem: number }>();
     let emitted = 0;
@@ -327,13 +330,20 @@ export class QueryEngine {
       const relabels = r.grouping !== undefined || r.range.selector.pipeline.some((s) => s.kind === 'drop' || s.kind === 'keep' || s.kind === 'labelFormat');
       const splittable = !relabels || SUMMABLE.has(r.op);
       const parts = splittable ? this.partition(sources, this.pool.size) : [sources];
-      const results = await this.runBudgeted<SampleScanResult>(
+      const results: StepSeries[][] = parts.map(() => []);
+      const scans = await this.runStreaming(
         parts.map((p) => ({ type: 'sampleScan', streams: p, expr: r, grid, fromNs: from, toNs: to })),
-        signal, budget, sampleResultBytes,
+        signal, budget,
+        (i, b) => {
+          if (b.kind !== 'series') return 0;
+          const list = results[i]!;
+          for (const x of b.series) list.push(x);
+          return seriesBytes(b.series);
+        },
       );
-      for (const res of results) addStats(stats, res.stats);
-      if (results.length === 1) return results[0]!.series;
-      return mergeStepSeries(results.map((x) => x.series), !relabels);
+      for (const s of scans) addStats(stats, s);
+      if (results.length === 1) return results[0]!;
+      return mergeStepSeries(results, !relabels);
     };
     const tenants = typeof tenant === 'string' ? [tenant] : tenant;
     // Several tenants (Loki's MultiTenantQuerier.SelectSamples): each range aggregation runs per

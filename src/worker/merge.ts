@@ -2,13 +2,18 @@
 // `limit` entries, in Loki's order.
 import type { ScannedEntry } from './protocol.js';
 
-export function mergeSorted(a: ScannedEntry[], b: ScannedEntry[], cmp: (x: ScannedEntry, y: ScannedEntry) => number, limit: number): ScannedEntry[] {
+/** Merges two sorted lists into the first `limit` entries; what is cut off goes to `rest` if given. */
+export function mergeSorted(a: ScannedEntry[], b: ScannedEntry[], cmp: (x: ScannedEntry, y: ScannedEntry) => number, limit: number, rest?: ScannedEntry[]): ScannedEntry[] {
   const out: ScannedEntry[] = [];
   let i = 0;
   let j = 0;
   while (out.length < limit && (i < a.length || j < b.length)) {
     if (j >= b.length || (i < a.length && cmp(a[i]!, b[j]!) <= 0)) out.push(a[i++]!);
     else out.push(b[j++]!);
+  }
+  if (rest) {
+    while (i < a.length) rest.push(a[i++]!);
+    while (j < b.length) rest.push(b[j++]!);
   }
   return out;
 }

@@ -1,12 +1,14 @@
-// A pool of up to `size` scan worker threads with a FIFO task queue. The coordinator submits tasks
-// and awaits results; a task can be cancelled (client gone, timeout) through a shared flag that
-// the worker checks between blocks, so the scan really stops. Workers start on demand and stop
+// A pool of up to `size` scan worker threads with a FIFO task queue. The coordinator submits a
+// task with a batch handler: results arrive in batches while the scan runs, and each batch the
+// handler has taken gives the worker a credit to post another (back-pressure); the task's promise
+// settles with the scan's stats. A task can be cancelled (client gone, timeout, a handler that
+// throws) through a shared flag that the worker checks between blocks, so the scan really stops. Workers start on demand and stop
 // after `idleMs` without work, so an idle server does not hold their heaps (~30 MiB each).
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ReplyMessage, Task, TaskMessage, WorkerMemory } from './protocol.js';
+import { CREDITS, type ReplyMessage, type ResultBatch, type ScanStats, type Task, type TaskMessage, type WorkerMemory } from './protocol.js';
 
 export class TaskError extends Error {
   constructor(message: string, readonly status: number, name: string) {
@@ -24,8 +26,11 @@ export class CancelledError extends Error {
 
 interface Job {
   msg: TaskMessage;
-  resolve: (v: unknown) => void;
+  onBatch: (b: ResultBatch) => void;
+  resolve: (v: ScanStats) => void;
   reject: (e: Error) => void;
+  /** the promise settled (cancelled or failed early): later batches are dropped */
+  settled: boolean;
 }
 
 interface Slot {
@@ -75,10 +80,15 @@ export class WorkerPool {
     const slot: Slot = { worker: newScanWorker(), job: null, idleTimer: null };
     slot.worker.on('message', (m: ReplyMessage) => {
       const job = slot.job;
+      if (m.type === 'batch') {
+        if (job) this.takeBatch(job, m.batch);
+        return;
+      }
       slot.job = null;
       slot.mem = m.mem;
-      if (job) {
-        if (m.ok) job.resolve(m.result);
+      if (job && !job.settled) {
+        job.settled = true;
+        if (m.type === 'done') job.resolve(m.stats);
         else if (Atomics.load(job.msg.cancel, 0) === 1) job.reject(new CancelledError('cancelled'));
         else job.reject(new TaskError(m.error.message, m.error.status, m.error.name));
       }
@@ -88,7 +98,10 @@ export class WorkerPool {
     slot.worker.on('error', (e) => {
       const job = slot.job;
       slot.job = null;
-      if (job) job.reject(new TaskError(`scan worker failed: ${e.message}`, 500, 'WorkerError'));
+      if (job && !job.settled) {
+        job.settled = true;
+        job.reject(new TaskError(`scan worker failed: ${e.message}`, 500, 'WorkerError'));
+      }
       this.remove(slot);
       if (!this.closed) this.dispatch();
     });
@@ -121,27 +134,48 @@ export class WorkerPool {
     return this.slots.length;
   }
 
-  run<T>(task: Task, signal?: AbortSignal): Promise<T> {
+  /**
+   * Runs `task`, handing each result batch to `onBatch` (on this thread, in the worker's order);
+   * resolves with the scan's stats once every batch was handed over. A throwing `onBatch` cancels
+   * the scan and rejects with its error.
+   */
+  run(task: Task, onBatch: (b: ResultBatch) => void, signal?: AbortSignal): Promise<ScanStats> {
     if (this.closed) return Promise.reject(new Error('worker pool is closed'));
     const cancel = new Int32Array(new SharedArrayBuffer(4));
-    return new Promise<T>((resolve, reject) => {
-      const job: Job = { msg: { id: this.nextId++, task, cancel }, resolve: resolve as (v: unknown) => void, reject };
+    const credits = new Int32Array(new SharedArrayBuffer(4));
+    credits[0] = CREDITS;
+    return new Promise<ScanStats>((resolve, reject) => {
+      const job: Job = { msg: { id: this.nextId++, task, cancel, credits }, onBatch, resolve, reject, settled: false };
       if (signal) {
         if (signal.aborted) return reject(new CancelledError(String(signal.reason ?? 'cancelled')));
-        signal.addEventListener(
-          'abort',
-          () => {
-            Atomics.store(cancel, 0, 1);
-            const qi = this.queue.indexOf(job);
-            if (qi >= 0) this.queue.splice(qi, 1);
-            reject(new CancelledError(String(signal.reason ?? 'cancelled')));
-          },
-          { once: true },
-        );
+        signal.addEventListener('abort', () => this.fail(job, new CancelledError(String(signal.reason ?? 'cancelled'))), { once: true });
       }
       this.queue.push(job);
       this.dispatch();
     });
+  }
+
+  private takeBatch(job: Job, batch: ResultBatch): void {
+    if (job.settled) return;
+    try {
+      job.onBatch(batch);
+    } catch (e) {
+      this.fail(job, e as Error);
+      return;
+    }
+    Atomics.add(job.msg.credits, 0, 1);
+    Atomics.notify(job.msg.credits, 0);
+  }
+
+  /** Cancels a job now: its worker stops at the next block (or wakes from waiting for a credit). */
+  private fail(job: Job, err: Error): void {
+    if (job.settled) return;
+    job.settled = true;
+    Atomics.store(job.msg.cancel, 0, 1);
+    Atomics.notify(job.msg.credits, 0);
+    const qi = this.queue.indexOf(job);
+    if (qi >= 0) this.queue.splice(qi, 1);
+    job.reject(err);
   }
 
   private dispatch(): void {

@@ -1,5 +1,7 @@
 // Messages between the query coordinator (main thread) and the scan workers. Everything is
 // plain structured-clone data; block bytes travel as SharedArrayBuffer views (shared, not copied).
+// Results stream back as batches while a scan runs; a worker may have at most CREDITS batches
+// unprocessed by the coordinator and otherwise waits (back-pressure through a shared counter).
 import type { BlockData } from '../chunk/block.js';
 import type { Grouping, LogSelectorExpr, RangeAggregationExpr } from '../logql/ast.js';
 import type { Labels } from '../util/labels.js';
@@ -22,6 +24,28 @@ export interface LogScanTask {
   direction: 'forward' | 'backward';
   limit: number;
   categorize: boolean;
+  /**
+   * The query's shared result bound (newResultBound), written by the coordinator once it holds
+   * `limit` entries: scans of every partition skip blocks and entries that cannot beat it.
+   */
+  bound?: BigInt64Array;
+}
+
+/**
+ * A shared [set flag, timestamp ns] pair: the timestamp of the limit-th best entry the coordinator
+ * holds. It only ever gets better (newer for backward queries, older for forward ones).
+ */
+export function newResultBound(): BigInt64Array {
+  return new BigInt64Array(new SharedArrayBuffer(16));
+}
+
+export function readResultBound(b: BigInt64Array): bigint | null {
+  return Atomics.load(b, 0) === 1n ? Atomics.load(b, 1) : null;
+}
+
+export function writeResultBound(b: BigInt64Array, ns: bigint): void {
+  Atomics.store(b, 1, ns);
+  Atomics.store(b, 0, 1n);
 }
 
 export interface ScannedEntry {
@@ -58,7 +82,7 @@ export interface LogScanResult {
 }
 
 /** Moves per-entry labels into labelSets (worker side, before postMessage). */
-export function packLabels(r: LogScanResult): void {
+export function packLabels(r: { entries: ScannedEntry[]; labelSets?: Map<string, Labels> }): void {
   const sets = new Map<string, Labels>();
   for (const e of r.entries) {
     if (!sets.has(e.key)) sets.set(e.key, e.labels);
@@ -68,7 +92,7 @@ export function packLabels(r: LogScanResult): void {
 }
 
 /** Gives every entry its labels back (receiving side). */
-export function unpackLabels(r: LogScanResult): void {
+export function unpackLabels(r: { entries: ScannedEntry[]; labelSets?: Map<string, Labels> }): void {
   const sets = r.labelSets;
   if (!sets) return;
   for (const e of r.entries) e.labels = sets.get(e.key)!;
@@ -93,11 +117,40 @@ export interface SampleScanResult {
 
 export type Task = LogScanTask | SampleScanTask;
 
+/** One batch of a running scan's results. */
+export type ResultBatch =
+  /** log entries accepted so far, sorted in the query's order (labels packed, see packLabels) */
+  | { kind: 'entries'; entries: ScannedEntry[]; labelSets?: Map<string, Labels> }
+  /** finished series of a metric scan (a series is sent once, whole) */
+  | { kind: 'series'; series: StepSeries[] };
+
+/** Batches a worker may post before the coordinator has taken them (then it waits). */
+export const CREDITS = 4;
+
+/**
+ * Worker side of the back-pressure: takes one credit to post a batch, waiting while there is none.
+ * Returns false (nothing taken) once the task is cancelled; the pool notifies `credits` on every
+ * credit it gives back and on cancel, the timeout is only a safety net.
+ */
+export function takeCredit(credits: Int32Array, cancel: Int32Array, waitMs = 10_000): boolean {
+  for (;;) {
+    if (Atomics.load(cancel, 0) === 1) return false;
+    const c = Atomics.load(credits, 0);
+    if (c > 0) {
+      if (Atomics.compareExchange(credits, 0, c, c - 1) === c) return true;
+      continue;
+    }
+    Atomics.wait(credits, 0, c, waitMs);
+  }
+}
+
 export interface TaskMessage {
   id: number;
   task: Task;
   /** Int32 flag set to 1 by the coordinator to cancel */
   cancel: Int32Array;
+  /** Int32: batches the worker may still post (starts at CREDITS; +1 per batch the coordinator took) */
+  credits: Int32Array;
 }
 
 /** The worker isolate's memory after a task (for /metrics: where the process's RSS goes). */
@@ -108,5 +161,6 @@ export interface WorkerMemory {
 }
 
 export type ReplyMessage =
-  | { id: number; ok: true; result: LogScanResult | SampleScanResult; mem: WorkerMemory }
-  | { id: number; ok: false; error: { message: string; status: number; name: string }; mem: WorkerMemory };
+  | { id: number; type: 'batch'; batch: ResultBatch }
+  | { id: number; type: 'done'; stats: ScanStats; mem: WorkerMemory }
+  | { id: number; type: 'error'; error: { message: string; status: number; name: string }; mem: WorkerMemory };

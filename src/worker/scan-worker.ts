@@ -1,32 +1,56 @@
 // Worker thread entry: receives scan tasks from the pool, runs them synchronously (this thread
-// exists so that scans never block the server's event loop) and posts back results or errors.
+// exists so that scans never block the server's event loop) and streams results back in batches:
+// log entries as the scan accepts them, metric series when the scan ends. Posting a batch takes a
+// credit; with none left the worker waits until the coordinator has taken earlier batches
+// (back-pressure), or the task is cancelled.
 import { getHeapStatistics } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
-import { packLabels, type LogScanResult, type SampleScanResult, type ReplyMessage, type TaskMessage, type WorkerMemory } from './protocol.js';
-import { scanLogs, scanSamples } from './scan.js';
+import { packLabels, readResultBound, takeCredit, type ReplyMessage, type ResultBatch, type ScannedEntry, type TaskMessage, type WorkerMemory } from './protocol.js';
+import { ScanCancelled, scanLogs, scanSamples } from './scan.js';
 
 if (!parentPort) throw new Error('scan-worker must run as a worker thread');
 const port = parentPort;
+
+/** Series per batch of a metric scan's result. */
+const SERIES_PER_BATCH = 1024;
 
 function memory(): WorkerMemory {
   const h = getHeapStatistics();
   return { heapUsed: h.used_heap_size, heapTotal: h.total_heap_size, external: h.external_memory };
 }
 
+function post(msg: TaskMessage, batch: ResultBatch): void {
+  if (!takeCredit(msg.credits, msg.cancel)) throw new ScanCancelled();
+  const reply: ReplyMessage = { id: msg.id, type: 'batch', batch };
+  port.postMessage(reply);
+}
+
 port.on('message', (msg: TaskMessage) => {
   let reply: ReplyMessage;
   try {
     const t = msg.task;
-    let result: LogScanResult | SampleScanResult;
+    let stats;
     if (t.type === 'logScan') {
-      const r: LogScanResult = scanLogs(t, msg.cancel);
-      packLabels(r);
-      result = r;
-    } else result = scanSamples(t, msg.cancel);
-    reply = { id: msg.id, ok: true, result, mem: memory() };
+      const bound = t.bound;
+      stats = scanLogs(t, msg.cancel, {
+        sink: {
+          emit(entries: ScannedEntry[]): void {
+            const batch: ResultBatch = { kind: 'entries', entries };
+            packLabels(batch);
+            post(msg, batch);
+          },
+          bound: () => (bound ? readResultBound(bound) : null),
+        },
+      }).stats;
+    } else {
+      const r = scanSamples(t, msg.cancel);
+      for (let i = 0; i < r.series.length; i += SERIES_PER_BATCH) post(msg, { kind: 'series', series: r.series.slice(i, i + SERIES_PER_BATCH) });
+      stats = r.stats;
+    }
+    reply = { id: msg.id, type: 'done', stats, mem: memory() };
   } catch (e) {
     const err = e as Error & { status?: number };
-    reply = { id: msg.id, ok: false, error: { message: err.message, status: typeof err.status === 'number' ? err.status : 500, name: err.name }, mem: memory() };
+    reply = { id: msg.id, type: 'error', error: { message: err.message, status: typeof err.status === 'number' ? err.status : 500, name: err.name }, mem: memory() };
   }
   port.postMessage(reply);
 });

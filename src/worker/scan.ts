@@ -241,6 +241,21 @@ function readMatchingBlock(pb: PlannedBlock, fds: Map<string, number>, lf: LineF
 /** `plain`: no byte filters, bloom skips or step accumulators (the reference the tests compare with). */
 export interface ScanOptions {
   plain?: boolean;
+  /** log scans: stream accepted entries here in batches instead of returning them */
+  sink?: LogSink;
+}
+
+/** Where a log scan streams its results (the worker posts them to the coordinator). */
+export interface LogSink {
+  /** Takes accepted entries sorted in the query's order; may block while the coordinator is behind. */
+  emit(entries: ScannedEntry[]): void;
+  /** The coordinator's limit-th best timestamp so far (ns), or null: nothing worse can be returned. */
+  bound(): bigint | null;
+}
+
+/** Entries per streamed batch: a quarter of the limit, so the coordinator's bound is known early. */
+function batchSize(limit: number): number {
+  return Math.min(65_536, Math.max(64, Math.ceil(limit / 4)));
 }
 
 const NO_PLAN = (pipeline: LinePlan['rest']): LinePlan => ({ must: [], mustNot: [], rest: [...pipeline] });
@@ -271,24 +286,50 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
   );
   const pipes = new Map<number, ReturnType<typeof pipeline.forStream>>();
   const hashes = new Map<number, number>();
-  let found: ScannedEntry[] = [];
+  // `found` keeps this scan's best `limit` entries (for its own bound); with a sink, entries are
+  // also queued in `pending` and streamed out in batches.
+  const found: ScannedEntry[] = [];
+  const sink = opts.sink;
+  const pending: ScannedEntry[] = [];
+  const perBatch = batchSize(task.limit);
+  const flush = (): void => {
+    if (!sink || pending.length === 0) return;
+    pending.sort(cmp);
+    // what has fallen behind the bound since it was queued is not sent
+    let n = pending.length;
+    if (worstNs !== null) while (n > 0 && beyond(pending[n - 1]!.tsMs, pending[n - 1]!.tsRem)) n--;
+    const batch = pending.splice(0, pending.length);
+    batch.length = n;
+    if (n > 0) sink.emit(batch);
+  };
   let worstNs: bigint | null = null;
   // the same bound as (ms, ns remainder) for per-entry checks without a bigint
   let worstMs = 0;
   let worstRem = 0;
+  // Entries worse than `ns` cannot be returned: tighten the bound (it never loosens).
+  const tighten = (ns: bigint): void => {
+    if (worstNs !== null && (backward ? ns <= worstNs : ns >= worstNs)) return;
+    worstNs = ns;
+    [worstMs, worstRem] = splitNs(ns);
+  };
+  // strictly worse than the bound (equal timestamps may still win the tie-break)
+  const beyond = (ms: number, rem: number): boolean =>
+    backward ? ms < worstMs || (ms === worstMs && rem < worstRem) : ms > worstMs || (ms === worstMs && rem > worstRem);
   const trim = (): void => {
     found.sort(cmp);
     if (found.length > task.limit) found.length = task.limit;
     if (found.length === task.limit) {
       const w = found[task.limit - 1]!;
-      worstNs = BigInt(w.tsMs) * 1_000_000n + BigInt(w.tsRem);
-      worstMs = w.tsMs;
-      worstRem = w.tsRem;
+      tighten(BigInt(w.tsMs) * 1_000_000n + BigInt(w.tsRem));
     }
   };
   try {
     for (const { pb, si } of planned) {
       if (Atomics.load(cancel, 0) === 1) throw new ScanCancelled();
+      if (sink) {
+        const g = sink.bound();
+        if (g !== null) tighten(g);
+      }
       // Stop when `limit` entries are found that all beat anything this (and any later) block could hold.
       if (worstNs !== null && (backward ? pb.info.maxTs < worstNs : pb.info.minTs > worstNs)) break;
       const mb = readMatchingBlock(pb, fds, lf, logBounds, stats, smReader);
@@ -312,23 +353,26 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
         const rem = tsRem[i]!;
         // Entries that cannot beat the limit-th best found so far are not even decoded (equal
         // timestamps may still win the tie-break, so they are kept).
-        if (worstNs !== null && (backward ? ms < worstMs || (ms === worstMs && rem < worstRem) : ms > worstMs || (ms === worstMs && rem > worstRem))) continue;
+        if (worstNs !== null && beyond(ms, rem)) continue;
         const line = textDecoder.decode(lines.subarray(lineOff[i]!, lineOff[i + 1]!));
         if (!sp.process(BigInt(ms) * 1_000_000n + BigInt(rem), line, sm.get(i))) continue;
-        found.push({
+        const e: ScannedEntry = {
           tsMs: ms, tsRem: rem, seq: seqBase + i, h, line: sp.line, key: sp.labelsKey(), labels: sp.labels(),
           categorized: task.categorize ? sp.categorized() : undefined,
-        });
+        };
+        found.push(e);
+        if (sink) pending.push(e);
         if (found.length >= 2 * task.limit) trim();
       }
       if (found.length >= task.limit) trim();
+      if (pending.length >= perBatch) flush();
     }
     trim();
+    flush();
   } finally {
     closeFds(fds);
   }
-  const all = found;
-  return { entries: all, stats };
+  return { entries: sink ? [] : found, stats };
 }
 
 function closeFds(fds: Map<string, number>): void {

@@ -6,7 +6,8 @@ import { OpenBlock } from '../../src/chunk/open-block.js';
 import { CancelledError, WorkerPool } from '../../src/worker/pool.js';
 import { parseExpr } from '../../src/logql/syntax/index.js';
 import type { LogSelectorExpr } from '../../src/logql/ast.js';
-import type { LogScanResult, LogScanTask } from '../../src/worker/protocol.js';
+import type { LogScanTask } from '../../src/worker/protocol.js';
+import { gather } from '../helpers/pool.js';
 
 const pool = new WorkerPool(1);
 afterAll(() => pool.close());
@@ -28,18 +29,18 @@ function task(repeat: number): LogScanTask {
 describe('scan cancellation', () => {
   it('stops a long scan between blocks and frees the worker', async () => {
     // calibrate: time per block on this machine
-    await pool.run<LogScanResult>(task(5)); // warm-up (worker start, JIT)
+    await gather(pool, task(5)); // warm-up (worker start, JIT)
     let t = Date.now();
-    await pool.run<LogScanResult>(task(40));
+    await gather(pool, task(40));
     const perBlock = Math.max(0.2, (Date.now() - t) / 40);
     const blocks = Math.ceil(20_000 / perBlock); // a ~20 s scan when not cancelled
     const ac = new AbortController();
-    const long = pool.run<LogScanResult>(task(blocks), ac.signal);
+    const long = gather(pool, task(blocks), ac.signal);
     await new Promise((r) => setTimeout(r, 300));
     t = Date.now();
     ac.abort('query timed out');
     await expect(long).rejects.toBeInstanceOf(CancelledError);
-    const small = await pool.run<LogScanResult>(task(1));
+    const small = await gather(pool, task(1));
     expect(small.stats.blocks).toBe(1);
     expect(Date.now() - t).toBeLessThan(2_000);
   }, 30_000);
