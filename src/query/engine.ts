@@ -6,7 +6,7 @@ import type { LabelMatcher, LogSelectorExpr, RangeAggregationExpr, SampleExpr } 
 import type { Ingester } from '../head/ingester.js';
 import type { StreamRecord } from '../head/stream-head.js';
 import { WorkerPool } from '../worker/pool.js';
-import { newResultBound, unpackLabels, writeResultBound, type ResultBatch, type ScanStats, type ScannedEntry, type StreamSource, type Task } from '../worker/protocol.js';
+import { newResultBound, unpackEntries, writeResultBound, type ResultBatch, type ScanStats, type ScannedEntry, type StreamSource, type Task } from '../worker/protocol.js';
 import { cmpBackward, cmpForward, mergeSorted } from '../worker/merge.js';
 import { evaluateSampleExpr } from '../logql/eval/index.js';
 import type { QueryValue, StepGrid, StepSeries } from '../logql/eval/types.js';
@@ -223,14 +223,14 @@ export class QueryEngine {
       signal, budget,
       (i, b) => {
         if (b.kind !== 'entries') return 0;
-        unpackLabels(b);
+        const entries = unpackEntries(b.entries);
         let grew = 0;
-        for (const e of b.entries) {
+        for (const e of entries) {
           e.seq += i * 2 ** 48;
           grew += ENTRY_OVERHEAD + e.line.length;
         }
         const cut: ScannedEntry[] = [];
-        merged = mergeSorted(merged, b.entries, cmp, scanLimit, cut);
+        merged = mergeSorted(merged, entries, cmp, scanLimit, cut);
         for (const e of cut) grew -= ENTRY_OVERHEAD + e.line.length;
         if (merged.length >= scanLimit && scanLimit > 0) {
           const w = merged[scanLimit - 1]!;

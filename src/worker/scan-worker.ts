@@ -5,7 +5,7 @@
 // (back-pressure), or the task is cancelled.
 import { getHeapStatistics } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
-import { packLabels, readResultBound, takeCredit, type ReplyMessage, type ResultBatch, type ScannedEntry, type TaskMessage, type WorkerMemory } from './protocol.js';
+import { packEntries, readResultBound, takeCredit, type ReplyMessage, type ResultBatch, type ScannedEntry, type TaskMessage, type WorkerMemory } from './protocol.js';
 import { ScanCancelled, scanLogs, scanSamples } from './scan.js';
 
 if (!parentPort) throw new Error('scan-worker must run as a worker thread');
@@ -35,9 +35,7 @@ port.on('message', (msg: TaskMessage) => {
       stats = scanLogs(t, msg.cancel, {
         sink: {
           emit(entries: ScannedEntry[]): void {
-            const batch: ResultBatch = { kind: 'entries', entries };
-            packLabels(batch);
-            post(msg, batch);
+            post(msg, { kind: 'entries', entries: packEntries(entries, t.categorize) });
           },
           bound: () => (bound ? readResultBound(bound) : null),
         },

@@ -253,10 +253,13 @@ export interface LogSink {
   bound(): bigint | null;
 }
 
-/** Entries per streamed batch: a quarter of the limit, so the coordinator's bound is known early. */
-function batchSize(limit: number): number {
-  return Math.min(65_536, Math.max(64, Math.ceil(limit / 4)));
-}
+/**
+ * A streamed batch closes (at a block's end) once it holds `limit` entries, so that the
+ * coordinator can publish its bound after the first batch, or 1 MiB of lines, so that large
+ * results move in pieces the coordinator takes at its own pace. Smaller batches cost a message and
+ * a wake-up each (measured: 250-entry batches made "last 1000 lines" scans wait for the main thread).
+ */
+const BATCH_LINE_BYTES = 1 << 20;
 
 const NO_PLAN = (pipeline: LinePlan['rest']): LinePlan => ({ must: [], mustNot: [], rest: [...pipeline] });
 
@@ -291,14 +294,16 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
   const found: ScannedEntry[] = [];
   const sink = opts.sink;
   const pending: ScannedEntry[] = [];
-  const perBatch = batchSize(task.limit);
+  let pendingBytes = 0;
   const flush = (): void => {
     if (!sink || pending.length === 0) return;
     pending.sort(cmp);
-    // what has fallen behind the bound since it was queued is not sent
-    let n = pending.length;
+    // what has fallen behind the bound since it was queued is not sent, nor what is beyond the
+    // best `limit` of the batch (those beat it)
+    let n = Math.min(pending.length, task.limit);
     if (worstNs !== null) while (n > 0 && beyond(pending[n - 1]!.tsMs, pending[n - 1]!.tsRem)) n--;
     const batch = pending.splice(0, pending.length);
+    pendingBytes = 0;
     batch.length = n;
     if (n > 0) sink.emit(batch);
   };
@@ -361,11 +366,14 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
           categorized: task.categorize ? sp.categorized() : undefined,
         };
         found.push(e);
-        if (sink) pending.push(e);
+        if (sink) {
+          pending.push(e);
+          pendingBytes += e.line.length;
+        }
         if (found.length >= 2 * task.limit) trim();
       }
       if (found.length >= task.limit) trim();
-      if (pending.length >= perBatch) flush();
+      if (pending.length >= task.limit || pendingBytes >= BATCH_LINE_BYTES) flush();
     }
     trim();
     flush();

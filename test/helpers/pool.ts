@@ -1,6 +1,6 @@
 // Runs a scan task on a worker pool and gathers its streamed batches, as the query engine does.
 import type { WorkerPool } from '../../src/worker/pool.js';
-import { unpackLabels, type ResultBatch, type ScanStats, type ScannedEntry, type Task } from '../../src/worker/protocol.js';
+import { unpackEntries, type ResultBatch, type ScanStats, type ScannedEntry, type Task } from '../../src/worker/protocol.js';
 import type { StepSeries } from '../../src/logql/eval/types.js';
 
 export interface Gathered {
@@ -10,7 +10,7 @@ export interface Gathered {
   batches: ResultBatch[];
 }
 
-/** Entries of all batches in arrival order (labels unpacked); `onBatch` sees each batch first. */
+/** Entries of all batches in arrival order; `onBatch` sees each batch first. */
 export async function gather(pool: WorkerPool, task: Task, signal?: AbortSignal, onBatch?: (b: ResultBatch) => void): Promise<Gathered> {
   const batches: ResultBatch[] = [];
   const entries: ScannedEntry[] = [];
@@ -18,10 +18,8 @@ export async function gather(pool: WorkerPool, task: Task, signal?: AbortSignal,
   const stats = await pool.run(task, (b) => {
     onBatch?.(b);
     batches.push(b);
-    if (b.kind === 'entries') {
-      unpackLabels(b);
-      entries.push(...b.entries);
-    } else series.push(...b.series);
+    if (b.kind === 'entries') entries.push(...unpackEntries(b.entries));
+    else series.push(...b.series);
   }, signal);
   return { entries, series, stats, batches };
 }

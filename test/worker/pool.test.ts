@@ -8,7 +8,7 @@ import { labelsKey } from '../../src/util/labels.js';
 import { parseExpr } from '../../src/logql/syntax/index.js';
 import type { LogSelectorExpr } from '../../src/logql/ast.js';
 import { Worker } from 'node:worker_threads';
-import { CREDITS, takeCredit, type LogScanTask, type SampleScanTask } from '../../src/worker/protocol.js';
+import { CREDITS, packEntries, takeCredit, unpackEntries, type LogScanTask, type SampleScanTask, type ScannedEntry } from '../../src/worker/protocol.js';
 import type { RangeAggregationExpr } from '../../src/logql/ast.js';
 import { CancelledError } from '../../src/worker/pool.js';
 import { gather } from '../helpers/pool.js';
@@ -63,21 +63,33 @@ describe('worker pool', () => {
     expect(pool.started).toBe(1);
   });
 
-  it('sends each label set once per batch, and unpackLabels gives every entry its own', async () => {
+  it('sends entries as columns with each label set once, and unpacking gives every entry its own', async () => {
     pool = new WorkerPool(1, 0);
     const t = task();
     const other = task().streams[0]!;
     t.streams.push({ ...other, labels: [{ name: 'job', value: 'y' }] });
-    const packed: number[] = [];
+    const sets: number[] = [];
     const r = await gather(pool, t, undefined, (b) => {
       if (b.kind !== 'entries') return;
-      packed.push(b.labelSets!.size);
-      expect(b.entries.every((e) => e.labels === undefined)).toBe(true);
+      sets.push(b.entries.keys.length);
+      expect(b.entries.nums).toBeInstanceOf(Float64Array);
+      expect(b.entries.labels).toHaveLength(b.entries.keys.length);
     });
-    expect(packed).toEqual([2]);
+    expect(sets).toEqual([2]);
     expect(r.entries.length).toBe(68);
     for (const e of r.entries) expect(labelsKey(e.labels)).toBe(e.key);
     expect(new Set(r.entries.map((e) => e.labels[0]!.value))).toEqual(new Set(['x', 'y']));
+  });
+
+  it('packEntries and unpackEntries round-trip every field', () => {
+    const labels = [{ name: 'job', value: 'x' }];
+    const cat = { stream: labels, structuredMetadata: [{ name: 'trace_id', value: 't1' }], parsed: [] };
+    const es: ScannedEntry[] = [
+      { tsMs: 1795132800123, tsRem: 456789, seq: 2 ** 40 + 7, h: 2 ** 51 + 3, line: 'héllo 𝄞', key: '{job="x"}', labels, categorized: cat },
+      { tsMs: -5, tsRem: 0, seq: 0, h: 0, line: '', key: '{job="y"}', labels: [{ name: 'job', value: 'y' }], categorized: undefined },
+    ];
+    expect(unpackEntries(packEntries(es, true))).toEqual(es);
+    expect(unpackEntries(packEntries(es, false)).map((e) => e.categorized)).toEqual([undefined, undefined]);
   });
 
   it('keeps a busy worker past idleMs', async () => {
