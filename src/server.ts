@@ -16,14 +16,8 @@ import { Compactor } from './compactor/compactor.js';
 import { TenantLimits } from './limits/overrides.js';
 import { IngestionRateLimiter, ingesterLimitsFrom } from './limits/ingest.js';
 import { QueryScheduler } from './limits/scheduler.js';
-import { kernels, mallocTrimAsync } from './native/index.js';
-import { majorGc } from './util/gc.js';
-
-/** Chunk bytes flushed (heads freed) between two forced full GCs. */
-const GC_AFTER_FLUSHED_BYTES = 16 * 1024 * 1024;
-const GC_MIN_INTERVAL_MS = 2000;
-/** Line bytes ingested in a burst before the quiet after it gets a full GC. */
-const GC_AFTER_INGESTED_BYTES = 64 * 1024 * 1024;
+import { kernels } from './native/index.js';
+import { Reclaimer } from './head/reclaim.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -49,43 +43,10 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
       maxHeadBytes: config.ingester.maxHeadBytes,
       walSegmentSize: config.wal.segmentSize,
       limits: ingesterLimitsFrom((t) => limits.get(t)),
-      afterFlush: () => reclaimFlushedHeads(),
+      afterFlush: () => reclaimer.afterFlush(),
     },
     log,
   );
-  // Flushed heads leave their blocks (SharedArrayBuffers in glibc's heap) to V8's next full
-  // collection, which may not come for minutes while the JS heap itself is small: RSS stayed
-  // ~70 MiB higher through the bench's queries. After every 16 MiB of chunks written, one full
-  // collection (a ~25-35 ms pause at 0.5 GiB) at most every 2 s gives them back. The same goes
-  // for the garbage of an ingest burst (entries promoted while their push waited for fsync):
-  // once pushes stop for a trim period after 64 MiB or more came in, one collection.
-  let gcAtFlushed = 0;
-  let gcAtIngested = 0;
-  let gcAt = 0;
-  let gcQueued = false;
-  const runGc = (): void => {
-    gcQueued = false;
-    gcAtFlushed = ingester.metrics.chunkBytesFlushed;
-    gcAtIngested = ingester.metrics.bytesIngested;
-    gcAt = performance.now();
-    const ms = majorGc();
-    if (ms !== null) {
-      services.metrics.forcedGcs++;
-      services.metrics.forcedGcSeconds += ms / 1000;
-    }
-  };
-  const reclaimFlushedHeads = (): void => {
-    if (gcQueued || ingester.metrics.chunkBytesFlushed - gcAtFlushed < GC_AFTER_FLUSHED_BYTES) return;
-    gcQueued = true;
-    setTimeout(runGc, Math.max(0, gcAt + GC_MIN_INTERVAL_MS - performance.now())).unref();
-  };
-  let ingestedAtLastTick = 0;
-  const reclaimAfterBurst = (): void => {
-    const now = ingester.metrics.bytesIngested;
-    const quiet = now === ingestedAtLastTick;
-    ingestedAtLastTick = now;
-    if (quiet && !gcQueued && now - gcAtIngested >= GC_AFTER_INGESTED_BYTES && performance.now() - gcAt >= GC_MIN_INTERVAL_MS) runGc();
-  };
   let ready = false;
   ingester.start();
   // Finish deletions and drop leftovers of interrupted flushes/compactions before any new flush.
@@ -105,6 +66,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
     metrics: { queries: 0, queryErrors: 0, queryDurationSum: 0, pushes: 0, pushErrors: 0, mallocTrimSeconds: 0, forcedGcs: 0, forcedGcSeconds: 0 },
     forwarder,
   };
+  const reclaimer = new Reclaimer(() => ingester.metrics, services.metrics);
   const app = buildApp(services, log, () => ready);
   const flushTimer = setInterval(() => {
     ingester.flush().catch((e) => log.error({ component: 'flush', err: (e as Error).message }, 'periodic chunk flush failed; will retry'));
@@ -113,23 +75,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
   compactor.start();
   const pruneTimer = setInterval(() => patterns?.prune(), 60_000);
   pruneTimer.unref();
-  // Blocks, chunk files and query buffers of a few hundred KiB come and go all the time; glibc
-  // keeps the freed pages inside its arenas unless asked. Handing them back every few seconds is
-  // what keeps RSS flat under sustained load (on a thread-pool thread, off the event loop).
-  let trimming = false;
-  const trimTimer = setInterval(() => {
-    reclaimAfterBurst();
-    if (trimming) return;
-    trimming = true;
-    const t0 = performance.now();
-    void mallocTrimAsync()
-      .catch(() => false)
-      .finally(() => {
-        trimming = false;
-        services.metrics.mallocTrimSeconds += (performance.now() - t0) / 1000;
-      });
-  }, 5_000);
-  trimTimer.unref();
+  reclaimer.start();
   await app.listen({ host: config.server.httpListenAddress, port: config.server.httpListenPort });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.server.httpListenPort;
@@ -145,7 +91,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
         ready = false;
         clearInterval(flushTimer);
         clearInterval(pruneTimer);
-        clearInterval(trimTimer);
+        reclaimer.stop();
         await compactor.stop();
         limits.stop();
         await app.close();

@@ -1,0 +1,64 @@
+// The reclaimer runs a full GC after every 16 MiB of chunks flushed (at most one per 2 s), and
+// once pushes pause after a burst of 64 MiB or more (checked every 5 s). Driven here with fake
+// timers and made-up ingest totals; the GC itself is real (counted in the metrics). The trim is
+// tested with the native kernels.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Reclaimer, type IngestTotals } from '../../src/head/reclaim.js';
+
+const MiB = 1024 * 1024;
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function setup() {
+  const totals: IngestTotals = { chunkBytesFlushed: 0, bytesIngested: 0 };
+  const metrics = { forcedGcs: 0, forcedGcSeconds: 0, mallocTrimSeconds: 0 };
+  const r = new Reclaimer(() => totals, metrics);
+  return { totals, metrics, r };
+}
+
+describe('reclaimer', () => {
+  it('collects after 16 MiB of flushed chunks, at most once per 2 s', async () => {
+    vi.useFakeTimers();
+    const { totals, metrics, r } = setup();
+    totals.chunkBytesFlushed = 10 * MiB;
+    r.afterFlush();
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(metrics.forcedGcs).toBe(0);
+    totals.chunkBytesFlushed = 17 * MiB;
+    r.afterFlush();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(metrics.forcedGcs).toBe(1);
+    // another 16 MiB right away: queued until 2 s after the last collection, and only once
+    totals.chunkBytesFlushed = 40 * MiB;
+    r.afterFlush();
+    r.afterFlush();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(metrics.forcedGcs).toBe(1);
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(metrics.forcedGcs).toBe(2);
+  });
+
+  it('collects once when pushes pause after a 64 MiB burst', async () => {
+    vi.useFakeTimers();
+    const { totals, metrics, r } = setup();
+    r.start();
+    try {
+      totals.bytesIngested = 30 * MiB;
+      await vi.advanceTimersByTimeAsync(5000);
+      totals.bytesIngested = 70 * MiB; // still growing: no collection yet
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(metrics.forcedGcs).toBe(0);
+      await vi.advanceTimersByTimeAsync(5000); // quiet for a period after 70 MiB
+      expect(metrics.forcedGcs).toBe(1);
+      await vi.advanceTimersByTimeAsync(15000); // nothing new came in
+      expect(metrics.forcedGcs).toBe(1);
+      totals.bytesIngested = 100 * MiB; // a small burst (30 MiB) is not enough
+      await vi.advanceTimersByTimeAsync(10000);
+      expect(metrics.forcedGcs).toBe(1);
+    } finally {
+      r.stop();
+    }
+  });
+});
