@@ -154,6 +154,9 @@ interface IngestResult {
   otherCpuS: number;
   peakRssSampled: number;
   hwm: number;
+  /** most bytes the heads held (bramble_head_bytes, scraped every second) and their cap */
+  headPeakBytes: number;
+  headCapBytes: number;
   walFsyncs: number;
   walBytes: number;
 }
@@ -165,6 +168,11 @@ async function ingest(srv: BenchServer, w: Workload, sampler: RssSampler): Promi
   let done = 0;
   const url = srv.url + '/loki/api/v1/push';
   const progress = setInterval(() => log(`ingest: ${done}/${w.pushes} pushes`), 5000);
+  // the memory budget for heads (ingester.max_head_bytes): what they really held, once a second
+  let headPeakBytes = 0;
+  const heads = setInterval(() => {
+    scrape(srv.url).then((m) => { headPeakBytes = Math.max(headPeakBytes, m.get('bramble_head_bytes') ?? 0); }, () => {});
+  }, 1000);
   const before = await scrape(srv.url);
   sampler.reset();
   const cpu0 = cpuSeconds(srv.pid);
@@ -206,6 +214,7 @@ async function ingest(srv: BenchServer, w: Workload, sampler: RssSampler): Promi
     );
   } finally {
     clearInterval(progress);
+    clearInterval(heads);
   }
   const wallS = (performance.now() - t0) / 1000;
   const serverCpuS = cpuSeconds(srv.pid) - cpu0;
@@ -220,6 +229,7 @@ async function ingest(srv: BenchServer, w: Workload, sampler: RssSampler): Promi
     wallS, mibPerS: rawMiB / wallS, linesPerS: w.lines / wallS, pushes: latencies.length, retried, failed,
     pushP50: pct(latencies, 50), pushP99: pct(latencies, 99), serverCpuS, cpuSPerGiB: serverCpuS / (w.rawBytes / GiB),
     avgCores: serverCpuS / wallS, clientCpuS, otherCpuS, peakRssSampled: sampler.peak, hwm: memInfo(srv.pid).hwm,
+    headPeakBytes: Math.max(headPeakBytes, after.get('bramble_head_bytes') ?? 0), headCapBytes: after.get('bramble_head_max_bytes') ?? NaN,
   };
 }
 
@@ -680,6 +690,8 @@ async function main(): Promise<number> {
     { label: '  RSS peak during ingest (VmHWM)', ours: ing ? ing.hwm / MiB : null, loki: peer.peakRssIngest, better: 'lower', sized: true, digits: 0 },
     { label: '  RSS peak during queries (samples)', ours: peakQueries / MiB, loki: null, better: null, sized: true, digits: 0 },
     { label: '  RSS peak overall (VmHWM at end)', ours: hwmEnd ? hwmEnd / MiB : null, loki: peer.peakRssQueries, better: 'lower', sized: true, digits: 0 },
+    { label: '  heads peak (1 s samples)', ours: ing ? ing.headPeakBytes / MiB : null, loki: null, better: null, sized: false, digits: 1 },
+    { label: '  heads cap (ingester.max_head_bytes)', ours: ing ? ing.headCapBytes / MiB : null, loki: null, better: null, sized: false, digits: 0 },
     'disk (MiB, allocated):',
     { label: '  after ingest, whole data dir', ours: diskIngest ? diskIngest.total / MiB : null, loki: peer.diskAfterIngest, better: 'lower', sized: true, digits: 1 },
     { label: '  after ingest, per raw GiB', ours: diskIngest ? diskIngest.total / MiB / rawGiB : null, loki: peer.diskAfterIngest / peer.gib, better: 'lower', sized: false, digits: 0 },

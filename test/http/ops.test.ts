@@ -41,6 +41,9 @@ describe('operational endpoints', () => {
     expect(text).toMatch(/^loki_distributor_lines_received_total 1$/m);
     expect(text).toMatch(/^loki_ingester_memory_chunks 1$/m);
     expect(text).toMatch(/^bramble_wal_fsyncs_total [1-9]/m);
+    // the heads' memory and its cap (default 64 MiB), which the benchmark reports side by side
+    expect(text).toMatch(/^bramble_head_bytes [1-9]/m);
+    expect(text).toMatch(/^bramble_head_max_bytes 67108864$/m);
     expect((await fetch(s.url + '/flush', { method: 'POST' })).status).toBe(204);
     const after = await (await fetch(s.url + '/metrics')).text();
     expect(after).toMatch(/^loki_ingester_memory_chunks 0$/m);
