@@ -4,7 +4,7 @@
 import { VarintReader, unzigzag } from '../util/varint.js';
 import { lz4Decode, Lz4DecodeError } from '../native/index.js';
 import { CODEC_LZ4, type BlockData } from './block.js';
-import type { Scratch } from '../util/scratch.js';
+import { TypedScratch, type Scratch } from '../util/scratch.js';
 
 export class CorruptBlockError extends Error {}
 
@@ -51,13 +51,21 @@ export function nsString(ms: number, rem: number): string {
   return String(ms) + '000000'.slice(r.length) + r;
 }
 
-export function decodeMeta(block: BlockData, into?: Scratch): DecodedMeta {
+/** Reused output columns for decodeMeta, for loops that decode one block at a time. */
+export class MetaScratch {
+  readonly tsMs = new TypedScratch((n) => new Float64Array(n));
+  readonly tsRem = new TypedScratch((n) => new Int32Array(n));
+  readonly lineOff = new TypedScratch((n) => new Uint32Array(n));
+}
+
+/** Decodes a block's meta section; with `cols`, into those reused arrays (valid until their next use). */
+export function decodeMeta(block: BlockData, into?: Scratch, cols?: MetaScratch): DecodedMeta {
   const info = block.info;
   const raw = sectionBytes(block.codec, block.meta, info.metaU, into);
   const n = info.entries;
-  const tsMs = new Float64Array(n);
-  const tsRem = new Int32Array(n);
-  const lineOff = new Uint32Array(n + 1);
+  const tsMs = cols ? cols.tsMs.get(n) : new Float64Array(n);
+  const tsRem = cols ? cols.tsRem.get(n) : new Int32Array(n);
+  const lineOff = cols ? cols.lineOff.get(n + 1) : new Uint32Array(n + 1);
   const r = new VarintReader(raw);
   let [ms, rem] = splitNs(info.firstTs);
   let off = 0;
@@ -134,8 +142,8 @@ export function decodeSmRaw(block: BlockData, into?: Scratch): Uint8Array {
  * End offset of every entry's record in a raw SM section: entry i spans [ends[i-1], ends[i])
  * (ends[-1] = 0). Entries with equal bytes have equal structured metadata.
  */
-export function smRecordEnds(raw: Uint8Array, n: number): Uint32Array {
-  const ends = new Uint32Array(n);
+export function smRecordEnds(raw: Uint8Array, n: number, into?: TypedScratch<Uint32Array>): Uint32Array {
+  const ends = into ? into.get(n) : new Uint32Array(n);
   const r = new VarintReader(raw);
   for (let i = 0; i < n; i++) {
     const c = r.uvarint();

@@ -13,7 +13,7 @@
 import { closeSync } from 'node:fs';
 import { SEC_LINES, SEC_META, SEC_SM, type BlockData, type BlockInfo, type BlockSource } from '../chunk/block.js';
 import {
-  decodeLines, decodeMeta, decodeSmRaw, decodeSmRecord, smRecordEnds, splitNs, type DecodedMeta,
+  decodeLines, decodeMeta, decodeSmRaw, decodeSmRecord, MetaScratch, smRecordEnds, splitNs, type DecodedMeta,
 } from '../chunk/block-reader.js';
 import { BlockIndex } from '../chunk/block-index.js';
 import { readChunkFooter, readFileBlock, readFileBlockIndex, type ChunkFooter } from '../chunk/chunk-file.js';
@@ -27,7 +27,7 @@ import { kernels } from '../native/index.js';
 import { planLineFilters, type LinePlan } from './prefilter.js';
 import { cmpBackward, cmpForward } from './merge.js';
 import { stableLabelsHash } from '../util/xxhash.js';
-import { Scratch } from '../util/scratch.js';
+import { Scratch, TypedScratch } from '../util/scratch.js';
 import type { LogScanResult, LogScanTask, SampleScanResult, SampleScanTask, ScanStats, ScannedEntry, StreamSource } from './protocol.js';
 
 export class ScanCancelled extends Error {
@@ -92,6 +92,16 @@ const S_BLOCK = new Scratch();
 const S_META = new Scratch();
 const S_LINES = new Scratch();
 const S_SM = new Scratch();
+// per-entry columns of the block being scanned (one block at a time per worker)
+const C_META = new MetaScratch();
+const C_MASK = new Scratch();
+const C_SM_ENDS = new TypedScratch((n) => new Uint32Array(n));
+const C_READER_ENDS = new TypedScratch((n) => new Uint32Array(n));
+
+/** A zeroed entry mask for a block of n entries (reused storage). */
+function blockMask(n: number): Uint8Array {
+  return C_MASK.get(n).fill(0);
+}
 
 /** A block's filter index (valid until the next blockIndex call). */
 function blockIndex(pb: PlannedBlock, fds: Map<string, number>): BlockIndex {
@@ -195,7 +205,7 @@ class SmReader {
 
   load(block: BlockData, n: number): this {
     this.raw = decodeSmRaw(block, S_SM);
-    this.ends = smRecordEnds(this.raw, n);
+    this.ends = smRecordEnds(this.raw, n, C_READER_ENDS);
     return this;
   }
 
@@ -227,8 +237,8 @@ function readMatchingBlock(pb: PlannedBlock, fds: Map<string, number>, lf: LineF
   }
   const block = loadBlock(pb, fds, SEC_META | SEC_SM | SEC_LINES);
   stats.blocks++;
-  const meta = decodeMeta(block, S_META);
-  const mask = new Uint8Array(meta.n);
+  const meta = decodeMeta(block, S_META, C_META);
+  const mask = blockMask(meta.n);
   const [inRange, inBytes] = timeMask(meta, mask, t.fromMs, t.fromRem, t.fromIncl, t.toMs, t.toRem, t.toIncl);
   stats.entriesScanned += inRange;
   stats.bytesScanned += inBytes;
@@ -611,8 +621,8 @@ function scanLineSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf: L
         const want = SEC_META | (useSm ? SEC_SM : 0) | (lf.active || !timeOnly ? SEC_LINES : 0);
         const block = loadBlock(pb, fds, want);
         stats.blocks++;
-        const meta = decodeMeta(block, S_META);
-        const mask = new Uint8Array(meta.n);
+        const meta = decodeMeta(block, S_META, C_META);
+        const mask = blockMask(meta.n);
         const [inRange, inBytes] = timeMask(meta, mask, fromMs, fromRem, false, toMs, toRem, true);
         stats.entriesScanned += inRange;
         stats.bytesScanned += inBytes;
@@ -629,7 +639,7 @@ function scanLineSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf: L
           let smEnds: Uint32Array | null = null;
           if (useSm) {
             smRaw = decodeSmRaw(block, S_SM);
-            smEnds = smRecordEnds(smRaw, n);
+            smEnds = smRecordEnds(smRaw, n, C_SM_ENDS);
           }
           let cur = useSm ? null : plainSeries();
           let prevStart = -1;
