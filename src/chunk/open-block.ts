@@ -210,7 +210,7 @@ export class OpenBlock {
     const pLines = pSm + lz4CompressInto(smV, dst, pSm, depth);
     const end = pLines + lz4CompressInto(linesV, dst, pLines, depth);
     let out = dst.subarray(base, end);
-    if (slab) slab.used = end;
+    if (slab) slab.used = Math.min(slab.bytes.length, (end + 7) & ~7); // the next block's index starts aligned (its filter is read as a view)
     else {
       const own = new Uint8Array(new SharedArrayBuffer(out.length));
       own.set(out);

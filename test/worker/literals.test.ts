@@ -67,6 +67,18 @@ describe('block trigram bloom', () => {
     expect(ix.mayContain(Buffer.from('needle-7f3a9c'))).toBe(false);
     expect(ix.mayContain(Buffer.from('handled request'))).toBe(true);
   });
+  it('answers the same from an aligned index (filter read as a view) and a misaligned one (copied)', () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => `req ${i * 7919} took ${i % 300}ms path=/api/v${i % 9}`);
+    const raw = buildBlockIndex(Buffer.from(lines.join('')), new Uint8Array(lines.length), lines.length);
+    const shifted = new Uint8Array(raw.length + 1).subarray(1);
+    shifted.set(raw);
+    const a = new BlockIndex(raw);
+    const b = new BlockIndex(shifted);
+    for (const probe of ['took 299ms', 'path=/api/v8', 'needle-7f3a9c', 'req 7919 ', 'zzz', 'v9x', '/api/v1']) {
+      expect(a.mayContain(Buffer.from(probe)), probe).toBe(b.mayContain(Buffer.from(probe)));
+    }
+    expect(a.mayContain(Buffer.from('needle-7f3a9c'))).toBe(false);
+  });
 });
 
 describe('planLineFilters', () => {
