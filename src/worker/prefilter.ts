@@ -5,7 +5,7 @@
 // strings are answered exactly by the byte test and are removed from the pipeline that still
 // runs per line; `|~` contributes its required literals (regex-literals.ts) as a necessary
 // condition only, so its stage stays.
-import type { LineFilterStage, PipelineStage } from '../logql/ast.js';
+import type { LabelFilterExpr, LineFilterStage, PipelineStage } from '../logql/ast.js';
 import { requiredLiterals } from './regex-literals.js';
 
 export interface LinePlan {
@@ -87,4 +87,38 @@ export function planLineFilters(pipeline: readonly PipelineStage[]): LinePlan {
     }
   }
   return plan;
+}
+
+/** A `name="value"` the pipeline requires of every entry it keeps (see requiredLabelPairs). */
+export interface LabelPair {
+  name: string;
+  value: string;
+}
+
+/** Stages that can add, change or remove labels (a label filter after them may see parsed values). */
+const RELABELS = new Set<PipelineStage['kind']>(['parser', 'jsonExpressions', 'logfmtExpressions', 'labelFormat', 'drop', 'keep']);
+
+/**
+ * The `name="value"` equalities (non-empty value, not an internal `__` label) of the label filters before any stage that can
+ * change labels, and not under an `or`: an entry passes the pipeline only if its labels hold
+ * every such pair at that point, that is, its stream labels or its structured metadata. A scan
+ * may skip a block whose structured-metadata filter rules a pair out, for a stream without a
+ * label of that name.
+ */
+export function requiredLabelPairs(pipeline: readonly PipelineStage[]): LabelPair[] {
+  const out: LabelPair[] = [];
+  const collect = (f: LabelFilterExpr): void => {
+    if (f.kind === 'and') {
+      collect(f.left);
+      collect(f.right);
+    } else if (f.kind === 'string' && f.matcher.type === '=' && f.matcher.value !== '' && !f.matcher.name.startsWith('__')) {
+      // (internal labels such as __error__ are set by pipeline stages, not stored)
+      out.push({ name: f.matcher.name, value: f.matcher.value });
+    }
+  };
+  for (const st of pipeline) {
+    if (RELABELS.has(st.kind)) break;
+    if (st.kind === 'labelFilter') collect(st.filter);
+  }
+  return out;
 }

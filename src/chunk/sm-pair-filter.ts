@@ -1,0 +1,152 @@
+// The structured-metadata pair filter of a block's index section: a bloom filter over the
+// distinct (name, value) pairs of the block's structured metadata, written when the block is cut.
+// A query such as `{app="api"} | trace_id="4bf92f3577b34da6"` (or `| detected_level="error"`)
+// then skips every block that provably holds no entry with that pair, after reading only the
+// block's small index section: the high-cardinality needle (loki#91) without scanning.
+//
+// A pair is hashed over its UTF-8 bytes as name, 0xff, value (0xff never occurs in UTF-8, so the
+// split is unambiguous); four probes by double hashing; ~12 bits per distinct pair (about 0.6 %
+// false positives), at least 64 bits, at most 2^17.
+// Layout (little-endian, starting 4-byte aligned): u8 log2(bits) (0 = no filter), 3 zero bytes,
+// then the bits as u32 words.
+import { endianness } from 'node:os';
+import { fmix32 } from '../native/index.js';
+import { VarintReader } from '../util/varint.js';
+
+const PROBES = 4;
+const BITS_PER_PAIR = 12;
+const MIN_LOG2 = 6;
+const MAX_LOG2 = 17;
+const SEP = 0xff;
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/** FNV-1a over bytes[a, b), continuing from h. */
+function fnv(bytes: Uint8Array, a: number, b: number, h: number): number {
+  for (let i = a; i < b; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h;
+}
+
+const FNV_SEED = 0x811c9dc5;
+
+/** Hash of the pair whose name and value are bytes[n0, n1) and bytes[v0, v1). */
+function pairHashBytes(bytes: Uint8Array, n0: number, n1: number, v0: number, v1: number): number {
+  let h = fnv(bytes, n0, n1, FNV_SEED);
+  h = Math.imul(h ^ SEP, 0x01000193);
+  return fnv(bytes, v0, v1, h) >>> 0;
+}
+
+/** The hash a query probes with for `name="value"`. */
+export function smPairHash(name: string, value: string): number {
+  const n = Buffer.from(name, 'utf8');
+  const v = Buffer.from(value, 'utf8');
+  let h = fnv(n, 0, n.length, FNV_SEED);
+  h = Math.imul(h ^ SEP, 0x01000193);
+  return fnv(v, 0, v.length, h) >>> 0;
+}
+
+function setBits(bits: Uint32Array, mask: number, h: number): void {
+  const h1 = fmix32(h);
+  const h2 = fmix32(h1 ^ 0x9e3779b9) | 1;
+  for (let i = 0; i < PROBES; i++) {
+    const b = (h1 + Math.imul(i, h2)) & mask;
+    bits[b >>> 5]! |= 1 << (b & 31);
+  }
+}
+
+const hashes = new Set<number>();
+
+/**
+ * Builds the filter of a block's raw structured-metadata section (n entries: per entry a count,
+ * then length-prefixed name and value bytes). A block without metadata gets the empty form.
+ */
+export function buildSmPairFilter(sm: Uint8Array, entries: number): Uint8Array {
+  if (sm.length <= entries) return new Uint8Array(4); // every entry's count is 0
+  hashes.clear();
+  const r = new VarintReader(sm);
+  let prevStart = 0;
+  let prevEnd = 0;
+  for (let e = 0; e < entries; e++) {
+    const start = r.pos;
+    const count = r.uvarint();
+    const body = r.pos;
+    for (let j = 0; j < 2 * count; j++) {
+      const len = r.uvarint(); // (not `r.pos += r.uvarint()`: that reads pos before the call)
+      r.pos += len;
+    }
+    const end = r.pos;
+    // consecutive entries mostly repeat one record (detected_level=info): hash it once
+    if (count === 0 || (end - start === prevEnd - prevStart && sameBytes(sm, start, prevStart, end - start))) continue;
+    prevStart = start;
+    prevEnd = end;
+    r.pos = body;
+    for (let j = 0; j < count; j++) {
+      const nl = r.uvarint();
+      const n0 = r.pos;
+      r.pos += nl;
+      const vl = r.uvarint();
+      const v0 = r.pos;
+      r.pos += vl;
+      hashes.add(pairHashBytes(sm, n0, n0 + nl, v0, v0 + vl));
+    }
+  }
+  if (hashes.size === 0) return new Uint8Array(4);
+  let log2 = MIN_LOG2;
+  while (log2 < MAX_LOG2 && 2 ** log2 < hashes.size * BITS_PER_PAIR) log2++;
+  const words = (1 << log2) >>> 5;
+  const out = new Uint8Array(4 + words * 4);
+  out[0] = log2;
+  const bits = new Uint32Array(words);
+  const mask = (1 << log2) - 1;
+  for (const h of hashes) setBits(bits, mask, h);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < words; i++) dv.setUint32(4 + i * 4, bits[i]!, true);
+  hashes.clear();
+  return out;
+}
+
+function sameBytes(b: Uint8Array, a0: number, b0: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (b[a0 + i] !== b[b0 + i]) return false;
+  return true;
+}
+
+/** A filter read back from index bytes (a view when aligned, else a copy). */
+export class SmPairFilter {
+  private readonly bits: Uint32Array | null;
+  private readonly mask: number;
+  /** bytes the filter took in the index section */
+  readonly size: number;
+
+  constructor(raw: Uint8Array, at: number) {
+    const log2 = at + 4 <= raw.length ? raw[at]! : 0;
+    if (log2 === 0 || log2 > 31) {
+      this.bits = null;
+      this.mask = 0;
+      this.size = at + 4 <= raw.length ? 4 : 0;
+      return;
+    }
+    const words = (1 << log2) >>> 5;
+    this.size = 4 + words * 4;
+    this.mask = (1 << log2) - 1;
+    const p = at + 4;
+    if (LITTLE_ENDIAN && ((raw.byteOffset + p) & 3) === 0) this.bits = new Uint32Array(raw.buffer, raw.byteOffset + p, words);
+    else {
+      const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      const bits = new Uint32Array(words);
+      for (let i = 0; i < words; i++) bits[i] = dv.getUint32(p + i * 4, true);
+      this.bits = bits;
+    }
+  }
+
+  /** False only when no entry of the block has the pair hashed as `h` (smPairHash). */
+  mayContain(h: number): boolean {
+    const bits = this.bits;
+    if (bits === null) return false;
+    const h1 = fmix32(h);
+    const h2 = fmix32(h1 ^ 0x9e3779b9) | 1;
+    for (let i = 0; i < PROBES; i++) {
+      const b = (h1 + Math.imul(i, h2)) & this.mask;
+      if ((bits[b >>> 5]! & (1 << (b & 31))) === 0) return false;
+    }
+    return true;
+  }
+}
