@@ -1,12 +1,16 @@
 // The per-block index section (FORMAT.md, version 2): built once when a block is cut, read by
 // the scan workers before anything else so a block that cannot match is never decompressed.
-// It holds the distinct structured-metadata names of the block (exact) and a one-hash bloom
+// It holds the distinct structured-metadata names of the block (exact), a one-hash bloom
 // filter over every byte trigram of the block's line bytes, so "can this block contain the
-// substring S" is answerable for any S of 3+ bytes: if one trigram of S is absent, S is absent.
+// substring S" is answerable for any S of 3+ bytes (if one trigram of S is absent, S is absent),
+// and (index version 2) a filter over its structured-metadata (name, value) pairs
+// (sm-pair-filter.ts), so "can an entry have trace_id=X" is answerable too.
 import { endianness } from 'node:os';
 import { fmix32, trigramBloomBuild } from '../native/index.js';
+import { buildSmPairFilter, SmPairFilter } from './sm-pair-filter.js';
 
-export const INDEX_VERSION = 1;
+/** 1: names + trigram bloom; 2: and the SM pair filter after the bloom (both are read). */
+export const INDEX_VERSION = 2;
 /** Scratch bloom size (bits, log2); blocks fold it down to what their trigram count needs. */
 export const SCRATCH_LOG2 = 17;
 const MIN_LOG2 = 9;
@@ -19,7 +23,8 @@ const scratch = new Uint32Array(1 << (SCRATCH_LOG2 - 5));
  * Builds the index section of a block from its uncompressed lines and structured-metadata
  * sections. Layout:
  *   u8 version, u8 log2(bloom bits) (0 = no bloom), u16 SM name count (0xffff = not recorded),
- *   per name: u16 length + UTF-8 bytes, then the bloom bits (little-endian u32 words).
+ *   per name: u16 length + UTF-8 bytes, then the bloom bits (little-endian u32 words), then the
+ *   SM pair filter.
  */
 export function buildBlockIndex(lines: Uint8Array, sm: Uint8Array, entries: number): Uint8Array {
   const names = smNames(sm, entries);
@@ -41,7 +46,8 @@ export function buildBlockIndex(lines: Uint8Array, sm: Uint8Array, entries: numb
   }
   const bloomBytes = bloom ? bloom.byteLength : 0;
   size = (size + 3) & ~3; // align the bloom words
-  const out = new Uint8Array(size + bloomBytes);
+  const pairs = buildSmPairFilter(sm, entries);
+  const out = new Uint8Array(size + bloomBytes + pairs.length);
   const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out[0] = INDEX_VERSION;
   out[1] = log2;
@@ -53,6 +59,7 @@ export function buildBlockIndex(lines: Uint8Array, sm: Uint8Array, entries: numb
     p += 2 + b.length;
   }
   if (bloom) for (let i = 0; i < bloom.length; i++) dv.setUint32(size + i * 4, bloom[i]!, true);
+  out.set(pairs, size + bloomBytes);
   return out;
 }
 
@@ -113,9 +120,12 @@ export class BlockIndex {
   readonly smNames: ReadonlySet<string> | null;
   private readonly bloom: Uint32Array | null;
   private readonly mask: number;
+  /** null: not recorded (version 1), any pair may be present */
+  private readonly pairs: SmPairFilter | null = null;
 
   constructor(raw: Uint8Array) {
-    if (raw.length < 4 || raw[0] !== INDEX_VERSION) {
+    const version = raw.length >= 4 ? raw[0]! : 0;
+    if (version !== 1 && version !== 2) {
       this.smNames = null;
       this.bloom = null;
       this.mask = 0;
@@ -139,8 +149,11 @@ export class BlockIndex {
     if (log2 === 0) {
       this.bloom = null;
       this.mask = 0;
+      if (version >= 2 && raw.length >= p + 4) this.pairs = new SmPairFilter(raw, p);
     } else {
       const words = Math.max(1, (1 << log2) >>> 5);
+      const bloomEnd = p + words * 4;
+      if (version >= 2 && raw.length >= bloomEnd + 4) this.pairs = new SmPairFilter(raw, bloomEnd);
       if (LITTLE_ENDIAN && ((raw.byteOffset + p) & 3) === 0) {
         // a view, not a copy: a needle query reads thousands of these (16-32 KiB each), and the
         // copies were tens of MiB of garbage per query
@@ -166,6 +179,11 @@ export class BlockIndex {
       tri >>>= 8;
     }
     return true;
+  }
+
+  /** False only when no entry of the block has the structured-metadata pair hashed as `h` (smPairHash). */
+  mayHaveSmPair(h: number): boolean {
+    return this.pairs === null || this.pairs.mayContain(h);
   }
 
   /** False only when no entry of the block has structured metadata named `name`. */

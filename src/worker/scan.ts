@@ -24,7 +24,8 @@ import { stepCount, type SeriesSamples, type StepGrid, type StepSeries } from '.
 import type { RangeAggregationExpr } from '../logql/ast.js';
 import { NO_LABELS, type Labels } from '../util/labels.js';
 import { kernels } from '../native/index.js';
-import { planLineFilters, type LinePlan } from './prefilter.js';
+import { planLineFilters, requiredLabelPairs, type LabelPair, type LinePlan } from './prefilter.js';
+import { smPairHash } from '../chunk/sm-pair-filter.js';
 import { cmpBackward, cmpForward } from './merge.js';
 import { stableLabelsHash } from '../util/xxhash.js';
 import { Scratch, TypedScratch } from '../util/scratch.js';
@@ -117,18 +118,35 @@ function loadBlock(pb: PlannedBlock, fds: Map<string, number>, want: number): Bl
 
 const EMPTY = new Uint8Array(0);
 
-/** Compiled scan-side view of a pipeline's literal filters. */
+/**
+ * Compiled scan-side view of a pipeline's literal filters and of the structured-metadata pairs
+ * its label filters require (checked against each block's index before anything is decoded).
+ */
 class LineFilterPlan {
+  /** byte-level line filters to apply */
   readonly active: boolean;
-  constructor(readonly plan: LinePlan) {
+  private readonly pairs: { name: string; h: number }[];
+  constructor(readonly plan: LinePlan, pairs: readonly LabelPair[] = []) {
     this.active = plan.must.length > 0 || plan.mustNot.length > 0;
+    this.pairs = pairs.map((p) => ({ name: p.name, h: smPairHash(p.name, p.value) }));
   }
-  /** False when the block's bloom filter proves some required clause cannot match. */
-  blockMayMatch(ix: BlockIndex): boolean {
+  /** The pair hashes that rule a block of this stream out (pairs named like a stream label do not). */
+  pairsFor(labels: Labels): number[] {
+    const out: number[] = [];
+    for (const p of this.pairs) if (!labels.some((l) => l.name === p.name)) out.push(p.h);
+    return out;
+  }
+  /** Whether a block of a stream with these pairs may be skipped after reading its index. */
+  skips(pairs: readonly number[]): boolean {
+    return this.active || pairs.length > 0;
+  }
+  /** False when the block's index proves some required literal clause or metadata pair cannot match. */
+  blockMayMatch(ix: BlockIndex, pairs: readonly number[]): boolean {
     outer: for (const clause of this.plan.must) {
       for (const lit of clause) if (ix.mayContain(lit)) continue outer;
       return false;
     }
+    for (const h of pairs) if (!ix.mayHaveSmPair(h)) return false;
     return true;
   }
   /** Narrows `mask` to entries passing the byte filters; returns how many are left. */
@@ -230,8 +248,8 @@ class SmReader {
  * absent, entries outside the time bounds masked off, then the byte-level line filters applied.
  * Returns null when nothing in the block can match.
  */
-function readMatchingBlock(pb: PlannedBlock, fds: Map<string, number>, lf: LineFilterPlan, t: TimeBounds, stats: ScanStats, sm: SmReader): MatchingBlock | null {
-  if (lf.active && !lf.blockMayMatch(blockIndex(pb, fds))) {
+function readMatchingBlock(pb: PlannedBlock, fds: Map<string, number>, lf: LineFilterPlan, pairs: readonly number[], t: TimeBounds, stats: ScanStats, sm: SmReader): MatchingBlock | null {
+  if (lf.skips(pairs) && !lf.blockMayMatch(blockIndex(pb, fds), pairs)) {
     stats.blocksSkipped++;
     return null;
   }
@@ -276,7 +294,7 @@ const NO_PLAN = (pipeline: LinePlan['rest']): LinePlan => ({ must: [], mustNot: 
 export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOptions = {}): LogScanResult {
   const stats = newStats();
   const smReader = new SmReader();
-  const lf = new LineFilterPlan(opts.plain ? NO_PLAN(task.selector.pipeline) : planLineFilters(task.selector.pipeline));
+  const lf = opts.plain ? new LineFilterPlan(NO_PLAN(task.selector.pipeline)) : new LineFilterPlan(planLineFilters(task.selector.pipeline), requiredLabelPairs(task.selector.pipeline));
   const pipeline = compilePipeline(lf.plan.rest);
   const backward = task.direction === 'backward';
   const cmp = backward ? cmpBackward : cmpForward;
@@ -299,6 +317,7 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
   );
   const pipes = new Map<number, ReturnType<typeof pipeline.forStream>>();
   const hashes = new Map<number, number>();
+  const pairsBy = new Map<number, number[]>();
   // `found` keeps this scan's best `limit` entries (for its own bound); with a sink, entries are
   // also queued in `pending` and streamed out in batches.
   const found: ScannedEntry[] = [];
@@ -347,7 +366,12 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
       }
       // Stop when `limit` entries are found that all beat anything this (and any later) block could hold.
       if (worstNs !== null && (backward ? pb.info.maxTs < worstNs : pb.info.minTs > worstNs)) break;
-      const mb = readMatchingBlock(pb, fds, lf, logBounds, stats, smReader);
+      let pairs = pairsBy.get(si);
+      if (!pairs) {
+        pairs = lf.pairsFor(task.streams[si]!.labels);
+        pairsBy.set(si, pairs);
+      }
+      const mb = readMatchingBlock(pb, fds, lf, pairs, logBounds, stats, smReader);
       if (mb === null) continue;
       const { meta, mask, lines, sm } = mb;
       let sp = pipes.get(si);
@@ -561,7 +585,7 @@ function sameBytes(raw: Uint8Array, a0: number, a1: number, b0: number, b1: numb
 export function scanSamples(task: SampleScanTask, cancel: Int32Array, opts: ScanOptions = {}): SampleScanResult {
   const expr = task.expr;
   if (opts.plain) return scanGenericSamples(task, expr, new LineFilterPlan(NO_PLAN(expr.range.selector.pipeline)), cancel);
-  const lf = new LineFilterPlan(planLineFilters(expr.range.selector.pipeline));
+  const lf = new LineFilterPlan(planLineFilters(expr.range.selector.pipeline), requiredLabelPairs(expr.range.selector.pipeline));
   const restExpr: RangeAggregationExpr = { ...expr, range: { ...expr.range, selector: { ...expr.range.selector, pipeline: lf.plan.rest } } };
   if (LINE_OPS.has(expr.op) && !expr.range.unwrap && StepAccumulator.fits(task.grid, expr)) return scanLineSamples(task, restExpr, lf, cancel);
   return scanGenericSamples(task, restExpr, lf, cancel);
@@ -582,6 +606,7 @@ function scanLineSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf: L
   try {
     for (const src of task.streams) {
       const ex = extractor.forStream(src.labels);
+      const pairs = lf.pairsFor(src.labels);
       const streamNames = new Set(src.labels.map((l) => l.name));
       // the stream's series when metadata cannot matter
       let plain: ReturnType<StepAccumulator['seriesFor']> | null = null;
@@ -596,9 +621,9 @@ function scanLineSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf: L
       const blocks = planBlocks(src, task.fromNs + 1n, task.toNs, stats);
       for (const pb of blocks) {
         if (Atomics.load(cancel, 0) === 1) throw new ScanCancelled();
-        const needIndex = lf.active || (timeOnly && pb.info.smU !== pb.info.entries);
+        const needIndex = lf.skips(pairs) || (timeOnly && pb.info.smU !== pb.info.entries);
         const ix = needIndex ? blockIndex(pb, fds) : NO_INDEX;
-        if (lf.active && !lf.blockMayMatch(ix)) {
+        if (lf.skips(pairs) && !lf.blockMayMatch(ix, pairs)) {
           stats.blocksSkipped++;
           continue;
         }
@@ -715,11 +740,12 @@ function scanGenericSamples(task: SampleScanTask, expr: RangeAggregationExpr, lf
   try {
     for (const src of task.streams) {
       const ex: StreamSampleExtractor = extractor.forStream(src.labels);
+      const pairs = lf.pairsFor(src.labels);
       const blocks = planBlocks(src, task.fromNs + 1n, task.toNs, stats);
       blocks.sort((a, b) => (a.info.minTs < b.info.minTs ? -1 : a.info.minTs > b.info.minTs ? 1 : a.ord - b.ord));
       for (const pb of blocks) {
         if (Atomics.load(cancel, 0) === 1) throw new ScanCancelled();
-        const mb = readMatchingBlock(pb, fds, lf, sampleBounds, stats, smReader);
+        const mb = readMatchingBlock(pb, fds, lf, pairs, sampleBounds, stats, smReader);
         if (mb === null) continue;
         const { meta, mask, lines, sm } = mb;
         const { tsMs, tsRem, lineOff, n } = meta;

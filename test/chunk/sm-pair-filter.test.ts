@@ -8,6 +8,7 @@ import { requiredLabelPairs } from '../../src/worker/prefilter.js';
 import { parseExpr } from '../../src/logql/syntax/index.js';
 import type { LogSelectorExpr } from '../../src/logql/ast.js';
 import { putUvarint } from '../../src/util/varint.js';
+import { BlockIndex, buildBlockIndex } from '../../src/chunk/block-index.js';
 
 type Pairs = [string, string][];
 
@@ -70,6 +71,30 @@ describe('structured-metadata pair filter', () => {
     const raw = buildSmPairFilter(smSection([[], [], []]), 3);
     expect(raw).toEqual(new Uint8Array(4));
     expect(new SmPairFilter(raw, 0).mayContain(smPairHash('trace_id', 'x'))).toBe(false);
+  });
+});
+
+describe('in the block index', () => {
+  const entries: Pairs[] = Array.from({ length: 50 }, (_, i) => (i === 7 ? [['trace_id', 'abc']] : []));
+  const lines = Buffer.from('x'.repeat(500));
+  it('version 2 answers pair questions; version 1 (chunks written before it) answers "maybe"', () => {
+    const v2 = buildBlockIndex(lines, smSection(entries), entries.length);
+    expect(v2[0]).toBe(2);
+    const ix = new BlockIndex(v2);
+    expect(ix.mayHaveSmPair(smPairHash('trace_id', 'abc'))).toBe(true);
+    expect(ix.mayHaveSmPair(smPairHash('trace_id', 'abd'))).toBe(false);
+    expect(ix.mayContain(Buffer.from('xxx'))).toBe(true);
+    expect(ix.mayContain(Buffer.from('yyy'))).toBe(false);
+    // a version 1 section is the same without the pair filter at the end
+    const pairBytes = 12; // 4 + the smallest filter (64 bits), for the one pair
+    expect(v2[v2.length - pairBytes]).toBe(6);
+    const v1 = Uint8Array.from(v2.subarray(0, v2.length - pairBytes));
+    v1[0] = 1;
+    const old = new BlockIndex(v1);
+    expect(old.mayHaveSmPair(smPairHash('trace_id', 'abd'))).toBe(true);
+    expect(old.mayContain(Buffer.from('yyy'))).toBe(false);
+    expect(old.mayHaveSmName('trace_id')).toBe(true);
+    expect(old.mayHaveSmName('pod')).toBe(false);
   });
 });
 

@@ -82,6 +82,8 @@ const PIPELINES = [
   '', '|= "error"', '!= "error"', '|= "fail" or "ok"', '|~ "error|fail(ed)?"', '|= "needle-7f3a"', '|= "héllo"',
   '|= "ab" != "abc"', '|~ "(?i)error"', '|= "zzz-absent"', '|~ "t.me[o]ut"', '| logfmt |= "warn"', '|= "error" | line_format "{{.job}}"',
   '| detected_level="error"', '|= "𝄞x"', '!= ""', '|= ""',
+  '| trace_id="abc"', '| job="clash"', '| job="j0"', '| detected_level="warn" and trace_id="abc"', '|= "error" | detected_level="info"',
+  '| trace_id="zzz"', '| logfmt | trace_id="abc"', '| detected_level="error" or trace_id="abc"',
 ];
 const OPS = ['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'sum_over_time'] as const;
 const GROUPINGS: (Grouping | undefined)[] = [
@@ -166,6 +168,24 @@ describe('optimised scans equal the plain reference', () => {
     const m = scanSamples({ type: 'sampleScan', streams, expr, extraGrouping: { without: false, labels: ['job'] }, grid, fromNs: T0, toNs: grid.endNs }, new Int32Array(1));
     expect(m.series).toHaveLength(1);
     expect(m.series[0]!.values[0]).toBe(400);
+  });
+});
+
+describe('structured-metadata pair skips', () => {
+  it('a trace_id needle reads only the blocks holding it, in log and metric scans', async () => {
+    // 40 blocks; one entry in block 17 carries the trace id
+    const entries = Array.from({ length: 400 }, (_, i) => ({ sec: i, ns: 0, words: [3], sm: i === 173 ? 3 : 1 }));
+    const streams = await buildStreams([{ entries, blockBytes: 20, fileBlocks: 2, host: 'a', sorted: true }]);
+    const selector = parseExpr('{job=~".+"} | trace_id="abc"') as LogSelectorExpr;
+    const r = scanLogs({ type: 'logScan', streams, selector, fromNs: T0, toNs: T0 + 10n ** 12n, direction: 'backward', limit: 10, categorize: false }, new Int32Array(1));
+    expect(r.entries.map((e) => e.tsMs)).toEqual([Number((T0 + 173n * 1_000_000_000n) / 1_000_000n)]);
+    expect(r.stats.blocks).toBe(1);
+    expect(r.stats.blocksSkipped).toBeGreaterThan(30);
+    const expr = parseExpr('count_over_time({job=~".+"} | trace_id="abc" [1h])') as RangeAggregationExpr;
+    const grid = { startNs: T0 + 3_599_000_000_000n, endNs: T0 + 3_599_000_000_000n, stepNs: 0n };
+    const m = scanSamples({ type: 'sampleScan', streams, expr, grid, fromNs: grid.startNs - expr.range.rangeNs, toNs: grid.endNs }, new Int32Array(1));
+    expect(m.series.map((x) => x.values[0])).toEqual([1]);
+    expect(m.stats.blocks).toBe(1);
   });
 });
 
