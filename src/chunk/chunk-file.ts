@@ -3,7 +3,7 @@
 // workers with positioned reads so only the needed sections of the needed blocks are touched.
 import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { mkdir, open as openAsync, rename } from 'node:fs/promises';
+import { mkdir, open as openAsync, rename, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { CODEC_LZ4, SEC_ALL, SEC_INDEX, SEC_LINES, SEC_META, SEC_SM, type BlockData, type BlockInfo, type BlockSource } from './block.js';
 import { CorruptBlockError } from './block-reader.js';
@@ -151,9 +151,30 @@ export function readFileBlock(src: Extract<BlockSource, { kind: 'file' }>, fdCac
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Directories chunk files were written into: a flush writes many files into one day directory,
+ * and a recursive mkdir per file showed up in ingest profiles. A directory removed since (retention,
+ * deletes) is made again when the open fails with ENOENT.
+ */
+const madeDirs = new Set<string>();
+
+async function openInDir(path: string): Promise<FileHandle> {
+  const dir = dirname(path);
+  if (!madeDirs.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
+  try {
+    return await openAsync(path, 'w');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await mkdir(dir, { recursive: true });
+    return openAsync(path, 'w');
+  }
+}
+
 /** Async variant for the ingester: builds the file in memory and writes it without blocking the event loop. */
 export async function writeChunkFileAsync(path: string, tenant: string, labels: string, blocks: BlockData[]): Promise<ChunkSummary> {
-  await mkdir(dirname(path), { recursive: true });
   const summary: ChunkSummary = { path, minTs: 0n, maxTs: 0n, entries: 0, lineBytes: 0, bytes: 0, blocks: [] };
   const tenantB = Buffer.from(tenant, 'utf8');
   const labelsB = Buffer.from(labels, 'utf8');
@@ -217,7 +238,7 @@ export async function writeChunkFileAsync(path: string, tenant: string, labels: 
   parts.push(trailer);
   summary.bytes = offset + footer.length + TRAILER_SIZE;
   const tmp = path + '.tmp';
-  const fh = await openAsync(tmp, 'w');
+  const fh = await openInDir(tmp);
   try {
     await fh.writev(parts as Buffer[]);
     await fh.sync();
