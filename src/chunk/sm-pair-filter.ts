@@ -35,13 +35,46 @@ function pairHashBytes(bytes: Uint8Array, n0: number, n1: number, v0: number, v1
   return fnv(bytes, v0, v1, h) >>> 0;
 }
 
-/** The hash a query probes with for `name="value"`. */
+/**
+ * FNV-1a over the UTF-8 encoding of `s` (as Buffer.from(s, 'utf8') writes it: a lone surrogate
+ * becomes U+FFFD), continuing from h, without encoding it into a buffer.
+ */
+function fnvUtf8(s: string, h: number): number {
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      h = Math.imul(h ^ c, 0x01000193);
+      continue;
+    }
+    if (c < 0x800) {
+      h = Math.imul(h ^ (0xc0 | (c >> 6)), 0x01000193);
+      h = Math.imul(h ^ (0x80 | (c & 0x3f)), 0x01000193);
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const d = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+        h = Math.imul(h ^ (0xf0 | (cp >> 18)), 0x01000193);
+        h = Math.imul(h ^ (0x80 | ((cp >> 12) & 0x3f)), 0x01000193);
+        h = Math.imul(h ^ (0x80 | ((cp >> 6) & 0x3f)), 0x01000193);
+        h = Math.imul(h ^ (0x80 | (cp & 0x3f)), 0x01000193);
+        continue;
+      }
+      c = 0xfffd;
+    }
+    h = Math.imul(h ^ (0xe0 | (c >> 12)), 0x01000193);
+    h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), 0x01000193);
+    h = Math.imul(h ^ (0x80 | (c & 0x3f)), 0x01000193);
+  }
+  return h;
+}
+
+/** The hash of the pair `name="value"` (what a query probes with, and the block encoder's tracker records). */
 export function smPairHash(name: string, value: string): number {
-  const n = Buffer.from(name, 'utf8');
-  const v = Buffer.from(value, 'utf8');
-  let h = fnv(n, 0, n.length, FNV_SEED);
-  h = Math.imul(h ^ SEP, 0x01000193);
-  return fnv(v, 0, v.length, h) >>> 0;
+  const h = Math.imul(fnvUtf8(name, FNV_SEED) ^ SEP, 0x01000193);
+  return fnvUtf8(value, h) >>> 0;
 }
 
 function setBits(bits: Uint32Array, mask: number, h: number): void {

@@ -74,6 +74,21 @@ describe('structured-metadata pair filter', () => {
   });
 });
 
+describe('smPairHash', () => {
+  it('hashes strings as their UTF-8 bytes (lone surrogates as U+FFFD), as the section builder does', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 20 }), (n, v) => {
+        const f = new SmPairFilter(buildSmPairFilter(smSection([[[n, v]]]), 1), 0);
+        expect(f.mayContain(smPairHash(n, v))).toBe(true);
+        // the same bytes spelled with U+FFFD in place of lone surrogates hash alike
+        const clean = (s: string) => Buffer.from(s, 'utf8').toString('utf8');
+        expect(smPairHash(clean(n), clean(v))).toBe(smPairHash(n, v));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe('in the block index', () => {
   const entries: Pairs[] = Array.from({ length: 50 }, (_, i) => (i === 7 ? [['trace_id', 'abc']] : []));
   const lines = Buffer.from('x'.repeat(500));
