@@ -42,10 +42,12 @@ class SharedBuf {
   }
   ensure(extra: number): void {
     if (this.len + extra <= this.buf.length) return;
-    // x4: a new stream's first block reaches full size in 3 copies instead of 6
+    // x4: a new stream's first block reaches full size in 3 copies instead of 6; a step that
+    // would land within 2x of the usual final size goes there at once (4K→16K→64K→288K instead
+    // of →256K→288K, which copied a whole block once more per stream)
     const need = this.len + extra;
     let cap = this.buf.length * 4;
-    if (cap > this.soft) cap = Math.max(this.soft, need + (need >>> 3));
+    if (cap * 2 > this.soft) cap = Math.max(this.soft, need + (need >>> 3));
     while (cap < need) cap *= 2;
     const next = Buffer.from(new SharedArrayBuffer(cap));
     this.buf.copy(next, 0, 0, this.len);
