@@ -1,6 +1,7 @@
 // Bramble's native scan kernels (N-API, C API only; no other dependency): LZ4 block decoding in
 // lz4-napi's format, marking the lines of a block that contain any of several literals, and
 // building a block's trigram bloom filter; LZ4 block compression (fast and hash-chain); on the ingest path, snappy block decoding of push bodies;
+// copying a batch of line byte ranges into an open block;
 // and glibc's malloc_trim, so the server can hand freed heap pages back to the OS. src/native/index.ts
 // loads this addon when it was built and otherwise uses TypeScript implementations with identical results.
 #ifndef _GNU_SOURCE
@@ -659,6 +660,55 @@ static napi_value MallocTrimAsync(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+// copyRanges(src: Uint8Array, ranges: Int32Array [start0, end0, ...], n, dst: Uint8Array, at): number
+// The line copy of a batch of entries into an open block's lines section: src[ranges[2i],
+// ranges[2i+1]) for i < n, back to back from dst[at]; returns the end position, or -1 (nothing
+// written) when a range is not inside src or the lines do not fit dst. One call per stream and
+// push instead of a JavaScript byte loop per line.
+static napi_value CopyRanges(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint8_t *src, *rangesB, *dst;
+  size_t srcLen, rangesLen, dstLen;
+  double nD, atD;
+  if (argc < 5 || !typed_bytes(env, argv[0], &src, &srcLen) || !typed_bytes(env, argv[1], &rangesB, &rangesLen) ||
+      napi_get_value_double(env, argv[2], &nD) != napi_ok || !typed_bytes(env, argv[3], &dst, &dstLen) ||
+      napi_get_value_double(env, argv[4], &atD) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "copyRanges(src, ranges, n, dst, at)");
+    return nullptr;
+  }
+  napi_value result;
+  size_t n = nD > 0 ? (size_t)nD : 0;
+  if (rangesLen / 4 < 2 * n || atD < 0 || atD > (double)dstLen) {
+    CHECK(napi_create_int32(env, -1, &result));
+    return result;
+  }
+  const int32_t* ranges = reinterpret_cast<const int32_t*>(rangesB);
+  size_t at = (size_t)atD;
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    int32_t s = ranges[2 * i], e = ranges[2 * i + 1];
+    if (s < 0 || e < s || (size_t)e > srcLen) {
+      CHECK(napi_create_int32(env, -1, &result));
+      return result;
+    }
+    total += (size_t)(e - s);
+  }
+  if (total > dstLen - at) {
+    CHECK(napi_create_int32(env, -1, &result));
+    return result;
+  }
+  uint8_t* op = dst + at;
+  for (size_t i = 0; i < n; i++) {
+    size_t s = (size_t)ranges[2 * i], l = (size_t)ranges[2 * i + 1] - s;
+    memcpy(op, src + s, l);
+    op += l;
+  }
+  CHECK(napi_create_double(env, (double)(op - dst), &result));
+  return result;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"lz4Decode", nullptr, Lz4Decode, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -668,6 +718,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"levelScan", nullptr, LevelScan, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lz4CompressInto", nullptr, Lz4CompressInto, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mallocTrimAsync", nullptr, MallocTrimAsync, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"copyRanges", nullptr, CopyRanges, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -15,7 +15,7 @@ import { StreamHead, type StreamRecord } from './stream-head.js';
 import { TokenBucket } from '../limits/rate.js';
 import { streamLimitMessage, streamRateLimitMessage, type IngesterLimits } from '../limits/ingest.js';
 import { entrySize } from '../push/index.js';
-import { LogEntry, lineLength, sameLine } from '../push/entry.js';
+import { LogEntry, entryMs, entryRem, msOf, nsOf, remOf, sameLine } from '../push/entry.js';
 import { BufferPool } from '../util/buffer-pool.js';
 
 export interface IngestStream {
@@ -171,7 +171,7 @@ export class Ingester {
 
   private isDuplicate(stream: StreamRecord, e: WalEntry): boolean {
     const h = stream.head;
-    return h.lastTs === e.tsNs && h.isLastLine(e);
+    return h.lastMs === entryMs(e) && h.lastRem === entryRem(e) && h.isLastLine(e);
   }
 
   /**
@@ -189,7 +189,8 @@ export class Ingester {
     const targets: StreamRecord[] = [];
     // Loki's instance.Push reports what happened to the *last* stream of the request only.
     let lastError: IngestRejection | null = null;
-    const maxBehind = BigInt(Math.floor(this.opts.maxChunkAgeMs / 2)) * 1_000_000n;
+    // the out-of-order window is whole milliseconds: the cutoff is (highest ms - this, same ns remainder)
+    const maxBehindMs = Math.floor(this.opts.maxChunkAgeMs / 2);
     const limits = this.opts.limits;
     const maxStreams = limits ? limits.maxActiveStreams(tenant) : Infinity;
     let active = -1; // counted lazily, only when a stream (re)activates under a finite limit
@@ -210,13 +211,19 @@ export class Ingester {
       const accepted: WalEntry[] = [];
       const failed: { e: WalEntry; reason: string; rateLimited: boolean }[] = [];
       const rate = limits ? this.streamRate(stream, tenant, limits, now) : null;
-      // Track the newest accepted ts and last entry inside this request too.
+      // Track the newest accepted ts and last entry inside this request too. Timestamps are
+      // compared as (ms, ns remainder) numbers (entry.ts): no bigint per entry.
       let highest = h.highestTs;
       if (stream.flushedMaxTs !== null && stream.flushedMaxTs > highest) highest = stream.flushedMaxTs;
-      let lastTs = h.lastTs;
+      let hiMs = msOf(highest);
+      let hiRem = remOf(highest);
+      let lastMs = h.lastMs;
+      let lastRem = h.lastRem;
       let last: WalEntry | null = null; // last accepted entry of this request (null: the head's)
       for (const e of ps.entries) {
-        if (e.tsNs === lastTs && (last === null ? h.isLastLine(e) : sameLine(e, last))) {
+        const ms = entryMs(e);
+        const rem = entryRem(e);
+        if (ms === lastMs && rem === lastRem && (last === null ? h.isLastLine(e) : sameLine(e, last))) {
           this.metrics.duplicatesDropped++;
           continue;
         }
@@ -227,15 +234,20 @@ export class Ingester {
             continue;
           }
         }
-        // in-order entries (the common case) skip the bigint subtraction
-        if (highest >= 0n && e.tsNs < highest && e.tsNs < highest - maxBehind) {
-          const cutoff = highest - maxBehind;
+        // highest >= 0 and e older than highest - maxBehind (which is at most highest)
+        const cutMs = hiMs - maxBehindMs;
+        if (hiMs >= 0 && (ms < cutMs || (ms === cutMs && rem < hiRem))) {
+          const cutoff = nsOf(cutMs, hiRem);
           failed.push({ e, reason: `entry too far behind, entry timestamp is: ${rfc3339(e.tsNs)}, oldest acceptable timestamp is: ${rfc3339(cutoff)}`, rateLimited: false });
           continue;
         }
         accepted.push(e);
-        if (e.tsNs > highest) highest = e.tsNs;
-        lastTs = e.tsNs;
+        if (ms > hiMs || (ms === hiMs && rem > hiRem)) {
+          hiMs = ms;
+          hiRem = rem;
+        }
+        lastMs = ms;
+        lastRem = rem;
         last = e;
       }
       if (failed.length) {
@@ -264,11 +276,7 @@ export class Ingester {
       for (let i = 0; i < walStreams.length; i++) {
         const stream = targets[i]!;
         const entries = walStreams[i]!.entries;
-        for (let j = 0; j < entries.length; j++) {
-          const e = entries[j]!;
-          stream.head.appendEntry(e, pos, now);
-          this.metrics.bytesIngested += lineLength(e);
-        }
+        this.metrics.bytesIngested += stream.head.appendEntries(entries, pos, now);
         this.metrics.linesIngested += entries.length;
       }
       try {

@@ -4,7 +4,8 @@
 // `BRAMBLE_NATIVE=0` is not set; otherwise the fallback is used silently.
 // Loops: LZ4 block decoding and encoding (lz4-napi's format), marking the lines of a block that contain any
 // of several literals (one pass per literal over the whole block), and building a block's
-// trigram bloom filter; on the ingest path, snappy block decoding of push bodies.
+// trigram bloom filter; on the ingest path, snappy block decoding of push bodies and copying a
+// batch of lines (byte ranges of a push body) into an open block.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -44,6 +45,33 @@ export interface ScanKernels {
    * left boundary and followed by a right boundary (k + 1 = 0: none). Tables from push/detect.ts.
    */
   levelScan(buf: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rightBoundary: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void;
+  /**
+   * Copies src[ranges[2i], ranges[2i+1]) for i < n back to back into dst from `at`; returns the
+   * end position, or -1 (dst untouched) when a range is not inside src or the total does not fit.
+   */
+  copyRanges(src: Uint8Array, ranges: Int32Array, n: number, dst: Uint8Array, at: number): number;
+}
+
+function copyRangesTs(src: Uint8Array, ranges: Int32Array, n: number, dst: Uint8Array, at: number): number {
+  if (ranges.length < 2 * n || at < 0 || at > dst.length) return -1;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const s = ranges[2 * i]!;
+    const e = ranges[2 * i + 1]!;
+    if (s < 0 || e < s || e > src.length) return -1;
+    total += e - s;
+  }
+  if (total > dst.length - at) return -1;
+  let p = at;
+  for (let i = 0; i < n; i++) {
+    const s = ranges[2 * i]!;
+    const l = ranges[2 * i + 1]! - s;
+    // short lines: a loop beats a native copy call (which allocates a view)
+    if (l < 512) for (let k = 0; k < l; k++) dst[p + k] = src[s + k]!;
+    else dst.set(src.subarray(s, s + l), p);
+    p += l;
+  }
+  return p;
 }
 
 /** Bits of levelScan's byte-class table `cls` (the C++ kernel uses the same values). */
@@ -218,6 +246,7 @@ export function lz4Bound(n: number): number {
 export const typescriptKernels: ScanKernels = {
   snappyDecodeInto: snappyDecodeTs,
   levelScan: levelScanTs,
+  copyRanges: copyRangesTs,
   name: 'typescript',
   lz4CompressInto(src, dst, at) {
     if (dst.length - at < lz4Bound(src.length)) throw new RangeError('lz4CompressInto: dst is shorter than lz4Bound');
@@ -295,6 +324,7 @@ interface NativeBinding {
   snappyDecodeInto?(src: Uint8Array, start: number, dst: Uint8Array): number;
   levelScan?(buf: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rightBoundary: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void;
   mallocTrimAsync?(): Promise<boolean>;
+  copyRanges?(src: Uint8Array, ranges: Int32Array, n: number, dst: Uint8Array, at: number): number;
 }
 
 /**
@@ -357,6 +387,7 @@ function loadNative(): ScanKernels | null {
     // an addon built before this kernel existed lacks it: use the TypeScript loop then
     snappyDecodeInto: b.snappyDecodeInto ? (src, start, dst) => b.snappyDecodeInto!(src, start, dst) : snappyDecodeTs,
     levelScan: b.levelScan ? (...a) => b.levelScan!(...a) : levelScanTs,
+    copyRanges: b.copyRanges ? b.copyRanges.bind(b) : copyRangesTs,
   };
 }
 
@@ -393,4 +424,8 @@ export function trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): numb
 
 export function levelScan(buf: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rightBoundary: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void {
   kernels.levelScan(buf, ranges, n, cls, rightBoundary, words, wordOff, out);
+}
+
+export function copyRanges(src: Uint8Array, ranges: Int32Array, n: number, dst: Uint8Array, at: number): number {
+  return kernels.copyRanges(src, ranges, n, dst, at);
 }

@@ -7,7 +7,7 @@
 
 import zlib from 'node:zlib';
 import buffer, { isUtf8 } from 'node:buffer';
-import { LogEntry, lineLength, type EntryLike } from './entry.js';
+import { LogEntry, lineLength, msOf, remOf, type EntryLike } from './entry.js';
 import { labelsToString, type Labels } from '../util/labels.js';
 import { parseLabelsText, LabelParseError } from './labelparser.js';
 import {
@@ -472,7 +472,17 @@ function isAsciiRange(b: Buffer, start: number, end: number): boolean {
 function checkUtf8(e: LogEntry): LogEntry {
   const src = e.src!;
   if (isUtf8(src.subarray(e.start, e.end))) return e;
-  return LogEntry.fromString(e.tsNs, e.line, e.structuredMetadata);
+  return e.withLine(e.line, e.structuredMetadata);
+}
+
+/** Is entry e (a LogEntry) before (ms, rem)? */
+function before(e: LogEntry, ms: number, rem: number): boolean {
+  return e.ms < ms || (e.ms === ms && e.rem < rem);
+}
+
+/** Is entry e (a LogEntry) after (ms, rem)? */
+function after(e: LogEntry, ms: number, rem: number): boolean {
+  return e.ms > ms || (e.ms === ms && e.rem > rem);
 }
 
 /**
@@ -492,6 +502,10 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
   const discoverLevels = limits.discoverLogLevels && limits.allowStructuredMetadata;
   const oldest = nowNs - limits.rejectOldSamplesMaxAgeNs;
   const newest = nowNs + limits.creationGracePeriodNs;
+  const oldestMs = msOf(oldest);
+  const oldestRem = remOf(oldest);
+  const newestMs = msOf(newest);
+  const newestRem = remOf(newest);
   const errors: string[] = [];
   const accepted: PushStream[] = [];
   let lines = 0;
@@ -532,16 +546,19 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
       if (limits.maxLineSizeTruncate && maxLine !== 0 && lineLen > maxLine) {
         const to = maxLine - truncIdLen;
         if (to > 0) {
-          e = LogEntry.fromString(e.tsNs, truncateUtf8(e.line, to) + truncId, e.structuredMetadata);
+          const line = truncateUtf8(e.line, to) + truncId;
+          e = e instanceof LogEntry ? e.withLine(line, e.structuredMetadata) : LogEntry.fromString(e.tsNs, line, e.structuredMetadata);
           lineLen = lineLength(e);
           level = undefined;
         }
       }
-      if (limits.rejectOldSamples && e.tsNs < oldest) {
+      // LogEntry timestamps compare as numbers (no bigint per entry)
+      const isEntry = e instanceof LogEntry;
+      if (limits.rejectOldSamples && (isEntry ? before(e as LogEntry, oldestMs, oldestRem) : e.tsNs < oldest)) {
         errors.push(`entry for stream '${st.labelsString}' has timestamp too old: ${formatRFC3339(e.tsNs)}, oldest acceptable timestamp is: ${formatRFC3339(oldest)}`);
         continue;
       }
-      if (e.tsNs > newest) {
+      if (isEntry ? after(e as LogEntry, newestMs, newestRem) : e.tsNs > newest) {
         errors.push(`entry for stream '${st.labelsString}' has timestamp too new: ${formatRFC3339(e.tsNs)}`);
         continue;
       }

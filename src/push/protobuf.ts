@@ -1,6 +1,6 @@
 // logproto.PushRequest wire format (pkg/push/push.proto) without protobufjs: a hand-written
-// reader that walks the bytes once and produces raw streams (labels text, entries with bigint
-// nanosecond timestamps, structured metadata pairs), a matching encoder for tests/tools, and a
+// reader that walks the bytes once and produces raw streams (labels text, entries with exact
+// numeric (ms, ns remainder) timestamps, structured metadata pairs), a matching encoder for tests/tools, and a
 // snappy *block* decoder that checks the declared uncompressed length against the limit before
 // allocating. Error texts follow the gogo-generated unmarshalers and golang/snappy.
 
@@ -147,12 +147,13 @@ function wrongWire(wire: number, field: string): never {
 const MIN_SECONDS = -62135596800;
 const MAX_SECONDS = 253402300800;
 
-let lastSec = -1;
-let lastSecNs = 0n;
-let secFast = false;
+// readTimestamp's result: floor(ns / 1e6) and the nanoseconds below it (LogEntry's form)
+let tsMs = 0;
+let tsRem = 0;
 
-function readTimestamp(b: Buffer, end: number): bigint {
-  secFast = false;
+/** Reads a google.protobuf.Timestamp into tsMs/tsRem (numbers: no bigint per entry). */
+function readTimestamp(b: Buffer, end: number): void {
+  let secFast = false;
   let fastSec = 0;
   let seconds = 0n;
   let nanos = 0;
@@ -162,11 +163,10 @@ function readTimestamp(b: Buffer, end: number): bigint {
     const field = Math.floor(key / 8);
     if (field === 1) {
       if (wire !== 0) wrongWire(wire, 'Seconds');
-      // Fast path: positive seconds fit a double exactly; reuse the bigint of the last second.
+      // Fast path: positive seconds below 2^49 are exact numbers.
       const start = pos;
       const n = varint(b, end);
       if (pos - start < 8) {
-        if (n !== lastSec) { lastSec = n; lastSecNs = BigInt(n) * 1000000000n; }
         fastSec = n;
         secFast = true;
       } else {
@@ -186,14 +186,22 @@ function readTimestamp(b: Buffer, end: number): bigint {
       }
     } else skipField(b, end, wire);
   }
-  if (secFast && nanos >= 0 && nanos < 1e9 && fastSec < MAX_SECONDS && fastSec === lastSec) return nanos === 0 ? lastSecNs : lastSecNs + BigInt(nanos);
+  if (secFast && nanos >= 0 && nanos < 1e9 && fastSec < MAX_SECONDS) {
+    const subMs = Math.floor(nanos / 1000000);
+    tsMs = fastSec * 1000 + subMs;
+    tsRem = nanos - subMs * 1000000;
+    return;
+  }
   if (secFast) seconds = BigInt(fastSec);
   const secNum = Number(seconds);
   const shown = `&Timestamp{Seconds:${seconds},Nanos:${nanos},}`;
   if (secNum < MIN_SECONDS) throw new ProtoError(`timestamp: ${shown} before 0001-01-01`);
   if (secNum >= MAX_SECONDS) throw new ProtoError(`timestamp: ${shown} after 10000-01-01`);
   if (nanos < 0 || nanos >= 1e9) throw new ProtoError(`timestamp: ${shown}: nanos not in range [0, 1e9)`);
-  return seconds * 1000000000n + BigInt(nanos);
+  // in range: seconds (|s| < 2^38) and the whole ms are exact numbers
+  const subMs = Math.floor(nanos / 1000000);
+  tsMs = secNum * 1000 + subMs;
+  tsRem = nanos - subMs * 1000000;
 }
 
 function readPair(b: Buffer, end: number, out: Labels): void {
@@ -215,12 +223,15 @@ function readPair(b: Buffer, end: number, out: Labels): void {
   out.push({ name, value });
 }
 
+/** Go's zero time (0001-01-01T00:00:00Z) in ms: an entry without a Timestamp field */
+const ZERO_TIME_MS = -62135596800 * 1000;
+
 function readEntry(b: Buffer, end: number): RawEntry {
-  let tsNs = 0n;
+  let ms = ZERO_TIME_MS;
+  let rem = 0;
   let lineStart = 0;
   let lineEnd = 0;
   let sm: Labels = NO_LABELS;
-  let sawTs = false;
   while (pos < end) {
     const key = readTag(b, end, 'EntryAdapter');
     const wire = key % 8;
@@ -229,8 +240,9 @@ function readEntry(b: Buffer, end: number): RawEntry {
       case 1: {
         if (wire !== 2) wrongWire(wire, 'Timestamp');
         const post = lengthDelim(b, end);
-        tsNs = readTimestamp(b, post);
-        sawTs = true;
+        readTimestamp(b, post);
+        ms = tsMs;
+        rem = tsRem;
         pos = post;
         break;
       }
@@ -257,8 +269,7 @@ function readEntry(b: Buffer, end: number): RawEntry {
         skipField(b, end, wire);
     }
   }
-  if (!sawTs) tsNs = -62135596800n * 1000000000n; // Go zero time
-  return LogEntry.fromBytes(tsNs, b, lineStart, lineEnd, sm);
+  return LogEntry.fromBytesMs(ms, rem, b, lineStart, lineEnd, sm);
 }
 
 function readStream(b: Buffer, end: number): RawStream {

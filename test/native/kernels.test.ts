@@ -234,3 +234,37 @@ describe('scan kernels', () => {
     });
   }
 });
+
+describe('copyRanges (a batch of lines into an open block)', () => {
+  for (const k of impls) {
+    it(`${k.name}: copies the ranges back to back, or refuses without writing`, () => {
+      fc.assert(fc.property(fc.uint8Array({ maxLength: 3000 }), fc.array(fc.tuple(fc.nat(3100), fc.nat(900)), { maxLength: 30 }), fc.nat(100), (src, pairs, at) => {
+        const ranges = new Int32Array(pairs.length * 2);
+        pairs.forEach(([s, l], i) => { ranges[2 * i] = s; ranges[2 * i + 1] = s + l; });
+        const dst = new Uint8Array(new SharedArrayBuffer(4000)).fill(7);
+        const r = k.copyRanges(src, ranges, pairs.length, dst, at);
+        const ok = pairs.every(([s, l]) => s + l <= src.length);
+        const total = pairs.reduce((n, [, l]) => n + l, 0);
+        if (!ok || at + total > dst.length) {
+          expect(r).toBe(-1);
+          expect(dst.every((b) => b === 7)).toBe(true);
+          return;
+        }
+        const want = Buffer.concat(pairs.map(([s, l]) => Buffer.from(src.subarray(s, s + l))));
+        expect(r).toBe(at + total);
+        expect(Buffer.from(dst.subarray(at, r)).equals(want)).toBe(true);
+        expect(dst.subarray(0, at).every((b) => b === 7) && dst.subarray(r).every((b) => b === 7)).toBe(true);
+      }), { numRuns: 300 });
+    });
+    it(`${k.name}: refuses a range that is not inside src, and a start past dst`, () => {
+      const src = Buffer.from('abcdef');
+      const dst = new Uint8Array(10);
+      expect(k.copyRanges(src, Int32Array.of(4, 2), 1, dst, 0)).toBe(-1);
+      expect(k.copyRanges(src, Int32Array.of(-1, 2), 1, dst, 0)).toBe(-1);
+      expect(k.copyRanges(src, Int32Array.of(0, 2), 2, dst, 0)).toBe(-1);
+      expect(k.copyRanges(src, Int32Array.of(0, 2), 1, dst, 11)).toBe(-1);
+      expect(k.copyRanges(src, Int32Array.of(1, 3, 0, 6), 2, dst, 2)).toBe(10);
+      expect(Buffer.from(dst.subarray(2)).toString()).toBe('bcabcdef');
+    });
+  }
+});
