@@ -469,6 +469,7 @@ export class Ingester {
       this.metrics.chunksFlushed++;
       this.metrics.chunkBytesFlushed += summary.bytes;
       s.head.flushDone(blocks);
+      s.head.flushWritten(blocks);
     } catch (e) {
       // Put the blocks back so nothing is lost; the next flush retries. A half-written or
       // unindexed file would only hold disk space (e.g. after ENOSPC): remove it.

@@ -5,7 +5,7 @@
 import type { Labels } from '../util/labels.js';
 import { blockBytes, type BlockData } from '../chunk/block.js';
 import { OpenBlock } from '../chunk/open-block.js';
-import { BlockSlab, SLAB_BYTES } from '../chunk/block-slab.js';
+import { slabPool, type BlockSlab } from '../chunk/block-slab.js';
 import { LogEntry, entryMs, entryRem, lineLength, msOf, nsOf, remOf, type EntryLike } from '../push/entry.js';
 
 const EMPTY = new Uint8Array(0);
@@ -54,8 +54,14 @@ export class StreamHead {
 
   /** where this head's closed blocks are compressed to (a flush starts a new one) */
   private slab: BlockSlab | null = null;
+  /** the slabs of `closed` (since the last takeForFlush), and of each batch of `flushing` blocks */
+  private slabs: BlockSlab[] = [];
+  private readonly flushingSlabs = new Map<BlockData[], BlockSlab[]>();
   private readonly slabFor = (bound: number): BlockSlab => {
-    if (this.slab === null || this.slab.room() < bound) this.slab = new BlockSlab(Math.max(SLAB_BYTES, bound));
+    if (this.slab === null || this.slab.room() < bound) {
+      this.slab = slabPool.acquire(bound);
+      this.slabs.push(this.slab);
+    }
     return this.slab;
   };
 
@@ -173,6 +179,9 @@ export class StreamHead {
 
   /** All blocks a query must read from memory right now (zero-copy). */
   snapshot(): BlockData[] {
+    // the caller may read these blocks for as long as it likes: their slabs are never reused
+    for (const s of this.slabs) s.exposed = true;
+    for (const ss of this.flushingSlabs.values()) for (const s of ss) s.exposed = true;
     const out = this.flushing.length ? [...this.flushing, ...this.closed] : [...this.closed];
     if (this.open && this.open.entries > 0) out.push(this.open.snapshot());
     return out;
@@ -191,6 +200,10 @@ export class StreamHead {
     this.open = null; // an idle stream keeps no block buffers
     this.slab = null; // nor the slab its flushed blocks live in
     const blocks = this.closed;
+    if (this.slabs.length > 0) {
+      this.flushingSlabs.set(blocks, this.slabs);
+      this.slabs = [];
+    }
     this.flushing = this.flushing.concat(blocks);
     this.closed = [];
     this.closedBytes = 0;
@@ -204,6 +217,12 @@ export class StreamHead {
   /** Undoes takeForFlush when the chunk write failed: the blocks become head data again. */
   restoreAfterFailedFlush(blocks: BlockData[], firstPos: number): void {
     this.flushDone(blocks);
+    // the blocks are head data again: so are their slabs (never reused while they are)
+    const ss = this.flushingSlabs.get(blocks);
+    if (ss !== undefined) {
+      this.flushingSlabs.delete(blocks);
+      this.slabs = ss.concat(this.slabs);
+    }
     this.closed = blocks.concat(this.closed);
     for (const b of blocks) {
       this.closedBytes += blockBytes(b);
@@ -216,5 +235,16 @@ export class StreamHead {
 
   flushDone(blocks: BlockData[]): void {
     this.flushing = this.flushing.filter((b) => !blocks.includes(b));
+  }
+
+  /**
+   * The blocks takeForFlush returned are in an indexed chunk file and gone from the head (after
+   * flushDone): their slabs go back to the pool unless a snapshot exposed them.
+   */
+  flushWritten(blocks: BlockData[]): void {
+    const ss = this.flushingSlabs.get(blocks);
+    if (ss === undefined) return;
+    this.flushingSlabs.delete(blocks);
+    for (const s of ss) slabPool.release(s);
   }
 }
