@@ -489,12 +489,25 @@ static inline uint8_t* lz4_len(uint8_t* op, size_t r) {
   return op;
 }
 
+// Copies n literal bytes in 8-byte steps (no library call per sequence): may read up to 7 bytes
+// past lit + n and write up to 7 past op + n. Both stay inside the buffers: a sequence's literals
+// end before the match, which starts at least 12 bytes before the input's end, and the output
+// after them (offset, further sequences, the last >= 5 literals) is longer than 7 bytes.
+static inline void lz4_wildcopy8(uint8_t* op, const uint8_t* lit, size_t n) {
+  uint8_t* const end = op + n;
+  do {
+    memcpy(op, lit, 8);
+    op += 8;
+    lit += 8;
+  } while (op < end);
+}
+
 static uint8_t* lz4_sequence(uint8_t* op, const uint8_t* lit, size_t litLen, size_t offset, size_t mlen) {
   uint8_t* tok = op++;
   size_t ml = mlen - 4;
   *tok = (uint8_t)(((litLen >= 15 ? 15 : litLen) << 4) | (ml >= 15 ? 15 : ml));
   if (litLen >= 15) op = lz4_len(op, litLen - 15);
-  memcpy(op, lit, litLen);
+  if (litLen > 0) lz4_wildcopy8(op, lit, litLen);
   op += litLen;
   *op++ = (uint8_t)(offset & 255);
   *op++ = (uint8_t)(offset >> 8);
