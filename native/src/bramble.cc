@@ -1,7 +1,7 @@
 // Bramble's native scan kernels (N-API, C API only; no other dependency): LZ4 block decoding in
 // lz4-napi's format, marking the lines of a block that contain any of several literals, and
 // building a block's trigram bloom filter; LZ4 block compression (fast and hash-chain); on the ingest path, snappy block decoding of push bodies;
-// copying a batch of line byte ranges into an open block;
+// copying a batch of line byte ranges into an open block; the logfmt step of level detection;
 // and glibc's malloc_trim, so the server can hand freed heap pages back to the OS. src/native/index.ts
 // loads this addon when it was built and otherwise uses TypeScript implementations with identical results.
 #ifndef _GNU_SOURCE
@@ -441,6 +441,143 @@ static napi_value LevelScan(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// logfmtLevels(buf, ranges: Int32Array, n, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array,
+//              out: Int32Array [vs0, ve0, vs1, ve1, ...])
+// The logfmt step of detected_level detection (src/push/detect.ts logfmtLevelBytes, and
+// logfmtLevelsTs in src/native/index.ts is the same loop) for the lines levelScan marked as
+// ASCII with '=' (codes[i] >= 0 and bit 8 set); other lines' slots are left alone. For each:
+// out[2i] = -1 when no key of `keys` (lowercased, priority order) has a value, -2 when the line
+// holds an escaped quoted value (the TypeScript string path must unquote it), else the value of
+// the best key is buf[out[2i], out[2i+1]).
+static int logfmt_level(const uint8_t* b, size_t start, size_t n, const uint8_t* keys, const int32_t* keyOff, size_t nKeys,
+                        int32_t* ovs, int32_t* ove) {
+  size_t pos = start, best = nKeys;
+  bool have = false;
+  long rvs = 0, rve = 0;
+  while (pos < n) {
+    while (pos < n && b[pos] <= 32) pos++;
+    if (pos >= n) break;
+    size_t ks = pos;
+    long ke = -1, vs = -1, ve = -1;
+    bool hasEqual = false, stop = false;
+    while (pos < n) {
+      uint8_t c = b[pos];
+      if (c == 61) {
+        if (pos > ks) ke = (long)pos;
+        else stop = true;
+        hasEqual = true;
+        break;
+      }
+      if (c == 34) { stop = true; break; }
+      if (c <= 32) { ke = (long)pos; break; }
+      pos++;
+    }
+    if (pos >= n && !stop && !hasEqual) ke = (long)pos;
+    if (stop) break;
+    if (hasEqual) {
+      pos++;
+      if (pos < n) {
+        uint8_t c = b[pos];
+        if (c == 34) {
+          bool esc = false, hasEsc = false;
+          long closed = -1;
+          for (size_t q = pos + 1; q < n; q++) {
+            uint8_t d = b[q];
+            if (esc) esc = false;
+            else if (d == 92) { esc = true; hasEsc = true; }
+            else if (d == 34) { closed = (long)q; break; }
+          }
+          if (closed < 0) break;
+          if (hasEsc) return -2;
+          if (closed > (long)pos + 1) { vs = (long)pos + 1; ve = closed; }
+          pos = (size_t)closed + 1;
+        } else if (c > 32) {
+          size_t s0 = pos;
+          bool bad = false;
+          while (pos < n) {
+            uint8_t d = b[pos];
+            if (d == 61 || d == 34) { bad = true; break; }
+            if (d <= 32) break;
+            pos++;
+          }
+          if (bad) break;
+          vs = (long)s0;
+          ve = (long)pos;
+        }
+      }
+    }
+    if (ke >= 0) {
+      size_t kl = (size_t)ke - ks;
+      for (size_t x = 0; x < best; x++) {
+        const uint8_t* h = keys + keyOff[x];
+        if ((size_t)(keyOff[x + 1] - keyOff[x]) != kl) continue;
+        size_t q = 0;
+        for (; q < kl; q++) {
+          uint8_t c = b[ks + q];
+          if (c >= 65 && c <= 90) c += 32;
+          if (c != h[q]) break;
+        }
+        if (q < kl) continue;
+        have = true;
+        if (vs >= 0) { rvs = vs; rve = ve; } else { rvs = ke; rve = ke; }
+        best = x;
+        break;
+      }
+      if (have && best == 0) break;
+    }
+  }
+  if (!have) return -1;
+  *ovs = (int32_t)rvs;
+  *ove = (int32_t)rve;
+  return 0;
+}
+
+static napi_value LogfmtLevels(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint8_t *b, *rangesB, *codesB, *keys, *keyOffB, *outB;
+  size_t bLen, rangesLen, codesLen, keysLen, keyOffLen, outLen;
+  double nD;
+  if (argc < 7 || !typed_bytes(env, argv[0], &b, &bLen) || !typed_bytes(env, argv[1], &rangesB, &rangesLen) ||
+      napi_get_value_double(env, argv[2], &nD) != napi_ok || !typed_bytes(env, argv[3], &codesB, &codesLen) ||
+      !typed_bytes(env, argv[4], &keys, &keysLen) || !typed_bytes(env, argv[5], &keyOffB, &keyOffLen) ||
+      !typed_bytes(env, argv[6], &outB, &outLen)) {
+    napi_throw_type_error(env, nullptr, "logfmtLevels(buf, ranges, n, codes, keys, keyOff, out)");
+    return nullptr;
+  }
+  size_t n = nD > 0 ? (size_t)nD : 0;
+  const int32_t* ranges = reinterpret_cast<const int32_t*>(rangesB);
+  const int32_t* codes = reinterpret_cast<const int32_t*>(codesB);
+  const int32_t* keyOff = reinterpret_cast<const int32_t*>(keyOffB);
+  int32_t* out = reinterpret_cast<int32_t*>(outB);
+  size_t nKeys = keyOffLen / 4 >= 1 ? keyOffLen / 4 - 1 : 0;
+  if (rangesLen / 4 < 2 * n || codesLen / 4 < n || outLen / 4 < 2 * n) {
+    napi_throw_range_error(env, nullptr, "logfmtLevels: arrays too short");
+    return nullptr;
+  }
+  for (size_t k = 0; k <= nKeys; k++) {
+    if (keyOff[k] < 0 || (size_t)keyOff[k] > keysLen || (k > 0 && keyOff[k] < keyOff[k - 1])) {
+      napi_throw_range_error(env, nullptr, "logfmtLevels: bad key offsets");
+      return nullptr;
+    }
+  }
+  for (size_t e = 0; e < n; e++) {
+    int32_t code = codes[e];
+    if (code < 0 || (code & 256) == 0) continue;
+    int32_t s0 = ranges[2 * e], e0 = ranges[2 * e + 1];
+    if (s0 < 0 || e0 < s0 || (size_t)e0 > bLen) {
+      napi_throw_range_error(env, nullptr, "logfmtLevels: range outside the buffer");
+      return nullptr;
+    }
+    int32_t vs = 0, ve = 0;
+    int r = logfmt_level(b, (size_t)s0, (size_t)e0, keys, keyOff, nKeys, &vs, &ve);
+    out[2 * e] = r == 0 ? vs : r;
+    out[2 * e + 1] = r == 0 ? ve : 0;
+  }
+  return nullptr;
+}
+
 // ---------------------------------------------------------------------------------------------
 // LZ4 block compression (the format lz4Decode reads: u32-LE size prefix + raw LZ4 block).
 // depth 1 is LZ4's fast algorithm (one hash probe, skipping faster through incompressible
@@ -732,6 +869,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"lz4CompressInto", nullptr, Lz4CompressInto, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mallocTrimAsync", nullptr, MallocTrimAsync, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"copyRanges", nullptr, CopyRanges, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"logfmtLevels", nullptr, LogfmtLevels, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -5,7 +5,8 @@
 // Loops: LZ4 block decoding and encoding (lz4-napi's format), marking the lines of a block that contain any
 // of several literals (one pass per literal over the whole block), and building a block's
 // trigram bloom filter; on the ingest path, snappy block decoding of push bodies and copying a
-// batch of lines (byte ranges of a push body) into an open block.
+// batch of lines (byte ranges of a push body) into an open block, and the logfmt step of
+// detected_level detection.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -50,6 +51,112 @@ export interface ScanKernels {
    * end position, or -1 (dst untouched) when a range is not inside src or the total does not fit.
    */
   copyRanges(src: Uint8Array, ranges: Int32Array, n: number, dst: Uint8Array, at: number): number;
+  /**
+   * The logfmt step of detected_level detection for the lines levelScan marked ASCII with '='
+   * (codes[i] >= 0 with bit 8 set; other slots untouched): out[2i] = -1 when no key of `keys`
+   * (lowercased, priority order, keys[keyOff[k]..keyOff[k+1])) has a value, -2 when the line holds
+   * an escaped quoted value (the string path must unquote it), else the best key's value is
+   * buf[out[2i], out[2i+1]). push/detect.ts logfmtLevelBytes is the string-returning original.
+   */
+  logfmtLevels(buf: Uint8Array, ranges: Int32Array, n: number, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array, out: Int32Array): void;
+}
+
+function logfmtLevelTs(b: Uint8Array, start: number, n: number, keys: Uint8Array, keyOff: Int32Array, out: Int32Array, o: number): void {
+  let pos = start;
+  let best = keyOff.length - 1;
+  let have = false;
+  let rvs = 0;
+  let rve = 0;
+  while (pos < n) {
+    while (pos < n && b[pos]! <= 32) pos++;
+    if (pos >= n) break;
+    const ks = pos;
+    let ke = -1;
+    let vs = -1;
+    let ve = -1;
+    let hasEqual = false;
+    let stop = false;
+    while (pos < n) {
+      const c = b[pos]!;
+      if (c === 61) {
+        if (pos > ks) ke = pos;
+        else stop = true;
+        hasEqual = true;
+        break;
+      }
+      if (c === 34) { stop = true; break; }
+      if (c <= 32) { ke = pos; break; }
+      pos++;
+    }
+    if (pos >= n && !stop && !hasEqual) ke = pos;
+    if (stop) break;
+    if (hasEqual) {
+      pos++;
+      if (pos < n) {
+        const c = b[pos]!;
+        if (c === 34) {
+          let esc = false;
+          let hasEsc = false;
+          let closed = -1;
+          for (let q = pos + 1; q < n; q++) {
+            const d = b[q]!;
+            if (esc) esc = false;
+            else if (d === 92) { esc = true; hasEsc = true; }
+            else if (d === 34) { closed = q; break; }
+          }
+          if (closed < 0) break;
+          if (hasEsc) {
+            out[o] = -2;
+            out[o + 1] = 0;
+            return;
+          }
+          if (closed > pos + 1) { vs = pos + 1; ve = closed; }
+          pos = closed + 1;
+        } else if (c > 32) {
+          const s0 = pos;
+          let bad = false;
+          while (pos < n) {
+            const d = b[pos]!;
+            if (d === 61 || d === 34) { bad = true; break; }
+            if (d <= 32) break;
+            pos++;
+          }
+          if (bad) break;
+          vs = s0;
+          ve = pos;
+        }
+      }
+    }
+    if (ke >= 0) {
+      const kl = ke - ks;
+      for (let x = 0; x < best; x++) {
+        const h = keyOff[x]!;
+        if (keyOff[x + 1]! - h !== kl) continue;
+        let q = 0;
+        for (; q < kl; q++) {
+          let c = b[ks + q]!;
+          if (c >= 65 && c <= 90) c += 32;
+          if (c !== keys[h + q]) break;
+        }
+        if (q < kl) continue;
+        have = true;
+        if (vs >= 0) { rvs = vs; rve = ve; } else { rvs = ke; rve = ke; }
+        best = x;
+        break;
+      }
+      if (have && best === 0) break;
+    }
+  }
+  out[o] = have ? rvs : -1;
+  out[o + 1] = have ? rve : 0;
+}
+
+function logfmtLevelsTs(b: Uint8Array, ranges: Int32Array, n: number, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array, out: Int32Array): void {
+  for (let e = 0; e < n; e++) {
+    const code = codes[e]!;
+    if (code < 0 || (code & 256) === 0) continue;
+    logfmtLevelTs(b, ranges[2 * e]!, ranges[2 * e + 1]!, keys, keyOff, out, 2 * e);
+  }
 }
 
 function copyRangesTs(src: Uint8Array, ranges: Int32Array, n: number, dst: Uint8Array, at: number): number {
@@ -247,6 +354,7 @@ export const typescriptKernels: ScanKernels = {
   snappyDecodeInto: snappyDecodeTs,
   levelScan: levelScanTs,
   copyRanges: copyRangesTs,
+  logfmtLevels: logfmtLevelsTs,
   name: 'typescript',
   lz4CompressInto(src, dst, at) {
     if (dst.length - at < lz4Bound(src.length)) throw new RangeError('lz4CompressInto: dst is shorter than lz4Bound');
@@ -325,6 +433,7 @@ interface NativeBinding {
   levelScan?(buf: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rightBoundary: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void;
   mallocTrimAsync?(): Promise<boolean>;
   copyRanges?(src: Uint8Array, ranges: Int32Array, n: number, dst: Uint8Array, at: number): number;
+  logfmtLevels?(buf: Uint8Array, ranges: Int32Array, n: number, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array, out: Int32Array): void;
 }
 
 /**
@@ -388,6 +497,7 @@ function loadNative(): ScanKernels | null {
     snappyDecodeInto: b.snappyDecodeInto ? (src, start, dst) => b.snappyDecodeInto!(src, start, dst) : snappyDecodeTs,
     levelScan: b.levelScan ? (...a) => b.levelScan!(...a) : levelScanTs,
     copyRanges: b.copyRanges ? b.copyRanges.bind(b) : copyRangesTs,
+    logfmtLevels: b.logfmtLevels ? b.logfmtLevels.bind(b) : logfmtLevelsTs,
   };
 }
 
@@ -428,4 +538,8 @@ export function levelScan(buf: Uint8Array, ranges: Int32Array, n: number, cls: U
 
 export function copyRanges(src: Uint8Array, ranges: Int32Array, n: number, dst: Uint8Array, at: number): number {
   return kernels.copyRanges(src, ranges, n, dst, at);
+}
+
+export function logfmtLevels(buf: Uint8Array, ranges: Int32Array, n: number, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array, out: Int32Array): void {
+  kernels.logfmtLevels(buf, ranges, n, codes, keys, keyOff, out);
 }

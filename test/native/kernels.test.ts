@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import snappy from 'snappyjs';
 import { snappyDecodedLen } from '../../src/push/protobuf.js';
+import { logfmtLevel } from '../../src/push/detect.js';
 import { lz4Bound, mallocTrimAsync, nativeBinaryPath, nativeKernels, typescriptKernels, type ScanKernels } from '../../src/native/index.js';
 
 const impls: ScanKernels[] = [typescriptKernels, ...(nativeKernels ? [nativeKernels] : [])];
@@ -267,4 +268,57 @@ describe('copyRanges (a batch of lines into an open block)', () => {
       expect(Buffer.from(dst.subarray(2)).toString()).toBe('bcabcdef');
     });
   }
+});
+
+describe('logfmtLevels (detected_level logfmt step)', () => {
+  const fields = ['level', 'LVL', 'severity', 'lévél', 'Level_Name'];
+  const lower = fields.map((f) => f.toLowerCase());
+  const off = new Int32Array(lower.length + 1);
+  lower.forEach((f, i) => (off[i + 1] = off[i]! + f.length));
+  const keys = new Uint8Array(off[lower.length]!);
+  lower.forEach((f, i) => { for (let j = 0; j < f.length; j++) keys[off[i]! + j] = f.charCodeAt(j) < 0x80 ? f.charCodeAt(j) : 0xff; });
+  const piece = fc.oneof(
+    fc.constantFrom('level', 'LEVEL', 'Lvl', 'lvl', 'severity', 'level_name', 'msg', 'x', '=', ' ', '  ', '"', '\\', '"a b"', '"warn"', '"\\"q\\""', 'info', 'ERROR', 'err', '""', '\t', 'a=b', 'level=', '=debug'),
+    fc.string({ maxLength: 6 }).map((s) => s.replace(/[^\x20-\x7e]/g, 'z')),
+  );
+  const line = fc.array(piece, { maxLength: 14 }).map((p) => p.join(''));
+
+  for (const k of impls) {
+    it(`${k.name}: finds the value logfmtLevel finds, or asks for the string path on escaped quotes`, () => {
+      fc.assert(fc.property(fc.array(line, { minLength: 1, maxLength: 8 }), (lines) => {
+        const buf = Buffer.from('#' + lines.join('|'), 'latin1');
+        const ranges = new Int32Array(2 * lines.length);
+        const codes = new Int32Array(lines.length);
+        let at = 1;
+        lines.forEach((l, i) => {
+          ranges[2 * i] = at;
+          ranges[2 * i + 1] = at + l.length;
+          at += l.length + 1;
+          codes[i] = i % 5 === 4 ? 0 : 256; // lines without '=' (per levelScan) are skipped
+        });
+        const out = new Int32Array(2 * lines.length).fill(-7);
+        k.logfmtLevels(buf, ranges, lines.length, codes, keys, off, out);
+        lines.forEach((l, i) => {
+          if (i % 5 === 4) return expect(out[2 * i]).toBe(-7);
+          const want = logfmtLevel(l, fields, lower);
+          const vs = out[2 * i]!;
+          if (vs === -2) return expect(/"[^"]*\\/.test(l)).toBe(true);
+          expect(vs >= 0 ? buf.toString('latin1', vs, out[2 * i + 1]!) : undefined).toBe(want);
+        });
+      }), { numRuns: 1000 });
+    });
+  }
+
+  it('both implementations agree', () => {
+    if (nativeKernels === null) return;
+    fc.assert(fc.property(line, (l) => {
+      const buf = Buffer.from(l, 'latin1');
+      const r = Int32Array.of(0, buf.length);
+      const a = new Int32Array(2);
+      const b = new Int32Array(2);
+      typescriptKernels.logfmtLevels(buf, r, 1, Int32Array.of(256), keys, off, a);
+      nativeKernels!.logfmtLevels(buf, r, 1, Int32Array.of(256), keys, off, b);
+      expect([...b]).toEqual([...a]);
+    }), { numRuns: 1000 });
+  });
 });
