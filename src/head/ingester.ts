@@ -208,7 +208,8 @@ export class Ingester {
       }
       stream ??= this.getOrCreateStream(tenant, ps.labels, ps.labelsString);
       const h = stream.head;
-      const accepted: WalEntry[] = [];
+      // null while every entry so far is accepted: then ps.entries is stored as it is (no copy)
+      let accepted: WalEntry[] | null = null;
       const failed: { e: WalEntry; reason: string; rateLimited: boolean }[] = [];
       const rate = limits ? this.streamRate(stream, tenant, limits, now) : null;
       // Track the newest accepted ts and last entry inside this request too. Timestamps are
@@ -220,17 +221,21 @@ export class Ingester {
       let lastMs = h.lastMs;
       let lastRem = h.lastRem;
       let last: WalEntry | null = null; // last accepted entry of this request (null: the head's)
-      for (const e of ps.entries) {
+      const entries = ps.entries;
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!;
         const ms = entryMs(e);
         const rem = entryRem(e);
         if (ms === lastMs && rem === lastRem && (last === null ? h.isLastLine(e) : sameLine(e, last))) {
           this.metrics.duplicatesDropped++;
+          accepted ??= entries.slice(0, i);
           continue;
         }
         if (rate !== null) {
           const size = entrySize(e);
           if (!rate.allowN(Date.now(), size)) {
             failed.push({ e, reason: streamRateLimitMessage(rate.rate, stream.labelsString, size), rateLimited: true });
+            accepted ??= entries.slice(0, i);
             continue;
           }
         }
@@ -239,9 +244,10 @@ export class Ingester {
         if (hiMs >= 0 && (ms < cutMs || (ms === cutMs && rem < hiRem))) {
           const cutoff = nsOf(cutMs, hiRem);
           failed.push({ e, reason: `entry too far behind, entry timestamp is: ${rfc3339(e.tsNs)}, oldest acceptable timestamp is: ${rfc3339(cutoff)}`, rateLimited: false });
+          accepted ??= entries.slice(0, i);
           continue;
         }
-        accepted.push(e);
+        if (accepted !== null) accepted.push(e);
         if (ms > hiMs || (ms === hiMs && rem > hiRem)) {
           hiMs = ms;
           hiRem = rem;
@@ -263,8 +269,9 @@ export class Ingester {
       } else {
         lastError = null;
       }
-      if (accepted.length) {
-        walStreams.push({ labels: stream.labelsString, entries: accepted });
+      const acc = accepted ?? entries;
+      if (acc.length) {
+        walStreams.push({ labels: stream.labelsString, entries: acc });
         targets.push(stream);
       }
     }
