@@ -45,6 +45,12 @@ const onePair = new PairCache((name: string, value: string): Buffer => {
   return Buffer.from(t.subarray(0, p));
 });
 
+// The last frozen single-pair metadata seen and its bytes: consecutive entries nearly always carry
+// the same frozen detected_level list (detect.ts levelOnly), so an identity check replaces the
+// two map lookups. Only frozen lists are remembered: their pair can never change.
+let lastSm: Labels | null = null;
+let lastSmBytes: Buffer = Buffer.alloc(0);
+
 class SharedBuf {
   buf: Buffer;
   len = 0;
@@ -247,7 +253,15 @@ export class OpenBlock {
   private appendSm(sm: Labels): void {
     const smb = this.sm;
     if (sm.length === 1) {
-      const b = onePair.get(sm[0]!.name, sm[0]!.value);
+      let b: Buffer;
+      if (sm === lastSm) b = lastSmBytes;
+      else {
+        b = onePair.get(sm[0]!.name, sm[0]!.value);
+        if (Object.isFrozen(sm) && Object.isFrozen(sm[0])) {
+          lastSm = sm;
+          lastSmBytes = b;
+        }
+      }
       smb.ensure(b.length);
       const dst = smb.buf;
       const at = smb.len;
