@@ -231,6 +231,14 @@ describe('scan kernels', () => {
           }),
           { numRuns: 100 },
         );
+        // a block-sized input (many 256-position steps of the native loop) into the full scratch
+        const big = new Uint8Array(300_001);
+        let x = 7;
+        for (let i = 0; i < big.length; i++) big[i] = 32 + ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 25);
+        const a = new Uint32Array(4096);
+        const b = new Uint32Array(4096);
+        expect(k.trigramBloomBuild(big, a)).toBe(typescriptKernels.trigramBloomBuild(big, b));
+        expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
       });
     });
   }
