@@ -403,6 +403,22 @@ static napi_value SnappyDecodeInto(napi_env env, napi_callback_info info) {
 // says whether the line has '=' (logfmt is tried first then).
 static const uint8_t C_WORD = 1, C_LB = 2, C_EQ = 4, C_HIGH = 8;
 
+// The first level word (priority order) at b[i] followed by a right boundary, or -1.
+static inline int32_t level_word_at(const uint8_t* b, size_t i, size_t end, const uint8_t* words, const int32_t* wordOff,
+                                    size_t nWords, const uint8_t* rb) {
+  uint8_t lc = b[i] | 0x20;
+  for (size_t w = 0; w < nWords; w++) {
+    const uint8_t* wp = words + wordOff[w];
+    size_t wl = (size_t)(wordOff[w + 1] - wordOff[w]);
+    if (wl == 0 || wp[0] != lc || i + wl > end) continue;
+    size_t q = 1;
+    while (q < wl && (uint8_t)(b[i + q] | 0x20) == wp[q]) q++;
+    if (q < wl) continue;
+    if (i + wl >= end || rb[b[i + wl]]) return (int32_t)w;
+  }
+  return -1;
+}
+
 static napi_value LevelScan(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
@@ -426,6 +442,14 @@ static napi_value LevelScan(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, nullptr, "levelScan: arrays too short");
     return nullptr;
   }
+  // detect.ts's table (C_HIGH exactly on bytes >= 0x80, C_EQ exactly on '=', neither on a
+  // C_WORD byte) allows the faster passes below; any other table gets the one-pass loop
+  bool standard = true;
+  for (int c = 0; c < 256; c++) {
+    uint8_t k = cls[c];
+    bool hi = (k & C_HIGH) != 0 && (k & C_WORD) == 0, eq = (k & C_EQ) != 0 && (k & C_WORD) == 0 && (k & C_HIGH) == 0;
+    if (hi != (c >= 0x80) || eq != (c == '=')) { standard = false; break; }
+  }
   for (size_t e = 0; e < n; e++) {
     int32_t s0 = ranges[2 * e], e0 = ranges[2 * e + 1];
     if (s0 < 0 || e0 < s0 || (size_t)e0 > bLen) {
@@ -435,35 +459,50 @@ static napi_value LevelScan(napi_env env, napi_callback_info info) {
     size_t start = (size_t)s0, end = (size_t)e0, i = start;
     while (i < end && (b[i] == 32 || (b[i] >= 9 && b[i] <= 13))) i++;
     if (i < end && b[i] == 123) { out[e] = -1; continue; }
-    bool hasEq = false, prevLB = true, high = false;
+    if (!standard) {
+      // a table other than detect.ts's: the one-pass loop levelScanTs runs
+      bool hasEq = false, prevLB = true, high = false;
+      int32_t found = -1;
+      for (i = start; i < end; i++) {
+        uint8_t c = b[i];
+        uint8_t k = cls[c];
+        if (k != 0) {
+          if (k & C_WORD) {
+            if (prevLB && found < 0) found = level_word_at(b, i, end, words, wordOff, nWords, rb);
+          } else if (k & C_HIGH) {
+            high = true;
+            break;
+          } else if (k & C_EQ) {
+            hasEq = true;
+          }
+        }
+        prevLB = (k & C_LB) != 0;
+      }
+      out[e] = high ? -1 : (found + 1) | (hasEq ? 256 : 0);
+      continue;
+    }
+    // Same answer as one pass that stops at a non-ASCII byte (levelScanTs), in three cheaper
+    // ones: a non-ASCII byte anywhere (8 bytes per step), '=' anywhere (memchr; both only
+    // matter for ASCII lines), then the level words, stopping at the first found.
+    bool high = false;
+    i = start;
+    for (; i + 8 <= end; i += 8) {
+      uint64_t w8;
+      memcpy(&w8, b + i, 8);
+      if (w8 & 0x8080808080808080ull) { high = true; break; }
+    }
+    for (; !high && i < end; i++) high = b[i] >= 0x80;
+    if (high) { out[e] = -1; continue; }
+    bool hasEq = end > start && memchr(b + start, '=', end - start) != nullptr;
+    bool prevLB = true;
     int32_t found = -1;
-    for (i = start; i < end; i++) {
+    for (i = start; i < end && found < 0; i++) {
       uint8_t c = b[i];
       uint8_t k = cls[c];
-      if (k != 0) {
-        if (k & C_WORD) {
-          if (prevLB && found < 0) {
-            uint8_t lc = c | 0x20;
-            for (size_t w = 0; w < nWords; w++) {
-              const uint8_t* wp = words + wordOff[w];
-              size_t wl = (size_t)(wordOff[w + 1] - wordOff[w]);
-              if (wl == 0 || wp[0] != lc || i + wl > end) continue;
-              size_t q = 1;
-              while (q < wl && (uint8_t)(b[i + q] | 0x20) == wp[q]) q++;
-              if (q < wl) continue;
-              if (i + wl >= end || rb[b[i + wl]]) { found = (int32_t)w; break; }
-            }
-          }
-        } else if (k & C_HIGH) {
-          high = true;
-          break;
-        } else if (k & C_EQ) {
-          hasEq = true;
-        }
-      }
+      if (prevLB && (k & C_WORD)) found = level_word_at(b, i, end, words, wordOff, nWords, rb);
       prevLB = (k & C_LB) != 0;
     }
-    out[e] = high ? -1 : (found + 1) | (hasEq ? 256 : 0);
+    out[e] = (found + 1) | (hasEq ? 256 : 0);
   }
   return nullptr;
 }

@@ -69,6 +69,26 @@ describe('levelScan (detected_level keyword pass)', () => {
       expect(Array.from(c)).toEqual(Array.from(a));
     }), { numRuns: 1000 });
   });
+
+  it('native and TypeScript agree with a table other than detect.ts\'s (the one-pass loop)', () => {
+    if (!nativeKernels) return;
+    const odd = cls.slice();
+    odd[58] |= 4; // ':' counts as '='
+    odd[124] |= 8; // '|' as non-ASCII
+    odd[0xc3] = 0; // and the first byte of 'é' as plain
+    fc.assert(fc.property(fc.array(fc.array(tok, { maxLength: 12 }), { minLength: 1, maxLength: 20 }), (lines) => {
+      const texts = lines.map((l) => l.join(''));
+      const b = Buffer.from(texts.join(''), 'utf8');
+      const ranges = new Int32Array(texts.length * 2);
+      let p = 0;
+      texts.forEach((t, i) => { const n = Buffer.byteLength(t); ranges[2 * i] = p; ranges[2 * i + 1] = p + n; p += n; });
+      const a = new Int32Array(texts.length);
+      const c = new Int32Array(texts.length);
+      typescriptKernels.levelScan(b, ranges, texts.length, odd, rb, words, off, a);
+      nativeKernels!.levelScan(b, ranges, texts.length, odd, rb, words, off, c);
+      expect(Array.from(c)).toEqual(Array.from(a));
+    }), { numRuns: 500 });
+  });
 });
 
 describe('lz4CompressInto', () => {
