@@ -10,7 +10,7 @@ import { LogEntry, entryMs, entryRem, lineLength, msOf, nsOf, remOf, writeLine, 
 import { putUvarint, zigzag } from '../util/varint.js';
 import { PairCache } from '../util/pair-cache.js';
 import { CODEC_LZ4, CODEC_NONE, type BlockData, type BlockInfo } from './block.js';
-import { buildBlockIndex } from './block-index.js';
+import { buildBlockIndex, SmNameTracker } from './block-index.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -91,6 +91,8 @@ export class OpenBlock {
   private prevRem = 0;
   entries = 0;
   private lastLineLen = 0;
+  /** distinct structured-metadata names so far (the index section's list) */
+  private readonly smNames = new SmNameTracker();
   /** a snapshot handed out views of the buffers: they must never be written again */
   private exposed = false;
 
@@ -251,6 +253,7 @@ export class OpenBlock {
 
   /** Appends one entry's structured metadata to the sm section. */
   private appendSm(sm: Labels): void {
+    this.smNames.add(sm);
     const smb = this.sm;
     if (sm.length === 1) {
       let b: Buffer;
@@ -308,6 +311,7 @@ export class OpenBlock {
     this.firstRem = this.minRem = this.maxRem = this.prevRem = 0;
     this.entries = 0;
     this.lastLineLen = 0;
+    this.smNames.reset();
     return this;
   }
 
@@ -327,7 +331,7 @@ export class OpenBlock {
     const metaV = this.meta.view();
     const smV = this.sm.view();
     const linesV = this.lines.view();
-    const x = buildBlockIndex(linesV, smV, this.entries);
+    const x = buildBlockIndex(linesV, smV, this.entries, this.smNames);
     const bound = x.length + lz4Bound(metaV.length) + lz4Bound(smV.length) + lz4Bound(linesV.length);
     const slab = slabFor?.(bound);
     const dst = slab ? slab.bytes : cutScratch(bound);

@@ -10,6 +10,7 @@ import type { BlockData } from '../../src/chunk/block.js';
 import type { Labels } from '../../src/util/labels.js';
 import { putUvarint, zigzag } from '../../src/util/varint.js';
 import { lz4Decode } from '../../src/native/index.js';
+import { buildBlockIndex } from '../../src/chunk/block-index.js';
 
 /** The meta section as the bigint encoder wrote it: zigzag(Number(ts - prev)), line length. */
 function refMeta(es: readonly EntryLike[]): string {
@@ -26,6 +27,7 @@ function refMeta(es: readonly EntryLike[]): string {
 
 const LEVEL: Labels = [{ name: 'detected_level', value: 'info' }];
 const TWO: Labels = [{ name: 'a', value: 'x' }, { name: 'détail', value: 'ü' }];
+const LONE: Labels = [{ name: 'bad\ud800', value: 'v' }, { name: 'bad\udc00', value: 'w' }];
 
 /** Entries as the ingest path has them: byte ranges of one body, strings, or plain objects. */
 function makeEntries(spec: { ts: bigint; line: string; kind: number; sm: number }[]): EntryLike[] {
@@ -35,7 +37,7 @@ function makeEntries(spec: { ts: bigint; line: string; kind: number; sm: number 
     const n = Buffer.byteLength(s.line);
     const start = at;
     at += n;
-    const sm = s.sm === 0 ? [] : s.sm === 1 ? LEVEL : TWO;
+    const sm = s.sm === 0 ? [] : s.sm === 1 ? LEVEL : s.sm === 2 ? TWO : s.sm === 3 ? LONE : Array.from({ length: 70 }, (_, k) => ({ name: `n${k}`, value: 'v' }));
     if (s.kind === 0) return LogEntry.fromBytes(s.ts, body, start, start + n, sm);
     if (s.kind === 1) return LogEntry.fromString(s.ts, s.line, sm);
     return { tsNs: s.ts, line: s.line, structuredMetadata: sm };
@@ -53,7 +55,7 @@ const tsArb = fc.oneof(
   fc.bigInt({ min: -2_000_000n, max: 2_000_000n }),
 );
 const specArb = fc.array(
-  fc.record({ ts: tsArb, line: fc.oneof(fc.string({ maxLength: 40 }), fc.constant('x'.repeat(700)), fc.constant('')), kind: fc.integer({ min: 0, max: 2 }), sm: fc.integer({ min: 0, max: 2 }) }),
+  fc.record({ ts: tsArb, line: fc.oneof(fc.string({ maxLength: 40 }), fc.constant('x'.repeat(700)), fc.constant('')), kind: fc.integer({ min: 0, max: 2 }), sm: fc.oneof(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 4 })) }),
   { minLength: 1, maxLength: 60 },
 );
 
@@ -92,6 +94,9 @@ describe('OpenBlock.appendEntries', () => {
         expect(Buffer.from(a.lastLine()).equals(Buffer.from(b.lastLine()))).toBe(true);
         const cutA = a.cut();
         expect(Buffer.from(lz4Decode(cutA.meta, cutA.info.metaU)).toString('hex')).toBe(refMeta(es.slice(i, next)));
+        // the index the name tracker built is the one parsing the sm section gives
+        const parsed = buildBlockIndex(lz4Decode(cutA.lines, cutA.info.linesU), lz4Decode(cutA.sm, cutA.info.smU), cutA.info.entries);
+        expect(Buffer.from(cutA.index).equals(Buffer.from(parsed))).toBe(true);
         blocksA.push(bytesOf(cutA));
         blocksB.push(bytesOf(b.cut()));
         a.reset();
