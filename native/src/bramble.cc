@@ -2,6 +2,7 @@
 // lz4-napi's format, marking the lines of a block that contain any of several literals, and
 // building a block's trigram bloom filter; LZ4 block compression (fast and hash-chain); on the ingest path, snappy block decoding of push bodies;
 // copying a batch of line byte ranges into an open block; the logfmt step of level detection;
+// the common shape of a push's stream messages (protobuf);
 // and glibc's malloc_trim, so the server can hand freed heap pages back to the OS. src/native/index.ts
 // loads this addon when it was built and otherwise uses TypeScript implementations with identical results.
 #ifndef _GNU_SOURCE
@@ -644,6 +645,185 @@ static napi_value LogfmtLevels(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// scanStream(buf, start, end, out: Float64Array): number
+// The common shape of a logproto StreamAdapter message buf[start, end) (src/push/protobuf.ts
+// readStream is the reference): out[0], out[1] = the labels field's byte range (-1: none), then
+// per entry out[2 + 4i ..] = timestamp ms (floored), ns below the ms, line start, line end, or
+// (ms, -1, entry start, entry end) for an entry with structured metadata or parsed fields, which
+// the caller reads itself. Returns the entry count, or -1 when anything is unusual (a malformed
+// field, an out-of-range timestamp, an unexpected wire type, too many entries for out): the
+// caller then parses the whole stream itself and raises the error texts; -2 when out is too
+// short for the entries (nothing else is wrong up to there). Last occurrence of a
+// repeated singular field wins, as in readStream.
+struct PbCur {
+  const uint8_t* b;
+  size_t pos;
+};
+
+// false on EOF or a varint longer than 10 bytes (the TypeScript reader's errors)
+static inline bool pb_varint(PbCur& c, size_t end, uint64_t* v) {
+  uint64_t r = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (c.pos >= end) return false;
+    uint8_t x = c.b[c.pos++];
+    r |= (uint64_t)(x & 0x7f) << shift;
+    if (x < 0x80) {
+      *v = r;
+      return true;
+    }
+  }
+  return false;
+}
+
+// a tag as readTag accepts it (wire 4 and field 0 are errors there)
+static inline bool pb_tag(PbCur& c, size_t end, uint64_t* field, int* wire) {
+  uint64_t key;
+  if (!pb_varint(c, end, &key)) return false;
+  *wire = (int)(key & 7);
+  *field = key >> 3;
+  // keys from 2^53 on are not exact numbers in readTag: leave those to it
+  return *wire != 4 && *field > 0 && key < (1ull << 53);
+}
+
+static inline bool pb_len(PbCur& c, size_t end, size_t* post) {
+  uint64_t l;
+  if (!pb_varint(c, end, &l)) return false;
+  if (l > 0x7fffffffffffull || c.pos + l > end) return false;
+  *post = c.pos + (size_t)l;
+  return true;
+}
+
+static inline bool pb_skip(PbCur& c, size_t end, int wire) {
+  uint64_t v;
+  size_t post;
+  switch (wire) {
+    case 0: return pb_varint(c, end, &v);
+    case 1: if (c.pos + 8 > end) return false; c.pos += 8; return true;
+    case 2: if (!pb_len(c, end, &post)) return false; c.pos = post; return true;
+    case 5: if (c.pos + 4 > end) return false; c.pos += 4; return true;
+    default: return false;
+  }
+}
+
+static const int64_t PB_MIN_SECONDS = -62135596800LL, PB_MAX_SECONDS = 253402300800LL;
+
+// a Timestamp message in [c.pos, end): floor ms and the ns below it; false when readTimestamp throws
+static bool pb_timestamp(PbCur& c, size_t end, double* ms, double* rem) {
+  int64_t sec = 0;
+  int64_t nanos = 0;
+  while (c.pos < end) {
+    uint64_t field;
+    int wire;
+    if (!pb_tag(c, end, &field, &wire)) return false;
+    uint64_t v;
+    if (field == 1) {
+      if (wire != 0 || !pb_varint(c, end, &v)) return false;
+      sec = (int64_t)v;
+    } else if (field == 2) {
+      if (wire != 0 || !pb_varint(c, end, &v)) return false;
+      nanos = (int32_t)(uint32_t)v;  // int32: the low 32 bits, as BigInt.asIntN(32, ...)
+    } else if (!pb_skip(c, end, wire)) {
+      return false;
+    }
+  }
+  if (sec < PB_MIN_SECONDS || sec >= PB_MAX_SECONDS || nanos < 0 || nanos >= 1000000000) return false;
+  int64_t subMs = nanos / 1000000;
+  *ms = (double)(sec * 1000 + subMs);
+  *rem = (double)(nanos - subMs * 1000000);
+  return true;
+}
+
+static long pb_scan_stream(const uint8_t* b, size_t start, size_t end, double* out, size_t outLen) {
+  PbCur c{b, start};
+  size_t n = 0;
+  out[0] = -1;
+  out[1] = -1;
+  while (c.pos < end) {
+    uint64_t field;
+    int wire;
+    if (!pb_tag(c, end, &field, &wire)) return -1;
+    if (field == 1) {
+      size_t post;
+      if (wire != 2 || !pb_len(c, end, &post)) return -1;
+      out[0] = (double)c.pos;
+      out[1] = (double)post;
+      c.pos = post;
+    } else if (field == 2) {
+      size_t post;
+      if (wire != 2 || !pb_len(c, end, &post)) return -1;
+      if (2 + 4 * (n + 1) > outLen) return -2;
+      double* o = out + 2 + 4 * n;
+      size_t entryStart = c.pos;
+      double ms = -62135596800000.0, rem = 0, ls = 0, le = 0;
+      bool other = false;
+      while (c.pos < post) {
+        uint64_t f;
+        int w;
+        if (!pb_tag(c, post, &f, &w)) return -1;
+        if (f == 1) {
+          size_t tpost;
+          if (w != 2 || !pb_len(c, post, &tpost)) return -1;
+          if (!pb_timestamp(c, tpost, &ms, &rem)) return -1;
+          c.pos = tpost;
+        } else if (f == 2) {
+          size_t lpost;
+          if (w != 2 || !pb_len(c, post, &lpost)) return -1;
+          ls = (double)c.pos;
+          le = (double)lpost;
+          c.pos = lpost;
+        } else if (f == 3 || f == 4) {
+          size_t mpost;
+          if (w != 2 || !pb_len(c, post, &mpost)) return -1;
+          other = true;  // metadata pairs: the caller decodes this entry
+          c.pos = mpost;
+        } else if (!pb_skip(c, post, w)) {
+          return -1;
+        }
+      }
+      if (other) {
+        o[0] = ms;
+        o[1] = -1;
+        o[2] = (double)entryStart;
+        o[3] = (double)post;
+      } else {
+        o[0] = ms;
+        o[1] = rem;
+        o[2] = ls;
+        o[3] = le;
+      }
+      n++;
+      c.pos = post;
+    } else if (field == 3) {
+      uint64_t v;
+      if (wire != 0 || !pb_varint(c, end, &v)) return -1;
+    } else if (!pb_skip(c, end, wire)) {
+      return -1;
+    }
+  }
+  return (long)n;
+}
+
+static napi_value ScanStream(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint8_t *b, *outB;
+  size_t bLen, outLen;
+  double startD, endD;
+  if (argc < 4 || !typed_bytes(env, argv[0], &b, &bLen) || napi_get_value_double(env, argv[1], &startD) != napi_ok ||
+      napi_get_value_double(env, argv[2], &endD) != napi_ok || !typed_bytes(env, argv[3], &outB, &outLen)) {
+    napi_throw_type_error(env, nullptr, "scanStream(buf, start, end, out: Float64Array)");
+    return nullptr;
+  }
+  napi_value result;
+  long r = -1;
+  if (startD >= 0 && endD >= startD && endD <= (double)bLen && outLen / 8 >= 2) {
+    r = pb_scan_stream(b, (size_t)startD, (size_t)endD, reinterpret_cast<double*>(outB), outLen / 8);
+  }
+  CHECK(napi_create_double(env, (double)r, &result));
+  return result;
+}
+
 // ---------------------------------------------------------------------------------------------
 // LZ4 block compression (the format lz4Decode reads: u32-LE size prefix + raw LZ4 block).
 // depth 1 is LZ4's fast algorithm (one hash probe, skipping faster through incompressible
@@ -936,6 +1116,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"mallocTrimAsync", nullptr, MallocTrimAsync, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"copyRanges", nullptr, CopyRanges, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"logfmtLevels", nullptr, LogfmtLevels, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"scanStream", nullptr, ScanStream, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

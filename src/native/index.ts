@@ -59,6 +59,15 @@ export interface ScanKernels {
    * buf[out[2i], out[2i+1]). push/detect.ts logfmtLevelBytes is the string-returning original.
    */
   logfmtLevels(buf: Uint8Array, ranges: Int32Array, n: number, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array, out: Int32Array): void;
+  /**
+   * The common shape of a logproto StreamAdapter message buf[start, end): out[0..1] = the labels
+   * field's range (-1: none), then per entry i out[2+4i..] = (timestamp ms, ns below the ms,
+   * line start, line end), or (ms, -1, entry start, entry end) for an entry with metadata fields
+   * the caller decodes itself. Returns the entry count, -2 when out is too short, or -1 when the
+   * caller must parse the stream itself (anything unusual, every error). push/protobuf.ts
+   * readStream is the reference; the TypeScript kernel always answers -1 (that parser).
+   */
+  scanStream(buf: Uint8Array, start: number, end: number, out: Float64Array): number;
 }
 
 function logfmtLevelTs(b: Uint8Array, start: number, n: number, keys: Uint8Array, keyOff: Int32Array, out: Int32Array, o: number): void {
@@ -355,6 +364,7 @@ export const typescriptKernels: ScanKernels = {
   levelScan: levelScanTs,
   copyRanges: copyRangesTs,
   logfmtLevels: logfmtLevelsTs,
+  scanStream: () => -1,
   name: 'typescript',
   lz4CompressInto(src, dst, at) {
     if (dst.length - at < lz4Bound(src.length)) throw new RangeError('lz4CompressInto: dst is shorter than lz4Bound');
@@ -434,6 +444,7 @@ interface NativeBinding {
   mallocTrimAsync?(): Promise<boolean>;
   copyRanges?(src: Uint8Array, ranges: Int32Array, n: number, dst: Uint8Array, at: number): number;
   logfmtLevels?(buf: Uint8Array, ranges: Int32Array, n: number, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array, out: Int32Array): void;
+  scanStream?(buf: Uint8Array, start: number, end: number, out: Float64Array): number;
 }
 
 /**
@@ -498,6 +509,7 @@ function loadNative(): ScanKernels | null {
     levelScan: b.levelScan ? (...a) => b.levelScan!(...a) : levelScanTs,
     copyRanges: b.copyRanges ? b.copyRanges.bind(b) : copyRangesTs,
     logfmtLevels: b.logfmtLevels ? b.logfmtLevels.bind(b) : logfmtLevelsTs,
+    scanStream: b.scanStream ? b.scanStream.bind(b) : () => -1,
   };
 }
 

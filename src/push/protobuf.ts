@@ -7,7 +7,7 @@
 import snappy from 'snappyjs';
 import { labelsToString, NO_LABELS, type Labels } from '../util/labels.js';
 import { LogEntry } from './entry.js';
-import { snappyDecodeInto } from '../native/index.js';
+import { kernels, snappyDecodeInto, type ScanKernels } from '../native/index.js';
 
 export class ProtoError extends Error {}
 export class SnappyTooLargeError extends Error {
@@ -273,7 +273,40 @@ function readEntry(b: Buffer, end: number): RawEntry {
   return LogEntry.fromBytesMs(ms, rem, b, lineStart, lineEnd, sm);
 }
 
-function readStream(b: Buffer, end: number): RawStream {
+/** scanStream's output (grown when a stream has more entries than it holds). */
+let scanOut = new Float64Array(2 + 4 * 8192);
+
+/**
+ * A stream message through the scanStream kernel: labels and plain entries come back as numbers
+ * and ranges, entries with metadata fields are read by readEntry; null when the kernel leaves the
+ * stream to readStream (the TypeScript kernel always does; the native one on anything unusual).
+ */
+function scanStream(b: Buffer, end: number, k: Pick<ScanKernels, 'scanStream'>): RawStream | null {
+  const start = pos;
+  let n = k.scanStream(b, start, end, scanOut);
+  while (n === -2) {
+    scanOut = new Float64Array(2 * scanOut.length);
+    n = k.scanStream(b, start, end, scanOut);
+  }
+  if (n < 0) return null;
+  const o = scanOut;
+  const labels = o[0]! >= 0 ? b.toString('utf8', o[0]!, o[1]!) : '';
+  const entries: RawEntry[] = new Array(n);
+  for (let i = 0, j = 2; i < n; i++, j += 4) {
+    const rem = o[j + 1]!;
+    if (rem >= 0) entries[i] = LogEntry.fromBytesMs(o[j]!, rem, b, o[j + 2]!, o[j + 3]!, NO_LABELS);
+    else {
+      pos = o[j + 2]!;
+      entries[i] = readEntry(b, o[j + 3]!);
+    }
+  }
+  pos = end;
+  return { labels, entries };
+}
+
+function readStream(b: Buffer, end: number, k: Pick<ScanKernels, 'scanStream'> = kernels): RawStream {
+  const fast = scanStream(b, end, k);
+  if (fast !== null) return fast;
   let labels = '';
   const entries: RawEntry[] = [];
   while (pos < end) {
@@ -306,8 +339,11 @@ function readStream(b: Buffer, end: number): RawStream {
   return { labels, entries };
 }
 
-/** Parses an uncompressed logproto.PushRequest. Throws ProtoError with gogo-like texts. */
-export function readPushRequest(b: Buffer): RawStream[] {
+/**
+ * Parses an uncompressed logproto.PushRequest. Throws ProtoError with gogo-like texts. `k`: whose
+ * scanStream kernel reads stream messages first (tests compare the native one to the parser).
+ */
+export function readPushRequest(b: Buffer, k: Pick<ScanKernels, 'scanStream'> = kernels): RawStream[] {
   const streams: RawStream[] = [];
   pos = 0;
   const end = b.length;
@@ -318,7 +354,7 @@ export function readPushRequest(b: Buffer): RawStream[] {
     if (field === 1) {
       if (wire !== 2) wrongWire(wire, 'Streams');
       const post = lengthDelim(b, end);
-      streams.push(readStream(b, post));
+      streams.push(readStream(b, post, k));
       pos = post;
     } else if (field === 2) {
       if (wire !== 2) wrongWire(wire, 'Format');
