@@ -35,46 +35,63 @@ export interface EntryLike {
 }
 
 export class LogEntry implements EntryLike {
-  /** the timestamp: floor(ns / 1e6) and the nanoseconds below it (0..999999), both exact */
-  ms: number;
-  rem: number;
+  // The timestamp as whole seconds (floored) and the nanoseconds past them (0..999999999): both
+  // small integers for any time before 2038, so they live in the object itself, where a
+  // millisecond count (above 2^31) would be a separate heap number per entry. `ms` and `rem`
+  // are derived from them.
+  private sec: number;
+  private nsec: number;
   structuredMetadata: Labels;
-  /** bytes of the line: src[start, end) (src null: the line is only a string) */
+  /** bytes of the line: src[start, end) (src null: the line is only a string, start 0 and end its UTF-8 length) */
   src: Buffer | null;
   start: number;
   end: number;
-  /** UTF-8 byte length of the line */
-  readonly lineLen: number;
   private str: string | null;
 
-  private constructor(ms: number, rem: number, src: Buffer | null, start: number, end: number, str: string | null, lineLen: number, sm: Labels) {
-    this.ms = ms;
-    this.rem = rem;
+  private constructor(ms: number, rem: number, src: Buffer | null, start: number, end: number, str: string | null, sm: Labels) {
+    const sec = Math.floor(ms / 1000);
+    this.sec = sec;
+    this.nsec = (ms - sec * 1000) * 1000000 + rem;
     this.src = src;
     this.start = start;
     this.end = end;
     this.str = str;
-    this.lineLen = lineLen;
     this.structuredMetadata = sm;
+  }
+
+  /** floor(ns / 1e6) of the timestamp */
+  get ms(): number {
+    const n = this.nsec;
+    return this.sec * 1000 + (n - (n % 1000000)) / 1000000;
+  }
+
+  /** the nanoseconds of the timestamp below its millisecond, 0..999999 */
+  get rem(): number {
+    return this.nsec % 1000000;
+  }
+
+  /** UTF-8 byte length of the line */
+  get lineLen(): number {
+    return this.end - this.start;
   }
 
   /** An entry whose line is src[start, end) (UTF-8; invalid sequences decode to U+FFFD as before). */
   static fromBytes(tsNs: bigint, src: Buffer, start: number, end: number, sm: Labels): LogEntry {
-    return new LogEntry(msOf(tsNs), remOf(tsNs), src, start, end, null, end - start, sm);
+    return new LogEntry(msOf(tsNs), remOf(tsNs), src, start, end, null, sm);
   }
 
   /** fromBytes with the timestamp as (ms, rem) (rem in 0..999999; no bigint is made). */
   static fromBytesMs(ms: number, rem: number, src: Buffer, start: number, end: number, sm: Labels): LogEntry {
-    return new LogEntry(ms, rem, src, start, end, null, end - start, sm);
+    return new LogEntry(ms, rem, src, start, end, null, sm);
   }
 
   static fromString(tsNs: bigint, line: string, sm: Labels): LogEntry {
-    return new LogEntry(msOf(tsNs), remOf(tsNs), null, 0, 0, line, utf8Length(line), sm);
+    return new LogEntry(msOf(tsNs), remOf(tsNs), null, 0, utf8Length(line), line, sm);
   }
 
   /** An entry with this one's timestamp and another line (given as a string). */
   withLine(line: string, sm: Labels): LogEntry {
-    return new LogEntry(this.ms, this.rem, null, 0, 0, line, utf8Length(line), sm);
+    return new LogEntry(this.ms, this.rem, null, 0, utf8Length(line), line, sm);
   }
 
   /** The timestamp in nanoseconds (a new bigint each time: hot paths read ms/rem). */
@@ -83,8 +100,10 @@ export class LogEntry implements EntryLike {
   }
 
   set tsNs(v: bigint) {
-    this.ms = msOf(v);
-    this.rem = remOf(v);
+    const ms = msOf(v);
+    const sec = Math.floor(ms / 1000);
+    this.sec = sec;
+    this.nsec = (ms - sec * 1000) * 1000000 + remOf(v);
   }
 
   get line(): string {
