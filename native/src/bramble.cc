@@ -333,6 +333,9 @@ static long snappy_decode_raw(const uint8_t* src, size_t n, size_t s, uint8_t* d
         if (length > dstLen - d || length > n - s) return -1;
         if (length <= 16 && dstLen - d >= 16 && n - s >= 16) {
           memcpy(dst + d, src + s, 16);  // fixed-size copy: one unaligned 16-byte move, in bounds
+        } else if (length <= 64 && dstLen - d >= 64 && n - s >= 64) {
+          // up to four 16-byte moves (may write past the literal, inside dst: later bytes overwrite)
+          for (size_t k = 0; k < length; k += 16) memcpy(dst + d + k, src + s + k, 16);
         } else {
           memcpy(dst + d, src + s, length);
         }
@@ -366,6 +369,9 @@ static long snappy_decode_raw(const uint8_t* src, size_t n, size_t s, uint8_t* d
       // fixed-size 8-byte moves (each reads bytes already written), in bounds of dst
       memcpy(op, from, 8);
       memcpy(op + 8, from + 8, 8);
+    } else if (offset >= 16 && length <= 64 && dstLen - d >= 64) {
+      // 16-byte moves: each reads only bytes written before it (offset >= 16), in bounds of dst
+      for (size_t k = 0; k < length; k += 16) memcpy(op + k, from + k, 16);
     } else if (offset >= length) {
       memcpy(op, from, length);
     } else {
