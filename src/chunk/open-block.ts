@@ -224,7 +224,17 @@ export class OpenBlock {
       p = putUvarint(mb, p, lineLength(e));
       prevMs = ms;
       prevRem = rem;
-      this.appendSm(e.structuredMetadata);
+      const sm = e.structuredMetadata;
+      const smb = this.sm;
+      const lb = lastSmBytes;
+      if (sm === lastSm && smb.len + lb.length <= smb.buf.length) {
+        // the common case inline: the same frozen level list as the entry before, room enough
+        const dst = smb.buf;
+        const at = smb.len;
+        for (let q = 0; q < lb.length; q++) dst[at + q] = lb[q]!;
+        smb.len = at + lb.length;
+        this.smNames.add(sm);
+      } else this.appendSm(sm);
       this.entries++;
     }
     meta.len = p;

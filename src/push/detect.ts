@@ -14,12 +14,19 @@ export const DETECTED_LEVEL = 'detected_level';
 
 /** Shared, frozen `[detected_level=value]` lists for entries whose only metadata is their level. */
 const levelOnlySM = new Map<string, Labels>();
+// consecutive entries mostly get the same level: the last answer, before the map
+let lastLevel = '';
+let lastLevelSM: Labels | null = null;
 export function levelOnly(value: string): Labels {
+  if (value === lastLevel && lastLevelSM !== null) return lastLevelSM;
   let l = levelOnlySM.get(value);
   if (l === undefined) {
     l = Object.freeze([Object.freeze({ name: DETECTED_LEVEL, value })]) as unknown as Labels;
     if (levelOnlySM.size < 256) levelOnlySM.set(value, l);
+    else return l; // not shared: not remembered either
   }
+  lastLevel = value;
+  lastLevelSM = l;
   return l;
 }
 

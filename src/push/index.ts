@@ -524,6 +524,8 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
   const maxLine = limits.maxLineSize;
   const truncId = limits.maxLineSizeTruncateIdentifier;
   const truncIdLen = utf8Len(truncId);
+  let sizedSm: Labels | null = null; // the frozen list smBytes is the size of
+  let smBytes = 0;
 
   for (const st of streams) {
     if (st.entries.length === 0) continue;
@@ -627,7 +629,12 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
       if (out !== null) out.push(e);
       else if (e !== e0) (out = st.entries.slice(0, i)).push(e);
       lines++;
-      bytes += lineLen + structuredMetadataSize(sm);
+      // the frozen level-only lists repeat from entry to entry: their size is counted once
+      if (sm !== sizedSm) {
+        sizedSm = Object.isFrozen(sm) ? sm : null;
+        smBytes = structuredMetadataSize(sm);
+      }
+      bytes += lineLen + smBytes;
     }
     const kept = out ?? st.entries;
     if (kept.length === 0) continue;
