@@ -14,8 +14,8 @@ import { dayOf, goTimeString, rfc3339 } from '../util/time.js';
 import { StreamHead, type StreamRecord } from './stream-head.js';
 import { TokenBucket } from '../limits/rate.js';
 import { streamLimitMessage, streamRateLimitMessage, type IngesterLimits } from '../limits/ingest.js';
-import { entrySize } from '../push/index.js';
-import { LogEntry, entryMs, entryRem, msOf, nsOf, remOf, sameLine } from '../push/entry.js';
+import { structuredMetadataSize } from '../push/index.js';
+import { LogEntry, entryMs, entryRem, lineLength, msOf, nsOf, remOf, sameLine } from '../push/entry.js';
 import { BufferPool } from '../util/buffer-pool.js';
 
 export interface IngestStream {
@@ -222,6 +222,10 @@ export class Ingester {
       let lastRem = h.lastRem;
       let last: WalEntry | null = null; // last accepted entry of this request (null: the head's)
       const entries = ps.entries;
+      // entrySize for the rate limit: the metadata size of a frozen list (detected_level only,
+      // shared by consecutive entries) is counted once
+      let sizedSm: Labels | null = null;
+      let smBytes = 0;
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i]!;
         const ms = entryMs(e);
@@ -232,7 +236,12 @@ export class Ingester {
           continue;
         }
         if (rate !== null) {
-          const size = entrySize(e);
+          const sm = e.structuredMetadata;
+          if (sm !== sizedSm) {
+            sizedSm = Object.isFrozen(sm) ? sm : null;
+            smBytes = structuredMetadataSize(sm);
+          }
+          const size = lineLength(e) + smBytes; // entrySize(e)
           if (!rate.allowN(Date.now(), size)) {
             failed.push({ e, reason: streamRateLimitMessage(rate.rate, stream.labelsString, size), rateLimited: true });
             accepted ??= entries.slice(0, i);
