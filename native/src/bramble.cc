@@ -1,6 +1,8 @@
 // Bramble's native scan kernels (N-API, C API only; no other dependency): LZ4 block decoding in
 // lz4-napi's format, marking the lines of a block that contain any of several literals, and
 // building a block's trigram bloom filter; LZ4 block compression (fast and hash-chain); on the ingest path, snappy block decoding of push bodies;
+// copying a batch of line byte ranges into an open block; the logfmt step of level detection;
+// the common shape of a push's stream messages (protobuf);
 // and glibc's malloc_trim, so the server can hand freed heap pages back to the OS. src/native/index.ts
 // loads this addon when it was built and otherwise uses TypeScript implementations with identical results.
 #ifndef _GNU_SOURCE
@@ -245,6 +247,35 @@ static inline uint32_t fmix32(uint32_t h) {
   return h;
 }
 
+// Sets the bloom bit of every trigram of lines[0..len) (len >= 3) in two steps per 256 positions:
+// the hashes (independent per position, so the compiler vectorises them where it may), then the
+// bit stores. The AVX2 copy is the same code compiled for AVX2 (8 hashes per instruction), chosen
+// at run time; both set exactly the bits of the one-position-at-a-time loop.
+#define BLOOM_SET_BODY                                                                           \
+  uint32_t h[256];                                                                               \
+  for (size_t base = 2; base < len; base += 256) {                                               \
+    size_t m = len - base < 256 ? len - base : 256;                                              \
+    const uint8_t* p = lines + base;                                                             \
+    for (size_t j = 0; j < m; j++) {                                                             \
+      uint32_t t = (uint32_t)p[j - 2] | ((uint32_t)p[j - 1] << 8) | ((uint32_t)p[j] << 16);     \
+      t ^= t >> 16;                                                                              \
+      t *= 0x85ebca6bu;                                                                          \
+      t ^= t >> 13;                                                                              \
+      t *= 0xc2b2ae35u;                                                                          \
+      t ^= t >> 16;                                                                              \
+      h[j] = t & mask;                                                                           \
+    }                                                                                            \
+    for (size_t j = 0; j < m; j++) scratch[h[j] >> 5] |= 1u << (h[j] & 31);                      \
+  }
+
+static void bloom_set(const uint8_t* lines, size_t len, uint32_t* scratch, uint32_t mask) { BLOOM_SET_BODY }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void bloom_set_avx2(const uint8_t* lines, size_t len, uint32_t* scratch, uint32_t mask) {
+  BLOOM_SET_BODY
+}
+#endif
+
 // trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number (bits newly set)
 static napi_value TrigramBloomBuild(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -264,13 +295,11 @@ static napi_value TrigramBloomBuild(napi_env env, napi_callback_info info) {
     uint32_t before = 0;
     for (size_t w = 0; w < words; w++) before += (uint32_t)__builtin_popcount(scratch[w]);
     uint32_t mask = (uint32_t)(bits - 1);
-    uint32_t tri = (uint32_t)lines[0] | ((uint32_t)lines[1] << 8);
-    for (size_t i = 2; i < len; i++) {
-      tri = (tri & 0xffffu) | ((uint32_t)lines[i] << 16);
-      uint32_t h = fmix32(tri) & mask;
-      scratch[h >> 5] |= 1u << (h & 31);  // branch-free: newly set bits are counted below
-      tri >>= 8;
-    }
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx2")) bloom_set_avx2(lines, len, scratch, mask);
+    else
+#endif
+      bloom_set(lines, len, scratch, mask);
     uint32_t after = 0;
     for (size_t w = 0; w < words; w++) after += (uint32_t)__builtin_popcount(scratch[w]);
     added = after - before;
@@ -304,6 +333,9 @@ static long snappy_decode_raw(const uint8_t* src, size_t n, size_t s, uint8_t* d
         if (length > dstLen - d || length > n - s) return -1;
         if (length <= 16 && dstLen - d >= 16 && n - s >= 16) {
           memcpy(dst + d, src + s, 16);  // fixed-size copy: one unaligned 16-byte move, in bounds
+        } else if (length <= 64 && dstLen - d >= 64 && n - s >= 64) {
+          // up to four 16-byte moves (may write past the literal, inside dst: later bytes overwrite)
+          for (size_t k = 0; k < length; k += 16) memcpy(dst + d + k, src + s + k, 16);
         } else {
           memcpy(dst + d, src + s, length);
         }
@@ -337,6 +369,9 @@ static long snappy_decode_raw(const uint8_t* src, size_t n, size_t s, uint8_t* d
       // fixed-size 8-byte moves (each reads bytes already written), in bounds of dst
       memcpy(op, from, 8);
       memcpy(op + 8, from + 8, 8);
+    } else if (offset >= 16 && length <= 64 && dstLen - d >= 64) {
+      // 16-byte moves: each reads only bytes written before it (offset >= 16), in bounds of dst
+      for (size_t k = 0; k < length; k += 16) memcpy(op + k, from + k, 16);
     } else if (offset >= length) {
       memcpy(op, from, length);
     } else {
@@ -375,6 +410,22 @@ static napi_value SnappyDecodeInto(napi_env env, napi_callback_info info) {
 // says whether the line has '=' (logfmt is tried first then).
 static const uint8_t C_WORD = 1, C_LB = 2, C_EQ = 4, C_HIGH = 8;
 
+// The first level word (priority order) at b[i] followed by a right boundary, or -1.
+static inline int32_t level_word_at(const uint8_t* b, size_t i, size_t end, const uint8_t* words, const int32_t* wordOff,
+                                    size_t nWords, const uint8_t* rb) {
+  uint8_t lc = b[i] | 0x20;
+  for (size_t w = 0; w < nWords; w++) {
+    const uint8_t* wp = words + wordOff[w];
+    size_t wl = (size_t)(wordOff[w + 1] - wordOff[w]);
+    if (wl == 0 || wp[0] != lc || i + wl > end) continue;
+    size_t q = 1;
+    while (q < wl && (uint8_t)(b[i + q] | 0x20) == wp[q]) q++;
+    if (q < wl) continue;
+    if (i + wl >= end || rb[b[i + wl]]) return (int32_t)w;
+  }
+  return -1;
+}
+
 static napi_value LevelScan(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
@@ -398,6 +449,14 @@ static napi_value LevelScan(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, nullptr, "levelScan: arrays too short");
     return nullptr;
   }
+  // detect.ts's table (C_HIGH exactly on bytes >= 0x80, C_EQ exactly on '=', neither on a
+  // C_WORD byte) allows the faster passes below; any other table gets the one-pass loop
+  bool standard = true;
+  for (int c = 0; c < 256; c++) {
+    uint8_t k = cls[c];
+    bool hi = (k & C_HIGH) != 0 && (k & C_WORD) == 0, eq = (k & C_EQ) != 0 && (k & C_WORD) == 0 && (k & C_HIGH) == 0;
+    if (hi != (c >= 0x80) || eq != (c == '=')) { standard = false; break; }
+  }
   for (size_t e = 0; e < n; e++) {
     int32_t s0 = ranges[2 * e], e0 = ranges[2 * e + 1];
     if (s0 < 0 || e0 < s0 || (size_t)e0 > bLen) {
@@ -407,37 +466,368 @@ static napi_value LevelScan(napi_env env, napi_callback_info info) {
     size_t start = (size_t)s0, end = (size_t)e0, i = start;
     while (i < end && (b[i] == 32 || (b[i] >= 9 && b[i] <= 13))) i++;
     if (i < end && b[i] == 123) { out[e] = -1; continue; }
-    bool hasEq = false, prevLB = true, high = false;
+    if (!standard) {
+      // a table other than detect.ts's: the one-pass loop levelScanTs runs
+      bool hasEq = false, prevLB = true, high = false;
+      int32_t found = -1;
+      for (i = start; i < end; i++) {
+        uint8_t c = b[i];
+        uint8_t k = cls[c];
+        if (k != 0) {
+          if (k & C_WORD) {
+            if (prevLB && found < 0) found = level_word_at(b, i, end, words, wordOff, nWords, rb);
+          } else if (k & C_HIGH) {
+            high = true;
+            break;
+          } else if (k & C_EQ) {
+            hasEq = true;
+          }
+        }
+        prevLB = (k & C_LB) != 0;
+      }
+      out[e] = high ? -1 : (found + 1) | (hasEq ? 256 : 0);
+      continue;
+    }
+    // Same answer as one pass that stops at a non-ASCII byte (levelScanTs), in three cheaper
+    // ones: a non-ASCII byte anywhere (8 bytes per step), '=' anywhere (memchr; both only
+    // matter for ASCII lines), then the level words, stopping at the first found.
+    bool high = false;
+    i = start;
+    for (; i + 8 <= end; i += 8) {
+      uint64_t w8;
+      memcpy(&w8, b + i, 8);
+      if (w8 & 0x8080808080808080ull) { high = true; break; }
+    }
+    for (; !high && i < end; i++) high = b[i] >= 0x80;
+    if (high) { out[e] = -1; continue; }
+    bool hasEq = end > start && memchr(b + start, '=', end - start) != nullptr;
+    bool prevLB = true;
     int32_t found = -1;
-    for (i = start; i < end; i++) {
+    for (i = start; i < end && found < 0; i++) {
       uint8_t c = b[i];
       uint8_t k = cls[c];
-      if (k != 0) {
-        if (k & C_WORD) {
-          if (prevLB && found < 0) {
-            uint8_t lc = c | 0x20;
-            for (size_t w = 0; w < nWords; w++) {
-              const uint8_t* wp = words + wordOff[w];
-              size_t wl = (size_t)(wordOff[w + 1] - wordOff[w]);
-              if (wl == 0 || wp[0] != lc || i + wl > end) continue;
-              size_t q = 1;
-              while (q < wl && (uint8_t)(b[i + q] | 0x20) == wp[q]) q++;
-              if (q < wl) continue;
-              if (i + wl >= end || rb[b[i + wl]]) { found = (int32_t)w; break; }
-            }
-          }
-        } else if (k & C_HIGH) {
-          high = true;
-          break;
-        } else if (k & C_EQ) {
-          hasEq = true;
-        }
-      }
+      if (prevLB && (k & C_WORD)) found = level_word_at(b, i, end, words, wordOff, nWords, rb);
       prevLB = (k & C_LB) != 0;
     }
-    out[e] = high ? -1 : (found + 1) | (hasEq ? 256 : 0);
+    out[e] = (found + 1) | (hasEq ? 256 : 0);
   }
   return nullptr;
+}
+
+// logfmtLevels(buf, ranges: Int32Array, n, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array,
+//              out: Int32Array [vs0, ve0, vs1, ve1, ...])
+// The logfmt step of detected_level detection (src/push/detect.ts logfmtLevelBytes, and
+// logfmtLevelsTs in src/native/index.ts is the same loop) for the lines levelScan marked as
+// ASCII with '=' (codes[i] >= 0 and bit 8 set); other lines' slots are left alone. For each:
+// out[2i] = -1 when no key of `keys` (lowercased, priority order) has a value, -2 when the line
+// holds an escaped quoted value (the TypeScript string path must unquote it), else the value of
+// the best key is buf[out[2i], out[2i+1]).
+static int logfmt_level(const uint8_t* b, size_t start, size_t n, const uint8_t* keys, const int32_t* keyOff, size_t nKeys,
+                        int32_t* ovs, int32_t* ove) {
+  size_t pos = start, best = nKeys;
+  bool have = false;
+  long rvs = 0, rve = 0;
+  while (pos < n) {
+    while (pos < n && b[pos] <= 32) pos++;
+    if (pos >= n) break;
+    size_t ks = pos;
+    long ke = -1, vs = -1, ve = -1;
+    bool hasEqual = false, stop = false;
+    while (pos < n) {
+      uint8_t c = b[pos];
+      if (c == 61) {
+        if (pos > ks) ke = (long)pos;
+        else stop = true;
+        hasEqual = true;
+        break;
+      }
+      if (c == 34) { stop = true; break; }
+      if (c <= 32) { ke = (long)pos; break; }
+      pos++;
+    }
+    if (pos >= n && !stop && !hasEqual) ke = (long)pos;
+    if (stop) break;
+    if (hasEqual) {
+      pos++;
+      if (pos < n) {
+        uint8_t c = b[pos];
+        if (c == 34) {
+          bool esc = false, hasEsc = false;
+          long closed = -1;
+          for (size_t q = pos + 1; q < n; q++) {
+            uint8_t d = b[q];
+            if (esc) esc = false;
+            else if (d == 92) { esc = true; hasEsc = true; }
+            else if (d == 34) { closed = (long)q; break; }
+          }
+          if (closed < 0) break;
+          if (hasEsc) return -2;
+          if (closed > (long)pos + 1) { vs = (long)pos + 1; ve = closed; }
+          pos = (size_t)closed + 1;
+        } else if (c > 32) {
+          size_t s0 = pos;
+          bool bad = false;
+          while (pos < n) {
+            uint8_t d = b[pos];
+            if (d == 61 || d == 34) { bad = true; break; }
+            if (d <= 32) break;
+            pos++;
+          }
+          if (bad) break;
+          vs = (long)s0;
+          ve = (long)pos;
+        }
+      }
+    }
+    if (ke >= 0) {
+      size_t kl = (size_t)ke - ks;
+      for (size_t x = 0; x < best; x++) {
+        const uint8_t* h = keys + keyOff[x];
+        if ((size_t)(keyOff[x + 1] - keyOff[x]) != kl) continue;
+        size_t q = 0;
+        for (; q < kl; q++) {
+          uint8_t c = b[ks + q];
+          if (c >= 65 && c <= 90) c += 32;
+          if (c != h[q]) break;
+        }
+        if (q < kl) continue;
+        have = true;
+        if (vs >= 0) { rvs = vs; rve = ve; } else { rvs = ke; rve = ke; }
+        best = x;
+        break;
+      }
+      if (have && best == 0) break;
+    }
+  }
+  if (!have) return -1;
+  *ovs = (int32_t)rvs;
+  *ove = (int32_t)rve;
+  return 0;
+}
+
+static napi_value LogfmtLevels(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint8_t *b, *rangesB, *codesB, *keys, *keyOffB, *outB;
+  size_t bLen, rangesLen, codesLen, keysLen, keyOffLen, outLen;
+  double nD;
+  if (argc < 7 || !typed_bytes(env, argv[0], &b, &bLen) || !typed_bytes(env, argv[1], &rangesB, &rangesLen) ||
+      napi_get_value_double(env, argv[2], &nD) != napi_ok || !typed_bytes(env, argv[3], &codesB, &codesLen) ||
+      !typed_bytes(env, argv[4], &keys, &keysLen) || !typed_bytes(env, argv[5], &keyOffB, &keyOffLen) ||
+      !typed_bytes(env, argv[6], &outB, &outLen)) {
+    napi_throw_type_error(env, nullptr, "logfmtLevels(buf, ranges, n, codes, keys, keyOff, out)");
+    return nullptr;
+  }
+  size_t n = nD > 0 ? (size_t)nD : 0;
+  const int32_t* ranges = reinterpret_cast<const int32_t*>(rangesB);
+  const int32_t* codes = reinterpret_cast<const int32_t*>(codesB);
+  const int32_t* keyOff = reinterpret_cast<const int32_t*>(keyOffB);
+  int32_t* out = reinterpret_cast<int32_t*>(outB);
+  size_t nKeys = keyOffLen / 4 >= 1 ? keyOffLen / 4 - 1 : 0;
+  if (rangesLen / 4 < 2 * n || codesLen / 4 < n || outLen / 4 < 2 * n) {
+    napi_throw_range_error(env, nullptr, "logfmtLevels: arrays too short");
+    return nullptr;
+  }
+  for (size_t k = 0; k <= nKeys; k++) {
+    if (keyOff[k] < 0 || (size_t)keyOff[k] > keysLen || (k > 0 && keyOff[k] < keyOff[k - 1])) {
+      napi_throw_range_error(env, nullptr, "logfmtLevels: bad key offsets");
+      return nullptr;
+    }
+  }
+  for (size_t e = 0; e < n; e++) {
+    int32_t code = codes[e];
+    if (code < 0 || (code & 256) == 0) continue;
+    int32_t s0 = ranges[2 * e], e0 = ranges[2 * e + 1];
+    if (s0 < 0 || e0 < s0 || (size_t)e0 > bLen) {
+      napi_throw_range_error(env, nullptr, "logfmtLevels: range outside the buffer");
+      return nullptr;
+    }
+    int32_t vs = 0, ve = 0;
+    int r = logfmt_level(b, (size_t)s0, (size_t)e0, keys, keyOff, nKeys, &vs, &ve);
+    out[2 * e] = r == 0 ? vs : r;
+    out[2 * e + 1] = r == 0 ? ve : 0;
+  }
+  return nullptr;
+}
+
+// scanStream(buf, start, end, out: Float64Array): number
+// The common shape of a logproto StreamAdapter message buf[start, end) (src/push/protobuf.ts
+// readStream is the reference): out[0], out[1] = the labels field's byte range (-1: none), then
+// per entry out[2 + 4i ..] = timestamp ms (floored), ns below the ms, line start, line end, or
+// (ms, -1, entry start, entry end) for an entry with structured metadata or parsed fields, which
+// the caller reads itself. Returns the entry count, or -1 when anything is unusual (a malformed
+// field, an out-of-range timestamp, an unexpected wire type, too many entries for out): the
+// caller then parses the whole stream itself and raises the error texts; -2 when out is too
+// short for the entries (nothing else is wrong up to there). Last occurrence of a
+// repeated singular field wins, as in readStream.
+struct PbCur {
+  const uint8_t* b;
+  size_t pos;
+};
+
+// false on EOF or a varint longer than 10 bytes (the TypeScript reader's errors)
+static inline bool pb_varint(PbCur& c, size_t end, uint64_t* v) {
+  uint64_t r = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (c.pos >= end) return false;
+    uint8_t x = c.b[c.pos++];
+    r |= (uint64_t)(x & 0x7f) << shift;
+    if (x < 0x80) {
+      *v = r;
+      return true;
+    }
+  }
+  return false;
+}
+
+// a tag as readTag accepts it (wire 4 and field 0 are errors there)
+static inline bool pb_tag(PbCur& c, size_t end, uint64_t* field, int* wire) {
+  uint64_t key;
+  if (!pb_varint(c, end, &key)) return false;
+  *wire = (int)(key & 7);
+  *field = key >> 3;
+  // keys from 2^53 on are not exact numbers in readTag: leave those to it
+  return *wire != 4 && *field > 0 && key < (1ull << 53);
+}
+
+static inline bool pb_len(PbCur& c, size_t end, size_t* post) {
+  uint64_t l;
+  if (!pb_varint(c, end, &l)) return false;
+  if (l > 0x7fffffffffffull || c.pos + l > end) return false;
+  *post = c.pos + (size_t)l;
+  return true;
+}
+
+static inline bool pb_skip(PbCur& c, size_t end, int wire) {
+  uint64_t v;
+  size_t post;
+  switch (wire) {
+    case 0: return pb_varint(c, end, &v);
+    case 1: if (c.pos + 8 > end) return false; c.pos += 8; return true;
+    case 2: if (!pb_len(c, end, &post)) return false; c.pos = post; return true;
+    case 5: if (c.pos + 4 > end) return false; c.pos += 4; return true;
+    default: return false;
+  }
+}
+
+static const int64_t PB_MIN_SECONDS = -62135596800LL, PB_MAX_SECONDS = 253402300800LL;
+
+// a Timestamp message in [c.pos, end): floor ms and the ns below it; false when readTimestamp throws
+static bool pb_timestamp(PbCur& c, size_t end, double* ms, double* rem) {
+  int64_t sec = 0;
+  int64_t nanos = 0;
+  while (c.pos < end) {
+    uint64_t field;
+    int wire;
+    if (!pb_tag(c, end, &field, &wire)) return false;
+    uint64_t v;
+    if (field == 1) {
+      if (wire != 0 || !pb_varint(c, end, &v)) return false;
+      sec = (int64_t)v;
+    } else if (field == 2) {
+      if (wire != 0 || !pb_varint(c, end, &v)) return false;
+      nanos = (int32_t)(uint32_t)v;  // int32: the low 32 bits, as BigInt.asIntN(32, ...)
+    } else if (!pb_skip(c, end, wire)) {
+      return false;
+    }
+  }
+  if (sec < PB_MIN_SECONDS || sec >= PB_MAX_SECONDS || nanos < 0 || nanos >= 1000000000) return false;
+  int64_t subMs = nanos / 1000000;
+  *ms = (double)(sec * 1000 + subMs);
+  *rem = (double)(nanos - subMs * 1000000);
+  return true;
+}
+
+static long pb_scan_stream(const uint8_t* b, size_t start, size_t end, double* out, size_t outLen) {
+  PbCur c{b, start};
+  size_t n = 0;
+  out[0] = -1;
+  out[1] = -1;
+  while (c.pos < end) {
+    uint64_t field;
+    int wire;
+    if (!pb_tag(c, end, &field, &wire)) return -1;
+    if (field == 1) {
+      size_t post;
+      if (wire != 2 || !pb_len(c, end, &post)) return -1;
+      out[0] = (double)c.pos;
+      out[1] = (double)post;
+      c.pos = post;
+    } else if (field == 2) {
+      size_t post;
+      if (wire != 2 || !pb_len(c, end, &post)) return -1;
+      if (2 + 4 * (n + 1) > outLen) return -2;
+      double* o = out + 2 + 4 * n;
+      size_t entryStart = c.pos;
+      double ms = -62135596800000.0, rem = 0, ls = 0, le = 0;
+      bool other = false;
+      while (c.pos < post) {
+        uint64_t f;
+        int w;
+        if (!pb_tag(c, post, &f, &w)) return -1;
+        if (f == 1) {
+          size_t tpost;
+          if (w != 2 || !pb_len(c, post, &tpost)) return -1;
+          if (!pb_timestamp(c, tpost, &ms, &rem)) return -1;
+          c.pos = tpost;
+        } else if (f == 2) {
+          size_t lpost;
+          if (w != 2 || !pb_len(c, post, &lpost)) return -1;
+          ls = (double)c.pos;
+          le = (double)lpost;
+          c.pos = lpost;
+        } else if (f == 3 || f == 4) {
+          size_t mpost;
+          if (w != 2 || !pb_len(c, post, &mpost)) return -1;
+          other = true;  // metadata pairs: the caller decodes this entry
+          c.pos = mpost;
+        } else if (!pb_skip(c, post, w)) {
+          return -1;
+        }
+      }
+      if (other) {
+        o[0] = ms;
+        o[1] = -1;
+        o[2] = (double)entryStart;
+        o[3] = (double)post;
+      } else {
+        o[0] = ms;
+        o[1] = rem;
+        o[2] = ls;
+        o[3] = le;
+      }
+      n++;
+      c.pos = post;
+    } else if (field == 3) {
+      uint64_t v;
+      if (wire != 0 || !pb_varint(c, end, &v)) return -1;
+    } else if (!pb_skip(c, end, wire)) {
+      return -1;
+    }
+  }
+  return (long)n;
+}
+
+static napi_value ScanStream(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint8_t *b, *outB;
+  size_t bLen, outLen;
+  double startD, endD;
+  if (argc < 4 || !typed_bytes(env, argv[0], &b, &bLen) || napi_get_value_double(env, argv[1], &startD) != napi_ok ||
+      napi_get_value_double(env, argv[2], &endD) != napi_ok || !typed_bytes(env, argv[3], &outB, &outLen)) {
+    napi_throw_type_error(env, nullptr, "scanStream(buf, start, end, out: Float64Array)");
+    return nullptr;
+  }
+  napi_value result;
+  long r = -1;
+  if (startD >= 0 && endD >= startD && endD <= (double)bLen && outLen / 8 >= 2) {
+    r = pb_scan_stream(b, (size_t)startD, (size_t)endD, reinterpret_cast<double*>(outB), outLen / 8);
+  }
+  CHECK(napi_create_double(env, (double)r, &result));
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -488,12 +878,25 @@ static inline uint8_t* lz4_len(uint8_t* op, size_t r) {
   return op;
 }
 
+// Copies n literal bytes in 8-byte steps (no library call per sequence): may read up to 7 bytes
+// past lit + n and write up to 7 past op + n. Both stay inside the buffers: a sequence's literals
+// end before the match, which starts at least 12 bytes before the input's end, and the output
+// after them (offset, further sequences, the last >= 5 literals) is longer than 7 bytes.
+static inline void lz4_wildcopy8(uint8_t* op, const uint8_t* lit, size_t n) {
+  uint8_t* const end = op + n;
+  do {
+    memcpy(op, lit, 8);
+    op += 8;
+    lit += 8;
+  } while (op < end);
+}
+
 static uint8_t* lz4_sequence(uint8_t* op, const uint8_t* lit, size_t litLen, size_t offset, size_t mlen) {
   uint8_t* tok = op++;
   size_t ml = mlen - 4;
   *tok = (uint8_t)(((litLen >= 15 ? 15 : litLen) << 4) | (ml >= 15 ? 15 : ml));
   if (litLen >= 15) op = lz4_len(op, litLen - 15);
-  memcpy(op, lit, litLen);
+  if (litLen > 0) lz4_wildcopy8(op, lit, litLen);
   op += litLen;
   *op++ = (uint8_t)(offset & 255);
   *op++ = (uint8_t)(offset >> 8);
@@ -659,6 +1062,55 @@ static napi_value MallocTrimAsync(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+// copyRanges(src: Uint8Array, ranges: Int32Array [start0, end0, ...], n, dst: Uint8Array, at): number
+// The line copy of a batch of entries into an open block's lines section: src[ranges[2i],
+// ranges[2i+1]) for i < n, back to back from dst[at]; returns the end position, or -1 (nothing
+// written) when a range is not inside src or the lines do not fit dst. One call per stream and
+// push instead of a JavaScript byte loop per line.
+static napi_value CopyRanges(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint8_t *src, *rangesB, *dst;
+  size_t srcLen, rangesLen, dstLen;
+  double nD, atD;
+  if (argc < 5 || !typed_bytes(env, argv[0], &src, &srcLen) || !typed_bytes(env, argv[1], &rangesB, &rangesLen) ||
+      napi_get_value_double(env, argv[2], &nD) != napi_ok || !typed_bytes(env, argv[3], &dst, &dstLen) ||
+      napi_get_value_double(env, argv[4], &atD) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "copyRanges(src, ranges, n, dst, at)");
+    return nullptr;
+  }
+  napi_value result;
+  size_t n = nD > 0 ? (size_t)nD : 0;
+  if (rangesLen / 4 < 2 * n || atD < 0 || atD > (double)dstLen) {
+    CHECK(napi_create_int32(env, -1, &result));
+    return result;
+  }
+  const int32_t* ranges = reinterpret_cast<const int32_t*>(rangesB);
+  size_t at = (size_t)atD;
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    int32_t s = ranges[2 * i], e = ranges[2 * i + 1];
+    if (s < 0 || e < s || (size_t)e > srcLen) {
+      CHECK(napi_create_int32(env, -1, &result));
+      return result;
+    }
+    total += (size_t)(e - s);
+  }
+  if (total > dstLen - at) {
+    CHECK(napi_create_int32(env, -1, &result));
+    return result;
+  }
+  uint8_t* op = dst + at;
+  for (size_t i = 0; i < n; i++) {
+    size_t s = (size_t)ranges[2 * i], l = (size_t)ranges[2 * i + 1] - s;
+    memcpy(op, src + s, l);
+    op += l;
+  }
+  CHECK(napi_create_double(env, (double)(op - dst), &result));
+  return result;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"lz4Decode", nullptr, Lz4Decode, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -668,6 +1120,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"levelScan", nullptr, LevelScan, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lz4CompressInto", nullptr, Lz4CompressInto, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mallocTrimAsync", nullptr, MallocTrimAsync, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"copyRanges", nullptr, CopyRanges, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"logfmtLevels", nullptr, LogfmtLevels, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"scanStream", nullptr, ScanStream, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

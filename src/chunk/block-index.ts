@@ -26,8 +26,8 @@ const scratch = new Uint32Array(1 << (SCRATCH_LOG2 - 5));
  *   per name: u16 length + UTF-8 bytes, then the bloom bits (little-endian u32 words), then the
  *   SM pair filter.
  */
-export function buildBlockIndex(lines: Uint8Array, sm: Uint8Array, entries: number): Uint8Array {
-  const names = smNames(sm, entries);
+export function buildBlockIndex(lines: Uint8Array, sm: Uint8Array, entries: number, known?: SmNameTracker): Uint8Array {
+  const names = known !== undefined && known.valid ? known.names() : smNames(sm, entries);
   let log2 = 0;
   let bloom: Uint32Array | null = null;
   if (lines.length >= 3) {
@@ -68,6 +68,45 @@ function fold(src: Uint32Array, log2: number): Uint32Array {
   const out = new Uint32Array(words);
   for (let i = 0; i < src.length; i++) out[i & (words - 1)]! |= src[i]!;
   return out;
+}
+
+/**
+ * The distinct structured-metadata names of a block as its entries are appended (the open block
+ * feeds it every entry's list): what smNames would read back from the sm section, without
+ * parsing it at the cut. Consecutive entries share one list (detect.ts levelOnly), so a list is
+ * looked at only when it differs from the previous one. A name whose UTF-8 bytes would not
+ * decode back to it (lone surrogates) makes the tracker invalid: the section is parsed then.
+ */
+export class SmNameTracker {
+  private readonly seen = new Set<string>();
+  private last: readonly { name: string }[] | null = null;
+  private tooMany = false;
+  valid = true;
+
+  add(sm: readonly { name: string }[]): void {
+    if (sm === this.last || sm.length === 0) return;
+    // only frozen lists are skipped next time: their names cannot change
+    this.last = Object.isFrozen(sm) ? sm : null;
+    for (let i = 0; i < sm.length; i++) {
+      const name = sm[i]!.name;
+      if (this.seen.has(name) || this.tooMany) continue;
+      if (Buffer.from(name, 'utf8').toString('utf8') !== name) this.valid = false;
+      if (this.seen.size >= MAX_SM_NAMES) this.tooMany = true;
+      else this.seen.add(name);
+    }
+  }
+
+  /** smNames' answer: first-seen order, or null when there are more than MAX_SM_NAMES. */
+  names(): string[] | null {
+    return this.tooMany ? null : [...this.seen];
+  }
+
+  reset(): void {
+    this.seen.clear();
+    this.last = null;
+    this.tooMany = false;
+    this.valid = true;
+  }
 }
 
 /** Distinct SM names of a block, in first-seen order; null when there are too many to list. */

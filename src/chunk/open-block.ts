@@ -1,17 +1,29 @@
 // The growing block at the tip of a stream's head: entries are encoded straight into the block's
 // section layout (FORMAT.md) in SharedArrayBuffer-backed buffers, append-only, so a query can take
 // a zero-copy snapshot (the bytes below the current lengths never change) and a cut only has to
-// compress.
-import { lz4Bound, lz4CompressInto } from '../native/index.js';
+// compress. Timestamps are kept as exact (ms, ns remainder) numbers (entry.ts) and a batch of
+// entries whose lines are byte ranges of one push body is copied in one native call.
+import { copyRanges, lz4Bound, lz4CompressInto } from '../native/index.js';
 import type { BlockSlab } from './block-slab.js';
 import type { Labels } from '../util/labels.js';
-import { lineLength, writeLine, type EntryLike } from '../push/entry.js';
+import { LogEntry, entryMs, entryRem, lineLength, msOf, nsOf, remOf, writeLine, type EntryLike } from '../push/entry.js';
 import { putUvarint, zigzag } from '../util/varint.js';
 import { PairCache } from '../util/pair-cache.js';
 import { CODEC_LZ4, CODEC_NONE, type BlockData, type BlockInfo } from './block.js';
-import { buildBlockIndex } from './block-index.js';
+import { buildBlockIndex, SmNameTracker } from './block-index.js';
 
 const EMPTY = new Uint8Array(0);
+
+/** Line ranges of the batch appendEntries copies (grown as needed, reused). */
+let rangeScratch = new Int32Array(1024);
+
+/** zigzag(ns(ms, rem) - ns(prevMs, prevRem)) exactly as the bigint difference would give it. */
+function tsDelta(ms: number, rem: number, prevMs: number, prevRem: number): number {
+  const dms = ms - prevMs;
+  // |dms| < 9e9 (104 days): the ns difference is below 2^53 and exact as a number
+  if (dms < 9e9 && dms > -9e9) return zigzag(dms * 1000000 + (rem - prevRem));
+  return zigzag(Number(nsOf(ms, rem) - nsOf(prevMs, prevRem)));
+}
 
 let scratch = new Uint8Array(0);
 /** Compression target of blocks cut without a slab (reused; the result is copied out). */
@@ -33,6 +45,12 @@ const onePair = new PairCache((name: string, value: string): Buffer => {
   return Buffer.from(t.subarray(0, p));
 });
 
+// The last frozen single-pair metadata seen and its bytes: consecutive entries nearly always carry
+// the same frozen detected_level list (detect.ts levelOnly), so an identity check replaces the
+// two map lookups. Only frozen lists are remembered: their pair can never change.
+let lastSm: Labels | null = null;
+let lastSmBytes: Buffer = Buffer.alloc(0);
+
 class SharedBuf {
   buf: Buffer;
   len = 0;
@@ -42,10 +60,12 @@ class SharedBuf {
   }
   ensure(extra: number): void {
     if (this.len + extra <= this.buf.length) return;
-    // x4: a new stream's first block reaches full size in 3 copies instead of 6
+    // x4: a new stream's first block reaches full size in 3 copies instead of 6; a step that
+    // would land within 2x of the usual final size goes there at once (4K→16K→64K→288K instead
+    // of →256K→288K, which copied a whole block once more per stream)
     const need = this.len + extra;
     let cap = this.buf.length * 4;
-    if (cap > this.soft) cap = Math.max(this.soft, need + (need >>> 3));
+    if (cap * 2 > this.soft) cap = Math.max(this.soft, need + (need >>> 3));
     while (cap < need) cap *= 2;
     const next = Buffer.from(new SharedArrayBuffer(cap));
     this.buf.copy(next, 0, 0, this.len);
@@ -60,12 +80,19 @@ export class OpenBlock {
   private meta: SharedBuf;
   private lines: SharedBuf;
   private sm: SharedBuf;
-  private prevTs = 0n;
-  firstTs = 0n;
-  minTs = 0n;
-  maxTs = 0n;
+  // first, smallest, largest and previous timestamp as (ms, ns remainder)
+  private firstMs = 0;
+  private firstRem = 0;
+  private minMs = 0;
+  private minRem = 0;
+  private maxMs = 0;
+  private maxRem = 0;
+  private prevMs = 0;
+  private prevRem = 0;
   entries = 0;
   private lastLineLen = 0;
+  /** distinct structured-metadata names so far (the index section's list) */
+  private readonly smNames = new SmNameTracker();
   /** a snapshot handed out views of the buffers: they must never be written again */
   private exposed = false;
 
@@ -84,6 +111,18 @@ export class OpenBlock {
       this.lines = new SharedBuf(Math.min(4096, expectedLineBytes), expectedLineBytes + (expectedLineBytes >>> 3));
       this.sm = new SharedBuf(1024);
     }
+  }
+
+  get firstTs(): bigint {
+    return nsOf(this.firstMs, this.firstRem);
+  }
+
+  get minTs(): bigint {
+    return nsOf(this.minMs, this.minRem);
+  }
+
+  get maxTs(): bigint {
+    return nsOf(this.maxMs, this.maxRem);
   }
 
   /** Final section lengths (the next block's size hint). */
@@ -114,47 +153,148 @@ export class OpenBlock {
 
   /** Appends an entry: the line's bytes are copied (no UTF-8 re-encoding for byte-range lines). */
   appendEntry(tsNs: bigint, e: EntryLike): void {
-    if (this.entries === 0) {
-      this.firstTs = this.minTs = this.maxTs = this.prevTs = tsNs;
-    } else {
-      if (tsNs < this.minTs) this.minTs = tsNs;
-      if (tsNs > this.maxTs) this.maxTs = tsNs;
-    }
+    const ms = msOf(tsNs);
+    const rem = remOf(tsNs);
+    this.noteTs(ms, rem);
     const lineLen = lineLength(e);
     const meta = this.meta;
     meta.ensure(20);
-    let p = putUvarint(meta.buf, meta.len, zigzag(Number(tsNs - this.prevTs)));
+    const p = putUvarint(meta.buf, meta.len, tsDelta(ms, rem, this.prevMs, this.prevRem));
     meta.len = putUvarint(meta.buf, p, lineLen);
-    this.prevTs = tsNs;
+    this.prevMs = ms;
+    this.prevRem = rem;
     const lines = this.lines;
     lines.ensure(lineLen);
     lines.len += writeLine(e, lines.buf, lines.len);
     this.lastLineLen = lineLen;
-    const sm = e.structuredMetadata;
+    this.appendSm(e.structuredMetadata);
+    this.entries++;
+  }
+
+  /**
+   * Appends entries[from..to) in order while the block holds fewer than `limit` line bytes before
+   * each (at least one entry); returns the index after the last appended one. The same bytes as
+   * appendEntry one by one; lines that are byte ranges of one buffer are copied in one call.
+   */
+  appendEntries(entries: readonly EntryLike[], from: number, to: number, limit: number): number {
+    // which entries go in, their line bytes, and whether every line is a range of one buffer
+    const base = this.lines.len;
+    let bytes = 0;
+    let src: Buffer | null = null;
+    let oneSrc = true;
+    let k = from;
+    while (k < to && (k === from || base + bytes < limit)) {
+      const e = entries[k]!;
+      bytes += lineLength(e);
+      if (oneSrc) {
+        if (e instanceof LogEntry && e.src !== null && (src === null || e.src === src)) src = e.src;
+        else oneSrc = false;
+      }
+      k++;
+    }
+    const n = k - from;
+    const lines = this.lines;
+    lines.ensure(bytes);
+    if (oneSrc && src !== null) {
+      if (rangeScratch.length < 2 * n) rangeScratch = new Int32Array(Math.max(2 * n, 2 * rangeScratch.length));
+      const r = rangeScratch;
+      for (let i = 0; i < n; i++) {
+        const e = entries[from + i] as LogEntry;
+        r[2 * i] = e.start;
+        r[2 * i + 1] = e.end;
+      }
+      const end = copyRanges(src, r, n, lines.buf, base);
+      if (end !== base + bytes) throw new Error('OpenBlock: line ranges outside their buffer');
+      lines.len = end;
+    } else {
+      for (let i = from; i < k; i++) lines.len += writeLine(entries[i]!, lines.buf, lines.len);
+    }
+    const meta = this.meta;
+    meta.ensure(20 * n);
+    const mb = meta.buf;
+    let p = meta.len;
+    let prevMs = this.prevMs;
+    let prevRem = this.prevRem;
+    for (let i = from; i < k; i++) {
+      const e = entries[i]!;
+      const ms = entryMs(e);
+      const rem = entryRem(e);
+      this.noteTs(ms, rem);
+      p = putUvarint(mb, p, this.entries === 0 ? 0 : tsDelta(ms, rem, prevMs, prevRem));
+      p = putUvarint(mb, p, lineLength(e));
+      prevMs = ms;
+      prevRem = rem;
+      const sm = e.structuredMetadata;
+      const smb = this.sm;
+      const lb = lastSmBytes;
+      if (sm === lastSm && smb.len + lb.length <= smb.buf.length) {
+        // the common case inline: the same frozen level list as the entry before, room enough
+        const dst = smb.buf;
+        const at = smb.len;
+        for (let q = 0; q < lb.length; q++) dst[at + q] = lb[q]!;
+        smb.len = at + lb.length;
+        this.smNames.add(sm);
+      } else this.appendSm(sm);
+      this.entries++;
+    }
+    meta.len = p;
+    this.prevMs = prevMs;
+    this.prevRem = prevRem;
+    this.lastLineLen = lineLength(entries[k - 1]!);
+    return k;
+  }
+
+  /** Takes (ms, rem) into the first/min/max timestamps (before `entries` counts the entry). */
+  private noteTs(ms: number, rem: number): void {
+    if (this.entries === 0) {
+      this.firstMs = this.minMs = this.maxMs = this.prevMs = ms;
+      this.firstRem = this.minRem = this.maxRem = this.prevRem = rem;
+    } else {
+      if (ms < this.minMs || (ms === this.minMs && rem < this.minRem)) {
+        this.minMs = ms;
+        this.minRem = rem;
+      }
+      if (ms > this.maxMs || (ms === this.maxMs && rem > this.maxRem)) {
+        this.maxMs = ms;
+        this.maxRem = rem;
+      }
+    }
+  }
+
+  /** Appends one entry's structured metadata to the sm section. */
+  private appendSm(sm: Labels): void {
+    this.smNames.add(sm);
     const smb = this.sm;
     if (sm.length === 1) {
-      const b = onePair.get(sm[0]!.name, sm[0]!.value);
+      let b: Buffer;
+      if (sm === lastSm) b = lastSmBytes;
+      else {
+        b = onePair.get(sm[0]!.name, sm[0]!.value);
+        if (Object.isFrozen(sm) && Object.isFrozen(sm[0])) {
+          lastSm = sm;
+          lastSmBytes = b;
+        }
+      }
       smb.ensure(b.length);
       const dst = smb.buf;
       const at = smb.len;
       for (let k = 0; k < b.length; k++) dst[at + k] = b[k]!; // short: a loop beats a native copy
       smb.len = at + b.length;
-    } else {
-      let need = 8;
-      for (const l of sm) need += 16 + l.name.length * 3 + l.value.length * 3;
-      smb.ensure(need);
-      p = putUvarint(smb.buf, smb.len, sm.length);
-      for (const l of sm) {
-        const nl = Buffer.byteLength(l.name, 'utf8');
-        p = putUvarint(smb.buf, p, nl);
-        p += smb.buf.write(l.name, p, nl, 'utf8');
-        const vl = Buffer.byteLength(l.value, 'utf8');
-        p = putUvarint(smb.buf, p, vl);
-        p += smb.buf.write(l.value, p, vl, 'utf8');
-      }
-      smb.len = p;
+      return;
     }
-    this.entries++;
+    let need = 8;
+    for (const l of sm) need += 16 + l.name.length * 3 + l.value.length * 3;
+    smb.ensure(need);
+    let p = putUvarint(smb.buf, smb.len, sm.length);
+    for (const l of sm) {
+      const nl = Buffer.byteLength(l.name, 'utf8');
+      p = putUvarint(smb.buf, p, nl);
+      p += smb.buf.write(l.name, p, nl, 'utf8');
+      const vl = Buffer.byteLength(l.value, 'utf8');
+      p = putUvarint(smb.buf, p, vl);
+      p += smb.buf.write(l.value, p, vl, 'utf8');
+    }
+    smb.len = p;
   }
 
   info(): BlockInfo {
@@ -177,9 +317,11 @@ export class OpenBlock {
   reset(): OpenBlock | null {
     if (this.exposed) return null;
     this.meta.len = this.lines.len = this.sm.len = 0;
-    this.prevTs = this.firstTs = this.minTs = this.maxTs = 0n;
+    this.firstMs = this.minMs = this.maxMs = this.prevMs = 0;
+    this.firstRem = this.minRem = this.maxRem = this.prevRem = 0;
     this.entries = 0;
     this.lastLineLen = 0;
+    this.smNames.reset();
     return this;
   }
 
@@ -199,7 +341,7 @@ export class OpenBlock {
     const metaV = this.meta.view();
     const smV = this.sm.view();
     const linesV = this.lines.view();
-    const x = buildBlockIndex(linesV, smV, this.entries);
+    const x = buildBlockIndex(linesV, smV, this.entries, this.smNames);
     const bound = x.length + lz4Bound(metaV.length) + lz4Bound(smV.length) + lz4Bound(linesV.length);
     const slab = slabFor?.(bound);
     const dst = slab ? slab.bytes : cutScratch(bound);

@@ -14,8 +14,8 @@ import { dayOf, goTimeString, rfc3339 } from '../util/time.js';
 import { StreamHead, type StreamRecord } from './stream-head.js';
 import { TokenBucket } from '../limits/rate.js';
 import { streamLimitMessage, streamRateLimitMessage, type IngesterLimits } from '../limits/ingest.js';
-import { entrySize } from '../push/index.js';
-import { LogEntry, lineLength, sameLine } from '../push/entry.js';
+import { structuredMetadataSize } from '../push/index.js';
+import { LogEntry, entryMs, entryRem, lineLength, msOf, nsOf, remOf, sameLine } from '../push/entry.js';
 import { BufferPool } from '../util/buffer-pool.js';
 
 export interface IngestStream {
@@ -171,7 +171,7 @@ export class Ingester {
 
   private isDuplicate(stream: StreamRecord, e: WalEntry): boolean {
     const h = stream.head;
-    return h.lastTs === e.tsNs && h.isLastLine(e);
+    return h.lastMs === entryMs(e) && h.lastRem === entryRem(e) && h.isLastLine(e);
   }
 
   /**
@@ -189,7 +189,8 @@ export class Ingester {
     const targets: StreamRecord[] = [];
     // Loki's instance.Push reports what happened to the *last* stream of the request only.
     let lastError: IngestRejection | null = null;
-    const maxBehind = BigInt(Math.floor(this.opts.maxChunkAgeMs / 2)) * 1_000_000n;
+    // the out-of-order window is whole milliseconds: the cutoff is (highest ms - this, same ns remainder)
+    const maxBehindMs = Math.floor(this.opts.maxChunkAgeMs / 2);
     const limits = this.opts.limits;
     const maxStreams = limits ? limits.maxActiveStreams(tenant) : Infinity;
     let active = -1; // counted lazily, only when a stream (re)activates under a finite limit
@@ -207,35 +208,61 @@ export class Ingester {
       }
       stream ??= this.getOrCreateStream(tenant, ps.labels, ps.labelsString);
       const h = stream.head;
-      const accepted: WalEntry[] = [];
+      // null while every entry so far is accepted: then ps.entries is stored as it is (no copy)
+      let accepted: WalEntry[] | null = null;
       const failed: { e: WalEntry; reason: string; rateLimited: boolean }[] = [];
       const rate = limits ? this.streamRate(stream, tenant, limits, now) : null;
-      // Track the newest accepted ts and last entry inside this request too.
+      // Track the newest accepted ts and last entry inside this request too. Timestamps are
+      // compared as (ms, ns remainder) numbers (entry.ts): no bigint per entry.
       let highest = h.highestTs;
       if (stream.flushedMaxTs !== null && stream.flushedMaxTs > highest) highest = stream.flushedMaxTs;
-      let lastTs = h.lastTs;
+      let hiMs = msOf(highest);
+      let hiRem = remOf(highest);
+      let lastMs = h.lastMs;
+      let lastRem = h.lastRem;
       let last: WalEntry | null = null; // last accepted entry of this request (null: the head's)
-      for (const e of ps.entries) {
-        if (e.tsNs === lastTs && (last === null ? h.isLastLine(e) : sameLine(e, last))) {
+      const entries = ps.entries;
+      // entrySize for the rate limit: the metadata size of a frozen list (detected_level only,
+      // shared by consecutive entries) is counted once
+      let sizedSm: Labels | null = null;
+      let smBytes = 0;
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!;
+        const ms = entryMs(e);
+        const rem = entryRem(e);
+        if (ms === lastMs && rem === lastRem && (last === null ? h.isLastLine(e) : sameLine(e, last))) {
           this.metrics.duplicatesDropped++;
+          accepted ??= entries.slice(0, i);
           continue;
         }
         if (rate !== null) {
-          const size = entrySize(e);
+          const sm = e.structuredMetadata;
+          if (sm !== sizedSm) {
+            sizedSm = Object.isFrozen(sm) ? sm : null;
+            smBytes = structuredMetadataSize(sm);
+          }
+          const size = lineLength(e) + smBytes; // entrySize(e)
           if (!rate.allowN(Date.now(), size)) {
             failed.push({ e, reason: streamRateLimitMessage(rate.rate, stream.labelsString, size), rateLimited: true });
+            accepted ??= entries.slice(0, i);
             continue;
           }
         }
-        // in-order entries (the common case) skip the bigint subtraction
-        if (highest >= 0n && e.tsNs < highest && e.tsNs < highest - maxBehind) {
-          const cutoff = highest - maxBehind;
+        // highest >= 0 and e older than highest - maxBehind (which is at most highest)
+        const cutMs = hiMs - maxBehindMs;
+        if (hiMs >= 0 && (ms < cutMs || (ms === cutMs && rem < hiRem))) {
+          const cutoff = nsOf(cutMs, hiRem);
           failed.push({ e, reason: `entry too far behind, entry timestamp is: ${rfc3339(e.tsNs)}, oldest acceptable timestamp is: ${rfc3339(cutoff)}`, rateLimited: false });
+          accepted ??= entries.slice(0, i);
           continue;
         }
-        accepted.push(e);
-        if (e.tsNs > highest) highest = e.tsNs;
-        lastTs = e.tsNs;
+        if (accepted !== null) accepted.push(e);
+        if (ms > hiMs || (ms === hiMs && rem > hiRem)) {
+          hiMs = ms;
+          hiRem = rem;
+        }
+        lastMs = ms;
+        lastRem = rem;
         last = e;
       }
       if (failed.length) {
@@ -251,8 +278,9 @@ export class Ingester {
       } else {
         lastError = null;
       }
-      if (accepted.length) {
-        walStreams.push({ labels: stream.labelsString, entries: accepted });
+      const acc = accepted ?? entries;
+      if (acc.length) {
+        walStreams.push({ labels: stream.labelsString, entries: acc });
         targets.push(stream);
       }
     }
@@ -264,11 +292,7 @@ export class Ingester {
       for (let i = 0; i < walStreams.length; i++) {
         const stream = targets[i]!;
         const entries = walStreams[i]!.entries;
-        for (let j = 0; j < entries.length; j++) {
-          const e = entries[j]!;
-          stream.head.appendEntry(e, pos, now);
-          this.metrics.bytesIngested += lineLength(e);
-        }
+        this.metrics.bytesIngested += stream.head.appendEntries(entries, pos, now);
         this.metrics.linesIngested += entries.length;
       }
       try {
@@ -461,6 +485,7 @@ export class Ingester {
       this.metrics.chunksFlushed++;
       this.metrics.chunkBytesFlushed += summary.bytes;
       s.head.flushDone(blocks);
+      s.head.flushWritten(blocks);
     } catch (e) {
       // Put the blocks back so nothing is lost; the next flush retries. A half-written or
       // unindexed file would only hold disk space (e.g. after ENOSPC): remove it.

@@ -1,11 +1,12 @@
 // One stream's in-memory tail: the compressed blocks cut since the last chunk flush, the open
 // block still growing, and what the ingester needs to enforce Loki's per-stream rules (exact
-// duplicate of the last entry, out-of-order window) and to know when to flush.
+// duplicate of the last entry, out-of-order window) and to know when to flush. Its timestamps
+// are kept as exact (ms, ns remainder) numbers (entry.ts); the bigint fields are views of them.
 import type { Labels } from '../util/labels.js';
 import { blockBytes, type BlockData } from '../chunk/block.js';
 import { OpenBlock } from '../chunk/open-block.js';
-import { BlockSlab, SLAB_BYTES } from '../chunk/block-slab.js';
-import { LogEntry, type EntryLike } from '../push/entry.js';
+import { slabPool, type BlockSlab } from '../chunk/block-slab.js';
+import { LogEntry, entryMs, entryRem, lineLength, msOf, nsOf, remOf, type EntryLike } from '../push/entry.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -29,15 +30,20 @@ export class StreamHead {
   /** blocks handed to an in-flight chunk write; still served to queries until indexed */
   flushing: BlockData[] = [];
   open: OpenBlock | null = null;
-  lastTs = -1n;
+  /** timestamp of the last appended entry as (ms, ns remainder); -1n (none) is (-1, 999999) */
+  lastMs = -1;
+  lastRem = 999999;
   /** last line of the last cut block (the open block holds the last line otherwise) */
   private cutLastLine: Uint8Array = EMPTY;
   /** section sizes of the last cut block: the next open block's allocation hint */
   private sizeHint: { meta: number; lines: number; sm: number } | undefined;
-  /** highest timestamp ever accepted (for the out-of-order window) */
-  highestTs = -1n;
-  minTs = 0n;
-  maxTs = 0n;
+  /** highest timestamp ever accepted (for the out-of-order window), -1n = none */
+  highestMs = -1;
+  highestRem = 999999;
+  private minMs = 0;
+  private minRem = 0;
+  private maxMs = 0;
+  private maxRem = 0;
   entries = 0;
   /** WAL positions of the first and last record applied since the last flush */
   firstPos = -1;
@@ -48,12 +54,44 @@ export class StreamHead {
 
   /** where this head's closed blocks are compressed to (a flush starts a new one) */
   private slab: BlockSlab | null = null;
+  /** the slabs of `closed` (since the last takeForFlush), and of each batch of `flushing` blocks */
+  private slabs: BlockSlab[] = [];
+  private readonly flushingSlabs = new Map<BlockData[], BlockSlab[]>();
   private readonly slabFor = (bound: number): BlockSlab => {
-    if (this.slab === null || this.slab.room() < bound) this.slab = new BlockSlab(Math.max(SLAB_BYTES, bound));
+    if (this.slab === null || this.slab.room() < bound) {
+      this.slab = slabPool.acquire(bound);
+      this.slabs.push(this.slab);
+    }
     return this.slab;
   };
 
   constructor(private readonly blockSize: number) {}
+
+  get lastTs(): bigint {
+    return nsOf(this.lastMs, this.lastRem);
+  }
+
+  get highestTs(): bigint {
+    return nsOf(this.highestMs, this.highestRem);
+  }
+
+  get minTs(): bigint {
+    return nsOf(this.minMs, this.minRem);
+  }
+
+  set minTs(v: bigint) {
+    this.minMs = msOf(v);
+    this.minRem = remOf(v);
+  }
+
+  get maxTs(): bigint {
+    return nsOf(this.maxMs, this.maxRem);
+  }
+
+  set maxTs(v: bigint) {
+    this.maxMs = msOf(v);
+    this.maxRem = remOf(v);
+  }
 
   get isEmpty(): boolean {
     return this.entries === 0;
@@ -81,24 +119,51 @@ export class StreamHead {
 
   /** Appends an entry (its line's bytes are copied into the open block). */
   appendEntry(e: EntryLike, pos: number, now: number): void {
-    const tsNs = e.tsNs;
-    if (this.open === null) this.open = new OpenBlock(this.blockSize, this.sizeHint);
+    this.appendEntries([e], pos, now);
+  }
+
+  /**
+   * Appends entries in order (as appendEntry one by one: blocks are cut at the same entries);
+   * returns their line bytes.
+   */
+  appendEntries(entries: readonly EntryLike[], pos: number, now: number): number {
+    const n = entries.length;
+    if (n === 0) return 0;
+    let minMs = this.minMs, minRem = this.minRem, maxMs = this.maxMs, maxRem = this.maxRem;
+    let hiMs = this.highestMs, hiRem = this.highestRem;
+    let ms = 0, rem = 0, bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const e = entries[i]!;
+      ms = entryMs(e);
+      rem = entryRem(e);
+      bytes += lineLength(e);
+      if (i === 0 && this.entries === 0) {
+        minMs = maxMs = ms;
+        minRem = maxRem = rem;
+      } else {
+        if (ms < minMs || (ms === minMs && rem < minRem)) { minMs = ms; minRem = rem; }
+        if (ms > maxMs || (ms === maxMs && rem > maxRem)) { maxMs = ms; maxRem = rem; }
+      }
+      if (ms > hiMs || (ms === hiMs && rem > hiRem)) { hiMs = ms; hiRem = rem; }
+    }
     if (this.entries === 0) {
-      this.minTs = this.maxTs = tsNs;
       this.firstPos = pos;
       this.startedAt = now;
-    } else {
-      if (tsNs < this.minTs) this.minTs = tsNs;
-      if (tsNs > this.maxTs) this.maxTs = tsNs;
     }
-    const open = this.open;
-    open.appendEntry(tsNs, e);
-    this.entries++;
+    this.minMs = minMs; this.minRem = minRem; this.maxMs = maxMs; this.maxRem = maxRem;
+    this.highestMs = hiMs; this.highestRem = hiRem;
+    this.lastMs = ms; this.lastRem = rem;
+    this.entries += n;
     this.lastPos = pos;
     this.lastAppendAt = now;
-    this.lastTs = tsNs;
-    if (tsNs > this.highestTs) this.highestTs = tsNs;
-    if (open.lineBytes >= this.blockSize) this.cutBlock();
+    let i = 0;
+    while (i < n) {
+      if (this.open === null) this.open = new OpenBlock(this.blockSize, this.sizeHint);
+      const open = this.open;
+      i = open.appendEntries(entries, i, n, this.blockSize);
+      if (open.lineBytes >= this.blockSize) this.cutBlock();
+    }
+    return bytes;
   }
 
   /** Closes the open block; `keepBuffers`: its memory is reused for the next one (more appends expected). */
@@ -114,6 +179,9 @@ export class StreamHead {
 
   /** All blocks a query must read from memory right now (zero-copy). */
   snapshot(): BlockData[] {
+    // the caller may read these blocks for as long as it likes: their slabs are never reused
+    for (const s of this.slabs) s.exposed = true;
+    for (const ss of this.flushingSlabs.values()) for (const s of ss) s.exposed = true;
     const out = this.flushing.length ? [...this.flushing, ...this.closed] : [...this.closed];
     if (this.open && this.open.entries > 0) out.push(this.open.snapshot());
     return out;
@@ -132,6 +200,10 @@ export class StreamHead {
     this.open = null; // an idle stream keeps no block buffers
     this.slab = null; // nor the slab its flushed blocks live in
     const blocks = this.closed;
+    if (this.slabs.length > 0) {
+      this.flushingSlabs.set(blocks, this.slabs);
+      this.slabs = [];
+    }
     this.flushing = this.flushing.concat(blocks);
     this.closed = [];
     this.closedBytes = 0;
@@ -145,6 +217,12 @@ export class StreamHead {
   /** Undoes takeForFlush when the chunk write failed: the blocks become head data again. */
   restoreAfterFailedFlush(blocks: BlockData[], firstPos: number): void {
     this.flushDone(blocks);
+    // the blocks are head data again: so are their slabs (never reused while they are)
+    const ss = this.flushingSlabs.get(blocks);
+    if (ss !== undefined) {
+      this.flushingSlabs.delete(blocks);
+      this.slabs = ss.concat(this.slabs);
+    }
     this.closed = blocks.concat(this.closed);
     for (const b of blocks) {
       this.closedBytes += blockBytes(b);
@@ -157,5 +235,16 @@ export class StreamHead {
 
   flushDone(blocks: BlockData[]): void {
     this.flushing = this.flushing.filter((b) => !blocks.includes(b));
+  }
+
+  /**
+   * The blocks takeForFlush returned are in an indexed chunk file and gone from the head (after
+   * flushDone): their slabs go back to the pool unless a snapshot exposed them.
+   */
+  flushWritten(blocks: BlockData[]): void {
+    const ss = this.flushingSlabs.get(blocks);
+    if (ss === undefined) return;
+    this.flushingSlabs.delete(blocks);
+    for (const s of ss) slabPool.release(s);
   }
 }

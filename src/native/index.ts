@@ -4,7 +4,9 @@
 // `BRAMBLE_NATIVE=0` is not set; otherwise the fallback is used silently.
 // Loops: LZ4 block decoding and encoding (lz4-napi's format), marking the lines of a block that contain any
 // of several literals (one pass per literal over the whole block), and building a block's
-// trigram bloom filter; on the ingest path, snappy block decoding of push bodies.
+// trigram bloom filter; on the ingest path, snappy block decoding of push bodies and copying a
+// batch of lines (byte ranges of a push body) into an open block, and the logfmt step of
+// detected_level detection.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -44,6 +46,148 @@ export interface ScanKernels {
    * left boundary and followed by a right boundary (k + 1 = 0: none). Tables from push/detect.ts.
    */
   levelScan(buf: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rightBoundary: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void;
+  /**
+   * Copies src[ranges[2i], ranges[2i+1]) for i < n back to back into dst from `at`; returns the
+   * end position, or -1 (dst untouched) when a range is not inside src or the total does not fit.
+   */
+  copyRanges(src: Uint8Array, ranges: Int32Array, n: number, dst: Uint8Array, at: number): number;
+  /**
+   * The logfmt step of detected_level detection for the lines levelScan marked ASCII with '='
+   * (codes[i] >= 0 with bit 8 set; other slots untouched): out[2i] = -1 when no key of `keys`
+   * (lowercased, priority order, keys[keyOff[k]..keyOff[k+1])) has a value, -2 when the line holds
+   * an escaped quoted value (the string path must unquote it), else the best key's value is
+   * buf[out[2i], out[2i+1]). push/detect.ts logfmtLevelBytes is the string-returning original.
+   */
+  logfmtLevels(buf: Uint8Array, ranges: Int32Array, n: number, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array, out: Int32Array): void;
+  /**
+   * The common shape of a logproto StreamAdapter message buf[start, end): out[0..1] = the labels
+   * field's range (-1: none), then per entry i out[2+4i..] = (timestamp ms, ns below the ms,
+   * line start, line end), or (ms, -1, entry start, entry end) for an entry with metadata fields
+   * the caller decodes itself. Returns the entry count, -2 when out is too short, or -1 when the
+   * caller must parse the stream itself (anything unusual, every error). push/protobuf.ts
+   * readStream is the reference; the TypeScript kernel always answers -1 (that parser).
+   */
+  scanStream(buf: Uint8Array, start: number, end: number, out: Float64Array): number;
+}
+
+function logfmtLevelTs(b: Uint8Array, start: number, n: number, keys: Uint8Array, keyOff: Int32Array, out: Int32Array, o: number): void {
+  let pos = start;
+  let best = keyOff.length - 1;
+  let have = false;
+  let rvs = 0;
+  let rve = 0;
+  while (pos < n) {
+    while (pos < n && b[pos]! <= 32) pos++;
+    if (pos >= n) break;
+    const ks = pos;
+    let ke = -1;
+    let vs = -1;
+    let ve = -1;
+    let hasEqual = false;
+    let stop = false;
+    while (pos < n) {
+      const c = b[pos]!;
+      if (c === 61) {
+        if (pos > ks) ke = pos;
+        else stop = true;
+        hasEqual = true;
+        break;
+      }
+      if (c === 34) { stop = true; break; }
+      if (c <= 32) { ke = pos; break; }
+      pos++;
+    }
+    if (pos >= n && !stop && !hasEqual) ke = pos;
+    if (stop) break;
+    if (hasEqual) {
+      pos++;
+      if (pos < n) {
+        const c = b[pos]!;
+        if (c === 34) {
+          let esc = false;
+          let hasEsc = false;
+          let closed = -1;
+          for (let q = pos + 1; q < n; q++) {
+            const d = b[q]!;
+            if (esc) esc = false;
+            else if (d === 92) { esc = true; hasEsc = true; }
+            else if (d === 34) { closed = q; break; }
+          }
+          if (closed < 0) break;
+          if (hasEsc) {
+            out[o] = -2;
+            out[o + 1] = 0;
+            return;
+          }
+          if (closed > pos + 1) { vs = pos + 1; ve = closed; }
+          pos = closed + 1;
+        } else if (c > 32) {
+          const s0 = pos;
+          let bad = false;
+          while (pos < n) {
+            const d = b[pos]!;
+            if (d === 61 || d === 34) { bad = true; break; }
+            if (d <= 32) break;
+            pos++;
+          }
+          if (bad) break;
+          vs = s0;
+          ve = pos;
+        }
+      }
+    }
+    if (ke >= 0) {
+      const kl = ke - ks;
+      for (let x = 0; x < best; x++) {
+        const h = keyOff[x]!;
+        if (keyOff[x + 1]! - h !== kl) continue;
+        let q = 0;
+        for (; q < kl; q++) {
+          let c = b[ks + q]!;
+          if (c >= 65 && c <= 90) c += 32;
+          if (c !== keys[h + q]) break;
+        }
+        if (q < kl) continue;
+        have = true;
+        if (vs >= 0) { rvs = vs; rve = ve; } else { rvs = ke; rve = ke; }
+        best = x;
+        break;
+      }
+      if (have && best === 0) break;
+    }
+  }
+  out[o] = have ? rvs : -1;
+  out[o + 1] = have ? rve : 0;
+}
+
+function logfmtLevelsTs(b: Uint8Array, ranges: Int32Array, n: number, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array, out: Int32Array): void {
+  for (let e = 0; e < n; e++) {
+    const code = codes[e]!;
+    if (code < 0 || (code & 256) === 0) continue;
+    logfmtLevelTs(b, ranges[2 * e]!, ranges[2 * e + 1]!, keys, keyOff, out, 2 * e);
+  }
+}
+
+function copyRangesTs(src: Uint8Array, ranges: Int32Array, n: number, dst: Uint8Array, at: number): number {
+  if (ranges.length < 2 * n || at < 0 || at > dst.length) return -1;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const s = ranges[2 * i]!;
+    const e = ranges[2 * i + 1]!;
+    if (s < 0 || e < s || e > src.length) return -1;
+    total += e - s;
+  }
+  if (total > dst.length - at) return -1;
+  let p = at;
+  for (let i = 0; i < n; i++) {
+    const s = ranges[2 * i]!;
+    const l = ranges[2 * i + 1]! - s;
+    // short lines: a loop beats a native copy call (which allocates a view)
+    if (l < 512) for (let k = 0; k < l; k++) dst[p + k] = src[s + k]!;
+    else dst.set(src.subarray(s, s + l), p);
+    p += l;
+  }
+  return p;
 }
 
 /** Bits of levelScan's byte-class table `cls` (the C++ kernel uses the same values). */
@@ -218,6 +362,9 @@ export function lz4Bound(n: number): number {
 export const typescriptKernels: ScanKernels = {
   snappyDecodeInto: snappyDecodeTs,
   levelScan: levelScanTs,
+  copyRanges: copyRangesTs,
+  logfmtLevels: logfmtLevelsTs,
+  scanStream: () => -1,
   name: 'typescript',
   lz4CompressInto(src, dst, at) {
     if (dst.length - at < lz4Bound(src.length)) throw new RangeError('lz4CompressInto: dst is shorter than lz4Bound');
@@ -295,6 +442,9 @@ interface NativeBinding {
   snappyDecodeInto?(src: Uint8Array, start: number, dst: Uint8Array): number;
   levelScan?(buf: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rightBoundary: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void;
   mallocTrimAsync?(): Promise<boolean>;
+  copyRanges?(src: Uint8Array, ranges: Int32Array, n: number, dst: Uint8Array, at: number): number;
+  logfmtLevels?(buf: Uint8Array, ranges: Int32Array, n: number, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array, out: Int32Array): void;
+  scanStream?(buf: Uint8Array, start: number, end: number, out: Float64Array): number;
 }
 
 /**
@@ -357,6 +507,9 @@ function loadNative(): ScanKernels | null {
     // an addon built before this kernel existed lacks it: use the TypeScript loop then
     snappyDecodeInto: b.snappyDecodeInto ? (src, start, dst) => b.snappyDecodeInto!(src, start, dst) : snappyDecodeTs,
     levelScan: b.levelScan ? (...a) => b.levelScan!(...a) : levelScanTs,
+    copyRanges: b.copyRanges ? b.copyRanges.bind(b) : copyRangesTs,
+    logfmtLevels: b.logfmtLevels ? b.logfmtLevels.bind(b) : logfmtLevelsTs,
+    scanStream: b.scanStream ? b.scanStream.bind(b) : () => -1,
   };
 }
 
@@ -393,4 +546,12 @@ export function trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): numb
 
 export function levelScan(buf: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rightBoundary: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void {
   kernels.levelScan(buf, ranges, n, cls, rightBoundary, words, wordOff, out);
+}
+
+export function copyRanges(src: Uint8Array, ranges: Int32Array, n: number, dst: Uint8Array, at: number): number {
+  return kernels.copyRanges(src, ranges, n, dst, at);
+}
+
+export function logfmtLevels(buf: Uint8Array, ranges: Int32Array, n: number, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array, out: Int32Array): void {
+  kernels.logfmtLevels(buf, ranges, n, codes, keys, keyOff, out);
 }

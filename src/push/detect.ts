@@ -6,7 +6,7 @@
 // Everything here runs per line on the ingest hot path: plain loops, no regexes, no closures.
 
 import type { Labels } from '../util/labels.js';
-import { C_EQ, C_HIGH, C_LB, C_WORD, levelScan } from '../native/index.js';
+import { C_EQ, C_HIGH, C_LB, C_WORD, levelScan, logfmtLevels } from '../native/index.js';
 
 export const SERVICE_NAME_LABEL = 'service_name';
 export const UNKNOWN_SERVICE = 'unknown_service';
@@ -14,12 +14,19 @@ export const DETECTED_LEVEL = 'detected_level';
 
 /** Shared, frozen `[detected_level=value]` lists for entries whose only metadata is their level. */
 const levelOnlySM = new Map<string, Labels>();
+// consecutive entries mostly get the same level: the last answer, before the map
+let lastLevel = '';
+let lastLevelSM: Labels | null = null;
 export function levelOnly(value: string): Labels {
+  if (value === lastLevel && lastLevelSM !== null) return lastLevelSM;
   let l = levelOnlySM.get(value);
   if (l === undefined) {
     l = Object.freeze([Object.freeze({ name: DETECTED_LEVEL, value })]) as unknown as Labels;
     if (levelOnlySM.size < 256) levelOnlySM.set(value, l);
+    else return l; // not shared: not remembered either
   }
+  lastLevel = value;
+  lastLevelSM = l;
   return l;
 }
 
@@ -394,7 +401,8 @@ function logfmtUnquote(raw: string): string | undefined {
   }
 }
 
-function logfmtLevel(line: string, hints: readonly string[], hintsLower: readonly string[]): string | undefined {
+/** The logfmt step on a string (exported for the kernel tests: logfmtLevels must agree with it). */
+export function logfmtLevel(line: string, hints: readonly string[], hintsLower: readonly string[]): string | undefined {
   const n = line.length;
   let pos = 0;
   let best = hints.length;
@@ -665,7 +673,9 @@ export function detectLevelFromBytes(d: LevelDetector, b: Buffer, start: number,
   ONE_RANGE[0] = start;
   ONE_RANGE[1] = end;
   levelScan(b, ONE_RANGE, 1, BYTE_CLASS, RIGHT_BOUNDARY, WORDS_BLOB, WORD_OFF, ONE_OUT);
-  return finishLevel(d, b, start, end, ONE_OUT[0]!);
+  const k = keysOf(d);
+  logfmtLevels(b, ONE_RANGE, 1, ONE_OUT, k.keys, k.off, ONE_VALUE);
+  return finishLevel(d, b, start, end, ONE_OUT[0]!, ONE_VALUE, 0);
 }
 
 /**
@@ -675,14 +685,40 @@ export function detectLevelFromBytes(d: LevelDetector, b: Buffer, start: number,
 export function detectLevelsFromBytes(d: LevelDetector, b: Buffer, ranges: Int32Array, n: number, out: (string | undefined)[]): void {
   const codes = n <= SCAN_OUT.length ? SCAN_OUT : new Int32Array(n);
   levelScan(b, ranges, n, BYTE_CLASS, RIGHT_BOUNDARY, WORDS_BLOB, WORD_OFF, codes);
-  for (let i = 0; i < n; i++) out[i] = finishLevel(d, b, ranges[2 * i]!, ranges[2 * i + 1]!, codes[i]!);
+  const values = 2 * n <= VALUE_OUT.length ? VALUE_OUT : new Int32Array(2 * n);
+  const k = keysOf(d);
+  logfmtLevels(b, ranges, n, codes, k.keys, k.off, values);
+  for (let i = 0; i < n; i++) out[i] = finishLevel(d, b, ranges[2 * i]!, ranges[2 * i + 1]!, codes[i]!, values, 2 * i);
+}
+
+/**
+ * A detector's level field names as the logfmtLevels kernel takes them: lowercased bytes in
+ * priority order. The kernel only sees ASCII lines, so a name with a non-ASCII character can
+ * never match: such characters become 0xff, a byte those lines do not hold.
+ */
+const keyBlobs = new WeakMap<LevelDetector, { keys: Uint8Array; off: Int32Array }>();
+function keysOf(d: LevelDetector): { keys: Uint8Array; off: Int32Array } {
+  let k = keyBlobs.get(d);
+  if (k === undefined) {
+    const off = new Int32Array(d.fieldsLower.length + 1);
+    for (let i = 0; i < d.fieldsLower.length; i++) off[i + 1] = off[i]! + d.fieldsLower[i]!.length;
+    const keys = new Uint8Array(off[d.fieldsLower.length]!);
+    d.fieldsLower.forEach((f, i) => {
+      for (let j = 0; j < f.length; j++) keys[off[i]! + j] = f.charCodeAt(j) < 0x80 ? f.charCodeAt(j) : 0xff;
+    });
+    k = { keys, off };
+    keyBlobs.set(d, k);
+  }
+  return k;
 }
 
 /** The level from the keyword pass's code (see ScanKernels.levelScan): logfmt first when the line has '='. */
-function finishLevel(d: LevelDetector, b: Buffer, start: number, end: number, code: number): string | undefined {
+function finishLevel(d: LevelDetector, b: Buffer, start: number, end: number, code: number, values: Int32Array, at: number): string | undefined {
   if (code < 0) return undefined;
   if ((code & 256) !== 0) {
-    const v = logfmtLevelBytes(b, start, end, d.fields, d.fieldsLower);
+    // the logfmt kernel's answer: the value's range, none (-1), or an escaped value (-2: the string path)
+    const vs = values[at]!;
+    const v = vs >= 0 ? b.toString('latin1', vs, values[at + 1]!) : vs === -2 ? logfmtLevelBytes(b, start, end, d.fields, d.fieldsLower) : undefined;
     if (v !== undefined) {
       const k = knownLevel(v);
       if (k !== undefined) return k;
@@ -705,6 +741,8 @@ const WORD_OFF = (() => {
 })();
 const ONE_RANGE = new Int32Array(2);
 const ONE_OUT = new Int32Array(1);
+const ONE_VALUE = new Int32Array(2);
+const VALUE_OUT = new Int32Array(32768);
 const SCAN_OUT = new Int32Array(16384);
 
 /** The level a stream's labels impose on all its entries (first level field label), or undefined. */

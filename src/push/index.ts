@@ -7,7 +7,7 @@
 
 import zlib from 'node:zlib';
 import buffer, { isUtf8 } from 'node:buffer';
-import { LogEntry, lineLength, type EntryLike } from './entry.js';
+import { LogEntry, lineLength, msOf, remOf, type EntryLike } from './entry.js';
 import { labelsToString, type Labels } from '../util/labels.js';
 import { parseLabelsText, LabelParseError } from './labelparser.js';
 import {
@@ -148,6 +148,8 @@ interface Pending {
 function toStreams(pending: Pending[], opts: DecodeOptions): PushStream[] {
   const discover = opts.discoverServiceName ?? DEFAULT_DISCOVER_SERVICE_NAME;
   const byKey = new Map<string, PushStream>();
+  // streams whose entries array is still the decoder's (copied before a second one is merged in)
+  const borrowed = new Set<PushStream>();
   const parsedCache = new Map<string, Labels>();
   const out: PushStream[] = [];
   for (const p of pending) {
@@ -172,10 +174,14 @@ function toStreams(pending: Pending[], opts: DecodeOptions): PushStream[] {
     const labelsString = labelsToString(labels);
     let st = byKey.get(labelsString);
     if (!st) {
-      st = { labels, labelsString, entries: [] };
+      // the first (usually only) part of a stream keeps the decoder's array: no copy per entry
+      st = { labels, labelsString, entries: p.entries };
       byKey.set(labelsString, st);
       out.push(st);
+      borrowed.add(st);
+      continue;
     }
+    if (borrowed.delete(st)) st.entries = st.entries.slice();
     const entries = st.entries;
     for (let i = 0; i < p.entries.length; i++) entries.push(p.entries[i]! as PushEntry);
   }
@@ -434,6 +440,9 @@ function isBareByteRange(e: EntryLike): e is LogEntry & { src: Buffer } {
  * structured metadata, in one kernel call; null when they do not all share a buffer (then each
  * is detected alone). Other entries' slots are left undefined and not read.
  */
+/** Line ranges levelsOfBytes hands the kernels (reused; grown as needed). */
+let levelRanges = new Int32Array(4096);
+
 function levelsOfBytes(d: LevelDetector, entries: readonly EntryLike[]): (string | undefined)[] | null {
   let src: Buffer | null = null;
   let m = 0;
@@ -444,7 +453,8 @@ function levelsOfBytes(d: LevelDetector, entries: readonly EntryLike[]): (string
     m++;
   }
   if (src === null) return null;
-  const ranges = new Int32Array(2 * m);
+  if (levelRanges.length < 2 * m) levelRanges = new Int32Array(Math.max(2 * m, 2 * levelRanges.length));
+  const ranges = levelRanges;
   let k = 0;
   for (const e of entries) {
     if (!isBareByteRange(e)) continue;
@@ -453,6 +463,7 @@ function levelsOfBytes(d: LevelDetector, entries: readonly EntryLike[]): (string
   }
   const levels: (string | undefined)[] = new Array(m);
   detectLevelsFromBytes(d, src, ranges, m, levels);
+  if (m === entries.length) return levels; // every entry took part: same indexes
   const out: (string | undefined)[] = new Array(entries.length);
   k = 0;
   for (let i = 0; i < entries.length; i++) {
@@ -472,7 +483,17 @@ function isAsciiRange(b: Buffer, start: number, end: number): boolean {
 function checkUtf8(e: LogEntry): LogEntry {
   const src = e.src!;
   if (isUtf8(src.subarray(e.start, e.end))) return e;
-  return LogEntry.fromString(e.tsNs, e.line, e.structuredMetadata);
+  return e.withLine(e.line, e.structuredMetadata);
+}
+
+/** Is entry e (a LogEntry) before (ms, rem)? */
+function before(e: LogEntry, ms: number, rem: number): boolean {
+  return e.ms < ms || (e.ms === ms && e.rem < rem);
+}
+
+/** Is entry e (a LogEntry) after (ms, rem)? */
+function after(e: LogEntry, ms: number, rem: number): boolean {
+  return e.ms > ms || (e.ms === ms && e.rem > rem);
 }
 
 /**
@@ -492,6 +513,10 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
   const discoverLevels = limits.discoverLogLevels && limits.allowStructuredMetadata;
   const oldest = nowNs - limits.rejectOldSamplesMaxAgeNs;
   const newest = nowNs + limits.creationGracePeriodNs;
+  const oldestMs = msOf(oldest);
+  const oldestRem = remOf(oldest);
+  const newestMs = msOf(newest);
+  const newestRem = remOf(newest);
   const errors: string[] = [];
   const accepted: PushStream[] = [];
   let lines = 0;
@@ -499,6 +524,8 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
   const maxLine = limits.maxLineSize;
   const truncId = limits.maxLineSizeTruncateIdentifier;
   const truncIdLen = utf8Len(truncId);
+  let sizedSm: Labels | null = null; // the frozen list smBytes is the size of
+  let smBytes = 0;
 
   for (const st of streams) {
     if (st.entries.length === 0) continue;
@@ -514,7 +541,9 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
     }
     const labelLevel = discoverLevels ? levelFromStreamLabels(detector, st.labels) : undefined;
     const pre = discoverLevels && labelLevel === undefined ? levelsOfBytes(detector, st.entries) : null;
-    const out: PushEntry[] = [];
+    // null while every entry so far was kept as the same object: then the stream's array is
+    // passed on as it is (no copy per entry); a drop or a replaced entry makes the copy
+    let out: PushEntry[] | null = null;
     for (let i = 0; i < st.entries.length; i++) {
       const e0 = st.entries[i]!;
       let e: EntryLike = e0;
@@ -532,36 +561,45 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
       if (limits.maxLineSizeTruncate && maxLine !== 0 && lineLen > maxLine) {
         const to = maxLine - truncIdLen;
         if (to > 0) {
-          e = LogEntry.fromString(e.tsNs, truncateUtf8(e.line, to) + truncId, e.structuredMetadata);
+          const line = truncateUtf8(e.line, to) + truncId;
+          e = e instanceof LogEntry ? e.withLine(line, e.structuredMetadata) : LogEntry.fromString(e.tsNs, line, e.structuredMetadata);
           lineLen = lineLength(e);
           level = undefined;
         }
       }
-      if (limits.rejectOldSamples && e.tsNs < oldest) {
+      // LogEntry timestamps compare as numbers (no bigint per entry)
+      const isEntry = e instanceof LogEntry;
+      if (limits.rejectOldSamples && (isEntry ? before(e as LogEntry, oldestMs, oldestRem) : e.tsNs < oldest)) {
         errors.push(`entry for stream '${st.labelsString}' has timestamp too old: ${formatRFC3339(e.tsNs)}, oldest acceptable timestamp is: ${formatRFC3339(oldest)}`);
+        out ??= st.entries.slice(0, i);
         continue;
       }
-      if (e.tsNs > newest) {
+      if (isEntry ? after(e as LogEntry, newestMs, newestRem) : e.tsNs > newest) {
         errors.push(`entry for stream '${st.labelsString}' has timestamp too new: ${formatRFC3339(e.tsNs)}`);
+        out ??= st.entries.slice(0, i);
         continue;
       }
       if (maxLine !== 0 && lineLen > maxLine) {
         errors.push(`max entry size '${maxLine}' bytes exceeded for stream '${st.labelsString}' while adding an entry with length '${lineLen}' bytes`);
+        out ??= st.entries.slice(0, i);
         continue;
       }
       let sm = e.structuredMetadata;
       if (sm.length > 0) {
         if (!limits.allowStructuredMetadata) {
           errors.push(`stream '${st.labelsString}' includes structured metadata, but this feature is disallowed. Please see \`limits_config.allow_structured_metadata\` or contact your Loki administrator to enable it`);
+          out ??= st.entries.slice(0, i);
           continue;
         }
         const smSize = structuredMetadataSize(sm);
         if (limits.maxStructuredMetadataSize !== 0 && smSize > limits.maxStructuredMetadataSize) {
           errors.push(`stream '${st.labelsString}' has structured metadata too large: '${smSize}' bytes, limit: '${limits.maxStructuredMetadataSize}' bytes. Please see \`limits_config.max_structured_metadata_size\` or contact your Loki administrator to increase it`);
+          out ??= st.entries.slice(0, i);
           continue;
         }
         if (limits.maxStructuredMetadataEntriesCount !== 0 && sm.length > limits.maxStructuredMetadataEntriesCount) {
           errors.push(`stream '${st.labelsString}' has too many structured metadata labels: '${sm.length}', limit: '${limits.maxStructuredMetadataEntriesCount}'. Please see \`limits_config.max_structured_metadata_entries_count\` or contact your Loki administrator to increase it`);
+          out ??= st.entries.slice(0, i);
           continue;
         }
         try {
@@ -588,12 +626,19 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
       }
       if (e instanceof LogEntry) e.structuredMetadata = sm;
       else e = LogEntry.fromString(e.tsNs, e.line, sm);
-      out.push(e);
+      if (out !== null) out.push(e);
+      else if (e !== e0) (out = st.entries.slice(0, i)).push(e);
       lines++;
-      bytes += lineLen + structuredMetadataSize(sm);
+      // the frozen level-only lists repeat from entry to entry: their size is counted once
+      if (sm !== sizedSm) {
+        sizedSm = Object.isFrozen(sm) ? sm : null;
+        smBytes = structuredMetadataSize(sm);
+      }
+      bytes += lineLen + smBytes;
     }
-    if (out.length === 0) continue;
-    accepted.push({ labels: st.labels, labelsString: st.labelsString, entries: out });
+    const kept = out ?? st.entries;
+    if (kept.length === 0) continue;
+    accepted.push({ labels: st.labels, labelsString: st.labelsString, entries: kept });
   }
   const result: ValidateResult = { accepted, lines, bytes };
   if (errors.length > 0) result.error = new PushError(400, groupErrors(errors));

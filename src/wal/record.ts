@@ -113,6 +113,8 @@ export function encodePushBodyRecord(tenant: string, streams: WalStream[], body:
   const raw = body.raw;
   const levels: string[] = [];
   let n = 0;
+  // consecutive entries mostly share one metadata list (detect.ts levelOnly): checked once
+  let seenSm: unknown = null;
   for (const s of streams) {
     let prev = -1;
     for (const e of s.entries) {
@@ -120,7 +122,8 @@ export function encodePushBodyRecord(tenant: string, streams: WalStream[], body:
       if (!(e instanceof LogEntry) || e.src !== raw || e.start <= prev || e.start === 0) return null;
       prev = e.start;
       const sm = e.structuredMetadata;
-      if (sm.length === 0) continue;
+      if (sm.length === 0 || sm === seenSm) continue;
+      seenSm = sm;
       if (sm.length !== 1 || sm[0]!.name !== DETECTED_LEVEL) return null;
       const v = sm[0]!.value;
       if (!levels.includes(v)) {
@@ -170,9 +173,15 @@ export function encodePushBodyRecord(tenant: string, streams: WalStream[], body:
       p = putUvarint(tail, p, start - prev);
       prev = start;
     }
+    let lastSm: unknown = null;
+    let lastCode = 0;
     for (const e of s.entries) {
       const sm = e.structuredMetadata;
-      tail[p++] = sm.length === 0 ? 0 : levels.indexOf(sm[0]!.value) + 1;
+      if (sm !== lastSm) {
+        lastSm = sm;
+        lastCode = sm.length === 0 ? 0 : levels.indexOf(sm[0]!.value) + 1;
+      }
+      tail[p++] = lastCode;
     }
   }
   return [head.subarray(0, headSize), bodyBytes, tail.subarray(0, p)];

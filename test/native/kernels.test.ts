@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import snappy from 'snappyjs';
 import { snappyDecodedLen } from '../../src/push/protobuf.js';
+import { logfmtLevel } from '../../src/push/detect.js';
 import { lz4Bound, mallocTrimAsync, nativeBinaryPath, nativeKernels, typescriptKernels, type ScanKernels } from '../../src/native/index.js';
 
 const impls: ScanKernels[] = [typescriptKernels, ...(nativeKernels ? [nativeKernels] : [])];
@@ -67,6 +68,26 @@ describe('levelScan (detected_level keyword pass)', () => {
       nativeKernels!.levelScan(b, ranges, texts.length, cls, rb, words, off, c);
       expect(Array.from(c)).toEqual(Array.from(a));
     }), { numRuns: 1000 });
+  });
+
+  it('native and TypeScript agree with a table other than detect.ts\'s (the one-pass loop)', () => {
+    if (!nativeKernels) return;
+    const odd = cls.slice();
+    odd[58] |= 4; // ':' counts as '='
+    odd[124] |= 8; // '|' as non-ASCII
+    odd[0xc3] = 0; // and the first byte of 'é' as plain
+    fc.assert(fc.property(fc.array(fc.array(tok, { maxLength: 12 }), { minLength: 1, maxLength: 20 }), (lines) => {
+      const texts = lines.map((l) => l.join(''));
+      const b = Buffer.from(texts.join(''), 'utf8');
+      const ranges = new Int32Array(texts.length * 2);
+      let p = 0;
+      texts.forEach((t, i) => { const n = Buffer.byteLength(t); ranges[2 * i] = p; ranges[2 * i + 1] = p + n; p += n; });
+      const a = new Int32Array(texts.length);
+      const c = new Int32Array(texts.length);
+      typescriptKernels.levelScan(b, ranges, texts.length, odd, rb, words, off, a);
+      nativeKernels!.levelScan(b, ranges, texts.length, odd, rb, words, off, c);
+      expect(Array.from(c)).toEqual(Array.from(a));
+    }), { numRuns: 500 });
   });
 });
 
@@ -230,7 +251,102 @@ describe('scan kernels', () => {
           }),
           { numRuns: 100 },
         );
+        // a block-sized input (many 256-position steps of the native loop) into the full scratch
+        const big = new Uint8Array(300_001);
+        let x = 7;
+        for (let i = 0; i < big.length; i++) big[i] = 32 + ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 25);
+        const a = new Uint32Array(4096);
+        const b = new Uint32Array(4096);
+        expect(k.trigramBloomBuild(big, a)).toBe(typescriptKernels.trigramBloomBuild(big, b));
+        expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
       });
     });
   }
+});
+
+describe('copyRanges (a batch of lines into an open block)', () => {
+  for (const k of impls) {
+    it(`${k.name}: copies the ranges back to back, or refuses without writing`, () => {
+      fc.assert(fc.property(fc.uint8Array({ maxLength: 3000 }), fc.array(fc.tuple(fc.nat(3100), fc.nat(900)), { maxLength: 30 }), fc.nat(100), (src, pairs, at) => {
+        const ranges = new Int32Array(pairs.length * 2);
+        pairs.forEach(([s, l], i) => { ranges[2 * i] = s; ranges[2 * i + 1] = s + l; });
+        const dst = new Uint8Array(new SharedArrayBuffer(4000)).fill(7);
+        const r = k.copyRanges(src, ranges, pairs.length, dst, at);
+        const ok = pairs.every(([s, l]) => s + l <= src.length);
+        const total = pairs.reduce((n, [, l]) => n + l, 0);
+        if (!ok || at + total > dst.length) {
+          expect(r).toBe(-1);
+          expect(dst.every((b) => b === 7)).toBe(true);
+          return;
+        }
+        const want = Buffer.concat(pairs.map(([s, l]) => Buffer.from(src.subarray(s, s + l))));
+        expect(r).toBe(at + total);
+        expect(Buffer.from(dst.subarray(at, r)).equals(want)).toBe(true);
+        expect(dst.subarray(0, at).every((b) => b === 7) && dst.subarray(r).every((b) => b === 7)).toBe(true);
+      }), { numRuns: 300 });
+    });
+    it(`${k.name}: refuses a range that is not inside src, and a start past dst`, () => {
+      const src = Buffer.from('abcdef');
+      const dst = new Uint8Array(10);
+      expect(k.copyRanges(src, Int32Array.of(4, 2), 1, dst, 0)).toBe(-1);
+      expect(k.copyRanges(src, Int32Array.of(-1, 2), 1, dst, 0)).toBe(-1);
+      expect(k.copyRanges(src, Int32Array.of(0, 2), 2, dst, 0)).toBe(-1);
+      expect(k.copyRanges(src, Int32Array.of(0, 2), 1, dst, 11)).toBe(-1);
+      expect(k.copyRanges(src, Int32Array.of(1, 3, 0, 6), 2, dst, 2)).toBe(10);
+      expect(Buffer.from(dst.subarray(2)).toString()).toBe('bcabcdef');
+    });
+  }
+});
+
+describe('logfmtLevels (detected_level logfmt step)', () => {
+  const fields = ['level', 'LVL', 'severity', 'lévél', 'Level_Name'];
+  const lower = fields.map((f) => f.toLowerCase());
+  const off = new Int32Array(lower.length + 1);
+  lower.forEach((f, i) => (off[i + 1] = off[i]! + f.length));
+  const keys = new Uint8Array(off[lower.length]!);
+  lower.forEach((f, i) => { for (let j = 0; j < f.length; j++) keys[off[i]! + j] = f.charCodeAt(j) < 0x80 ? f.charCodeAt(j) : 0xff; });
+  const piece = fc.oneof(
+    fc.constantFrom('level', 'LEVEL', 'Lvl', 'lvl', 'severity', 'level_name', 'msg', 'x', '=', ' ', '  ', '"', '\\', '"a b"', '"warn"', '"\\"q\\""', 'info', 'ERROR', 'err', '""', '\t', 'a=b', 'level=', '=debug'),
+    fc.string({ maxLength: 6 }).map((s) => s.replace(/[^\x20-\x7e]/g, 'z')),
+  );
+  const line = fc.array(piece, { maxLength: 14 }).map((p) => p.join(''));
+
+  for (const k of impls) {
+    it(`${k.name}: finds the value logfmtLevel finds, or asks for the string path on escaped quotes`, () => {
+      fc.assert(fc.property(fc.array(line, { minLength: 1, maxLength: 8 }), (lines) => {
+        const buf = Buffer.from('#' + lines.join('|'), 'latin1');
+        const ranges = new Int32Array(2 * lines.length);
+        const codes = new Int32Array(lines.length);
+        let at = 1;
+        lines.forEach((l, i) => {
+          ranges[2 * i] = at;
+          ranges[2 * i + 1] = at + l.length;
+          at += l.length + 1;
+          codes[i] = i % 5 === 4 ? 0 : 256; // lines without '=' (per levelScan) are skipped
+        });
+        const out = new Int32Array(2 * lines.length).fill(-7);
+        k.logfmtLevels(buf, ranges, lines.length, codes, keys, off, out);
+        lines.forEach((l, i) => {
+          if (i % 5 === 4) return expect(out[2 * i]).toBe(-7);
+          const want = logfmtLevel(l, fields, lower);
+          const vs = out[2 * i]!;
+          if (vs === -2) return expect(/"[^"]*\\/.test(l)).toBe(true);
+          expect(vs >= 0 ? buf.toString('latin1', vs, out[2 * i + 1]!) : undefined).toBe(want);
+        });
+      }), { numRuns: 1000 });
+    });
+  }
+
+  it('both implementations agree', () => {
+    if (nativeKernels === null) return;
+    fc.assert(fc.property(line, (l) => {
+      const buf = Buffer.from(l, 'latin1');
+      const r = Int32Array.of(0, buf.length);
+      const a = new Int32Array(2);
+      const b = new Int32Array(2);
+      typescriptKernels.logfmtLevels(buf, r, 1, Int32Array.of(256), keys, off, a);
+      nativeKernels!.logfmtLevels(buf, r, 1, Int32Array.of(256), keys, off, b);
+      expect([...b]).toEqual([...a]);
+    }), { numRuns: 1000 });
+  });
 });

@@ -1,0 +1,141 @@
+// The batched append path (OpenBlock.appendEntries, StreamHead.appendEntries) against appending
+// the same entries one by one: identical block bytes, cuts at the same entries, and the same
+// timestamps, including negative ones and deltas beyond 2^53 ns (numbers vs the bigint path).
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { OpenBlock } from '../../src/chunk/open-block.js';
+import { StreamHead } from '../../src/head/stream-head.js';
+import { LogEntry, msOf, nsOf, remOf, type EntryLike } from '../../src/push/entry.js';
+import type { BlockData } from '../../src/chunk/block.js';
+import type { Labels } from '../../src/util/labels.js';
+import { putUvarint, zigzag } from '../../src/util/varint.js';
+import { lz4Decode } from '../../src/native/index.js';
+import { buildBlockIndex } from '../../src/chunk/block-index.js';
+
+/** The meta section as the bigint encoder wrote it: zigzag(Number(ts - prev)), line length. */
+function refMeta(es: readonly EntryLike[]): string {
+  const out = Buffer.alloc(es.length * 20);
+  let p = 0;
+  let prev = es[0]!.tsNs;
+  for (const e of es) {
+    p = putUvarint(out, p, zigzag(Number(e.tsNs - prev)));
+    p = putUvarint(out, p, Buffer.byteLength(e.line));
+    prev = e.tsNs;
+  }
+  return out.subarray(0, p).toString('hex');
+}
+
+const LEVEL: Labels = [{ name: 'detected_level', value: 'info' }];
+const TWO: Labels = [{ name: 'a', value: 'x' }, { name: 'détail', value: 'ü' }];
+const LONE: Labels = [{ name: 'bad\ud800', value: 'v' }, { name: 'bad\udc00', value: 'w' }];
+
+/** Entries as the ingest path has them: byte ranges of one body, strings, or plain objects. */
+function makeEntries(spec: { ts: bigint; line: string; kind: number; sm: number }[]): EntryLike[] {
+  const body = Buffer.from(spec.map((s) => s.line).join(''), 'utf8');
+  let at = 0;
+  return spec.map((s) => {
+    const n = Buffer.byteLength(s.line);
+    const start = at;
+    at += n;
+    const sm = s.sm === 0 ? [] : s.sm === 1 ? LEVEL : s.sm === 2 ? TWO : s.sm === 3 ? LONE : Array.from({ length: 70 }, (_, k) => ({ name: `n${k}`, value: 'v' }));
+    if (s.kind === 0) return LogEntry.fromBytes(s.ts, body, start, start + n, sm);
+    if (s.kind === 1) return LogEntry.fromString(s.ts, s.line, sm);
+    return { tsNs: s.ts, line: s.line, structuredMetadata: sm };
+  });
+}
+
+function bytesOf(b: BlockData): string {
+  const h = (u: Uint8Array) => Buffer.from(u).toString('hex');
+  return `${h(b.index)}|${h(b.meta)}|${h(b.sm)}|${h(b.lines)}|${JSON.stringify(b.info, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`;
+}
+
+const tsArb = fc.oneof(
+  fc.bigInt({ min: 1795132800000000000n, max: 1795132800000000000n + 10_000_000_000n }),
+  fc.bigInt({ min: -9_000_000_000_000_000_000n, max: 9_000_000_000_000_000_000n }),
+  fc.bigInt({ min: -2_000_000n, max: 2_000_000n }),
+);
+const specArb = fc.array(
+  fc.record({ ts: tsArb, line: fc.oneof(fc.string({ maxLength: 40 }), fc.constant('x'.repeat(700)), fc.constant('')), kind: fc.integer({ min: 0, max: 2 }), sm: fc.oneof(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 4 })) }),
+  { minLength: 1, maxLength: 60 },
+);
+
+describe('timestamps as (ms, rem)', () => {
+  it('round-trips every int64 through msOf/remOf/nsOf', () => {
+    fc.assert(fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (ts) => {
+      const ms = msOf(ts);
+      const rem = remOf(ts);
+      expect(rem).toBeGreaterThanOrEqual(0);
+      expect(rem).toBeLessThan(1000000);
+      expect(nsOf(ms, rem)).toBe(ts);
+      const e = LogEntry.fromBytes(ts, Buffer.from('l'), 0, 1, []);
+      expect(e.tsNs).toBe(ts);
+      expect([e.ms, e.rem]).toEqual([ms, rem]);
+    }));
+  });
+});
+
+describe('OpenBlock.appendEntries', () => {
+  it('writes the bytes appendEntry writes one entry at a time', () => {
+    fc.assert(fc.property(specArb, fc.integer({ min: 1, max: 3000 }), (spec, limit) => {
+      const a = new OpenBlock(limit);
+      const b = new OpenBlock(limit);
+      const es = makeEntries(spec);
+      let i = 0;
+      const blocksA: string[] = [];
+      const blocksB: string[] = [];
+      while (i < es.length) {
+        const next = a.appendEntries(es, i, es.length, limit);
+        expect(next).toBeGreaterThan(i);
+        for (let k = i; k < next; k++) {
+          expect(b.lineBytes < limit || k === i).toBe(true);
+          b.appendEntry(es[k]!.tsNs, es[k]!);
+        }
+        expect(a.lineBytes >= limit || next === es.length).toBe(true);
+        expect(Buffer.from(a.lastLine()).equals(Buffer.from(b.lastLine()))).toBe(true);
+        const cutA = a.cut();
+        expect(Buffer.from(lz4Decode(cutA.meta, cutA.info.metaU)).toString('hex')).toBe(refMeta(es.slice(i, next)));
+        // the index the name tracker built is the one parsing the sm section gives
+        const parsed = buildBlockIndex(lz4Decode(cutA.lines, cutA.info.linesU), lz4Decode(cutA.sm, cutA.info.smU), cutA.info.entries);
+        expect(Buffer.from(cutA.index).equals(Buffer.from(parsed))).toBe(true);
+        blocksA.push(bytesOf(cutA));
+        blocksB.push(bytesOf(b.cut()));
+        a.reset();
+        b.reset();
+        i = next;
+      }
+      expect(blocksA).toEqual(blocksB);
+    }), { numRuns: 200 });
+  });
+});
+
+describe('StreamHead.appendEntries', () => {
+  it('cuts at the entries appendEntry cuts at and keeps the same time range', () => {
+    fc.assert(fc.property(specArb, fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 1, max: 5 }), (spec, blockSize, batches) => {
+      const es = makeEntries(spec);
+      const one = new StreamHead(blockSize);
+      const many = new StreamHead(blockSize);
+      for (const e of es) one.appendEntry(e, 7, 1);
+      const per = Math.ceil(es.length / batches);
+      let bytes = 0;
+      for (let i = 0; i < es.length; i += per) bytes += many.appendEntries(es.slice(i, i + per), 7, 1);
+      expect(bytes).toBe(Buffer.byteLength(spec.map((s) => s.line).join('')));
+      expect(many.snapshot().map(bytesOf)).toEqual(one.snapshot().map(bytesOf));
+      for (const k of ['minTs', 'maxTs', 'lastTs', 'highestTs', 'entries', 'lastLine'] as const) expect(many[k]).toEqual(one[k]);
+      let max = es[0]!.tsNs;
+      let min = max;
+      for (const e of es) {
+        if (e.tsNs > max) max = e.tsNs;
+        if (e.tsNs < min) min = e.tsNs;
+      }
+      expect(one.maxTs).toBe(max);
+      expect(one.minTs).toBe(min);
+      expect(one.lastTs).toBe(es[es.length - 1]!.tsNs);
+    }), { numRuns: 150 });
+  });
+
+  it('starts with no last or highest timestamp (-1)', () => {
+    const h = new StreamHead(1024);
+    expect(h.lastTs).toBe(-1n);
+    expect(h.highestTs).toBe(-1n);
+  });
+});

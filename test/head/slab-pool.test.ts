@@ -1,0 +1,112 @@
+// Slab recycling (chunk/block-slab.ts SlabPool): a head's slabs go back to the pool only after
+// their blocks were written to a chunk file and never exposed to a query snapshot; a failed
+// flush keeps them as head data; and blocks read back exactly whether or not slabs were reused.
+import { describe, expect, it } from 'vitest';
+import { StreamHead } from '../../src/head/stream-head.js';
+import { SLAB_BYTES, SlabPool, slabPool, BlockSlab } from '../../src/chunk/block-slab.js';
+import { LogEntry } from '../../src/push/entry.js';
+import { decodeLines, decodeMeta } from '../../src/chunk/block-reader.js';
+import type { BlockData } from '../../src/chunk/block.js';
+
+const T0 = 1795132800000000000n;
+
+function fill(h: StreamHead, n: number, tag: string): void {
+  for (let i = 0; i < n; i++) {
+    const line = `${tag} line ${i} ${'abcdefghij'.repeat(i % 7)} ${(i * 7919) % 1000}`;
+    h.appendEntry(LogEntry.fromString(T0 + BigInt(i), line, []), 1, 0);
+  }
+}
+
+function text(blocks: BlockData[]): string[] {
+  const out: string[] = [];
+  for (const b of blocks) {
+    const m = decodeMeta(b);
+    const lines = decodeLines(b);
+    for (let i = 0; i < m.n; i++) out.push(Buffer.from(lines.subarray(m.lineOff[i]!, m.lineOff[i + 1]!)).toString());
+  }
+  return out;
+}
+
+describe('SlabPool', () => {
+  it('hands back released slabs, emptied, and keeps at most max', () => {
+    const p = new SlabPool(2);
+    const a = p.acquire(10);
+    a.used = 500;
+    const b = p.acquire(10);
+    const c = p.acquire(10);
+    p.release(a);
+    p.release(b);
+    p.release(c);
+    expect(p.size).toBe(2);
+    const again = p.acquire(100);
+    expect(again === a || again === b).toBe(true);
+    expect(again.used).toBe(0);
+  });
+
+  it('never takes back an exposed or odd-sized slab, and gives a new one for a big bound', () => {
+    const p = new SlabPool(4);
+    const a = p.acquire(1);
+    a.exposed = true;
+    p.release(a);
+    p.release(new BlockSlab(SLAB_BYTES * 2));
+    expect(p.size).toBe(0);
+    p.release(p.acquire(1));
+    expect(p.acquire(SLAB_BYTES + 1).bytes.length).toBe(SLAB_BYTES + 1);
+    expect(p.size).toBe(1);
+  });
+});
+
+describe('StreamHead slabs', () => {
+  it('returns the slabs of written, unseen blocks to the shared pool and writes the next blocks there', () => {
+    const h = new StreamHead(4096);
+    fill(h, 400, 'a');
+    const before = slabPool.size;
+    const { blocks } = h.takeForFlush();
+    const want = text(blocks);
+    h.flushDone(blocks);
+    h.flushWritten(blocks);
+    expect(slabPool.size).toBe(before + 1);
+    const h2 = new StreamHead(4096);
+    fill(h2, 300, 'b');
+    h2.cutBlock();
+    expect(slabPool.size).toBe(before); // the new head took it
+    expect(text(h2.snapshot())).toEqual(Array.from({ length: 300 }, (_, i) => `b line ${i} ${'abcdefghij'.repeat(i % 7)} ${(i * 7919) % 1000}`));
+    expect(want.length).toBe(400);
+  });
+
+  it('keeps slabs a snapshot saw, before or during the flush', () => {
+    for (const when of ['before', 'during'] as const) {
+      const h = new StreamHead(4096);
+      fill(h, 400, 'c');
+      let seen: BlockData[] = [];
+      if (when === 'before') seen = h.snapshot();
+      const { blocks } = h.takeForFlush();
+      if (when === 'during') seen = h.snapshot();
+      const want = text(seen);
+      const before = slabPool.size;
+      h.flushDone(blocks);
+      h.flushWritten(blocks);
+      expect(slabPool.size).toBe(before);
+      const other = new StreamHead(4096);
+      fill(other, 400, 'd');
+      other.cutBlock();
+      expect(text(seen)).toEqual(want);
+    }
+  });
+
+  it('keeps the slabs of a failed flush as head data until a later flush writes them', () => {
+    const h = new StreamHead(4096);
+    fill(h, 400, 'e');
+    const { blocks, firstPos } = h.takeForFlush();
+    const want = text(blocks);
+    h.flushDone(blocks);
+    h.restoreAfterFailedFlush(blocks, firstPos);
+    const before = slabPool.size;
+    h.flushWritten(blocks); // a stale call must not release anything
+    expect(slabPool.size).toBe(before);
+    const other = new StreamHead(4096);
+    fill(other, 400, 'f');
+    other.cutBlock();
+    expect(text(h.snapshot())).toEqual(want);
+  });
+});
