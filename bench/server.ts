@@ -131,7 +131,7 @@ export async function startBenchServer(o: ServerOptions, entry: string | null): 
   // Same allocator and heap settings as `npm start` and the Docker image (see package.json);
   // BENCH_MALLOC=default leaves glibc's and V8's own, to compare.
   const defaults = process.env.BENCH_MALLOC === 'default';
-  if (!defaults) nodeArgs.push('--max-semi-space-size=4');
+  if (!defaults) nodeArgs.push('--max-semi-space-size=4', '--heap-growing-percent=50');
   if (o.profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.profileDir}`);
   const app = o.tsx ? ['--import', 'tsx', join(o.root, 'src/main.ts')] : [entry!];
   const flags = ['-server.http-listen-address=127.0.0.1', '-server.http-listen-port=0', `-common.path-prefix=${dataDir}`, `-config.file=${configFile}`];

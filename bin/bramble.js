@@ -19,7 +19,7 @@ const args = process.argv.slice(2);
 if (CLIENT_COMMANDS.has(args[0]) || process.env.MALLOC_MMAP_THRESHOLD_ !== undefined || process.platform !== 'linux') {
   await import(entry);
 } else {
-  const child = spawn(process.execPath, [...process.execArgv, '--max-semi-space-size=4', entry, ...args], {
+  const child = spawn(process.execPath, [...process.execArgv, '--max-semi-space-size=4', '--heap-growing-percent=50', entry, ...args], {
     stdio: 'inherit',
     env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' },
   });

@@ -149,6 +149,13 @@ describe('Dockerfile: runtime stage', () => {
     // the same V8 flags as `npm start` (README "Memory")
     const startFlags = pkg.scripts.start.split(/\s+/).filter((a) => a.startsWith('--'));
     expect(flags).toEqual(startFlags);
+    // `bramble serve` (bin/bramble.js) and the bench start the server with them too
+    const bin = readFileSync(join(ROOT, 'bin/bramble.js'), 'utf8');
+    const bench = readFileSync(join(ROOT, 'bench/server.ts'), 'utf8');
+    for (const f of startFlags) {
+      expect(bin, f).toContain(`'${f}'`);
+      expect(bench, f).toContain(`'${f}'`);
+    }
     // and the same allocator settings (the VAR=value prefix of `npm start`)
     const env = inStage(runtimeStage, 'ENV').map((e) => e.args).join(' ');
     const startEnv = pkg.scripts.start.split(/\s+/).filter((a) => /^[A-Z_]+=/.test(a));
