@@ -5,9 +5,9 @@
 // substring S" is answerable for any S of 3+ bytes (if one trigram of S is absent, S is absent),
 // and (index version 2) a filter over its structured-metadata (name, value) pairs
 // (sm-pair-filter.ts), so "can an entry have trace_id=X" is answerable too.
-import { endianness } from 'node:os';
 import { fmix32, trigramBloomBuild } from '../native/index.js';
 import { buildSmPairFilter, SmPairFilter } from './sm-pair-filter.js';
+import { u32Words } from '../util/words.js';
 
 /** 1: names + trigram bloom; 2: and the SM pair filter after the bloom (both are read). */
 export const INDEX_VERSION = 2;
@@ -151,8 +151,6 @@ function smNames(sm: Uint8Array, entries: number): string[] | null {
   return [...seen];
 }
 
-const LITTLE_ENDIAN = endianness() === 'LE';
-
 /** A parsed index section (its filter may be a view of `raw`: valid as long as those bytes are). */
 export class BlockIndex {
   /** distinct SM names; null = unknown (treat any name as possibly present) */
@@ -193,15 +191,7 @@ export class BlockIndex {
       const words = Math.max(1, (1 << log2) >>> 5);
       const bloomEnd = p + words * 4;
       if (version >= 2 && raw.length >= bloomEnd + 4) this.pairs = new SmPairFilter(raw, bloomEnd);
-      if (LITTLE_ENDIAN && ((raw.byteOffset + p) & 3) === 0) {
-        // a view, not a copy: a needle query reads thousands of these (16-32 KiB each), and the
-        // copies were tens of MiB of garbage per query
-        this.bloom = new Uint32Array(raw.buffer, raw.byteOffset + p, words);
-      } else {
-        const bloom = new Uint32Array(words);
-        for (let i = 0; i < words; i++) bloom[i] = dv.getUint32(p + i * 4, true);
-        this.bloom = bloom;
-      }
+      this.bloom = u32Words(raw, p, words);
       this.mask = words * 32 - 1;
     }
   }

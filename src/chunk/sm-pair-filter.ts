@@ -9,16 +9,15 @@
 // false positives), at least 64 bits, at most 2^17.
 // Layout (little-endian, starting 4-byte aligned): u8 log2(bits) (0 = no filter), 3 zero bytes,
 // then the bits as u32 words.
-import { endianness } from 'node:os';
 import { fmix32 } from '../native/index.js';
 import { VarintReader } from '../util/varint.js';
+import { u32Words } from '../util/words.js';
 
 const PROBES = 4;
 const BITS_PER_PAIR = 12;
 const MIN_LOG2 = 6;
 const MAX_LOG2 = 17;
 const SEP = 0xff;
-const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** FNV-1a over bytes[a, b), continuing from h. */
 function fnv(bytes: Uint8Array, a: number, b: number, h: number): number {
@@ -160,14 +159,7 @@ export class SmPairFilter {
     const words = (1 << log2) >>> 5;
     this.size = 4 + words * 4;
     this.mask = (1 << log2) - 1;
-    const p = at + 4;
-    if (LITTLE_ENDIAN && ((raw.byteOffset + p) & 3) === 0) this.bits = new Uint32Array(raw.buffer, raw.byteOffset + p, words);
-    else {
-      const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-      const bits = new Uint32Array(words);
-      for (let i = 0; i < words; i++) bits[i] = dv.getUint32(p + i * 4, true);
-      this.bits = bits;
-    }
+    this.bits = u32Words(raw, at + 4, words);
   }
 
   /** False only when no entry of the block has the pair hashed as `h` (smPairHash). */
