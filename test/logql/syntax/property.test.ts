@@ -29,8 +29,10 @@ function check(q: string): void {
     prettyPrint(e);
     // (Loki's String() is not re-parseable for folded literals such as 1/0 -> NaN, for
     // non-ASCII label names, which Prometheus prints quoted, nor for a zero bytes literal, which
-    // it prints as `0B`, read back by Go's scanner as a binary-literal prefix)
-    if (!/NaN|Inf|(^|[^0-9.])0B/.test(s) && /^[\x00-\x7f]*$/.test(q)) expect(() => parseExpr(s)).not.toThrow();
+    // it prints as `0B`, read back by Go's scanner as a binary-literal prefix, nor for a lone `!`,
+    // which Loki's lexer reads as a label name: `! > 5s` prints as `!>5s`, which lexes as `!>`)
+    const roundTrips = !/NaN|Inf|(^|[^0-9.])0B/.test(s) && /^[\x00-\x7f]*$/.test(q) && !/!(?![=~>])/.test(q);
+    if (roundTrips) expect(() => parseExpr(s)).not.toThrow();
   } catch (err) {
     if (!(err instanceof ParseError)) throw err;
     expect(err.message.startsWith('parse error')).toBe(true);
