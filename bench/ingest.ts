@@ -16,7 +16,7 @@ import type { PushBody } from '../src/wal/record.js';
 
 const argv = process.argv.slice(2);
 if (argv.includes('--help')) {
-  console.log('node --import tsx bench/ingest.ts [--gib N (default 0.05)] [--inflight N (default 4)] [--seed N] [--profile FILE.cpuprofile]\n' +
+  console.log('node --import tsx bench/ingest.ts [--gib N (default 0.05)] [--inflight N (default 4)] [--seed N] [--head-cap MiB (default 64, the server\'s)] [--profile FILE.cpuprofile]\n' +
     'Pushes the peer workload through decode/validate/ingester in-process and prints CPU-s per GiB by stage.');
   process.exit(0);
 }
@@ -27,6 +27,8 @@ const arg = (name: string, def: number): number => {
 const gib = arg('--gib', 0.05);
 const inflight = arg('--inflight', 4);
 const seed = arg('--seed', 1);
+/** ingester.max_head_bytes in MiB (the server's default: 64; 0 = no cap) */
+const headCapMiB = arg('--head-cap', 64);
 const profIdx = argv.indexOf('--profile');
 const profile = profIdx >= 0 ? argv[profIdx + 1]! : null;
 
@@ -43,7 +45,7 @@ for (let i = 0; ; i++) {
 }
 const dir = mkdtempSync(join(tmpdir(), 'bramble-ingest-'));
 const log = { info() {}, warn() {}, error(o: unknown) { console.error(o); } };
-const ing = new Ingester({ dataDir: dir, blockSize: 256 * 1024, chunkTargetSize: 1_572_864, maxChunkAgeMs: 2 * 3600_000, chunkIdlePeriodMs: 30 * 60_000, walSegmentSize: 128 * 1024 * 1024 }, log);
+const ing = new Ingester({ dataDir: dir, blockSize: 256 * 1024, chunkTargetSize: 1_572_864, maxChunkAgeMs: 2 * 3600_000, chunkIdlePeriodMs: 30 * 60_000, walSegmentSize: 128 * 1024 * 1024, maxHeadBytes: headCapMiB * 2 ** 20 }, log);
 ing.start();
 const limits: PushLimits = { ...DEFAULT_PUSH_LIMITS, rejectOldSamples: false };
 
@@ -57,6 +59,7 @@ let next = 0;
 // process CPU (all threads) in ms: wall clock is meaningless on the shared machine
 const cpuMs = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const cpu0 = process.cpuUsage();
+const faults0 = process.resourceUsage().minorPageFault;
 const t0 = performance.now();
 let maxRss = 0;
 const rssTimer = setInterval(() => { maxRss = Math.max(maxRss, process.memoryUsage.rss()); }, 100);
@@ -91,6 +94,7 @@ await Promise.all(Array.from({ length: inflight }, sender));
 const wall = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const cpuS = (cpu.user + cpu.system) / 1e6;
+const faults = process.resourceUsage().minorPageFault - faults0;
 const f0 = performance.now();
 await ing.flush(true);
 const flushS = (performance.now() - f0) / 1000;
@@ -103,6 +107,6 @@ const g = w.rawBytes / 2 ** 30;
 const r = (x: number): string => x.toFixed(2);
 console.log(JSON.stringify({
   lines: w.lines, rawMiB: r(w.rawBytes / 2 ** 20), pushes: bodies.length, wallS: r(wall), mibPerS: r(w.rawBytes / 2 ** 20 / wall),
-  cpuSPerGiB: r(cpuS / g), decodeSPerGiB: r(decodeMs / 1000 / g), validateSPerGiB: r(validateMs / 1000 / g), pushSyncSPerGiB: r(pushMs / 1000 / g),
-  p50Ms: r(lat[Math.floor(lat.length * 0.5)]!), p99Ms: r(lat[Math.floor(lat.length * 0.99)]!), flushS: r(flushS), maxRssMiB: r(maxRss / 2 ** 20),
+  cpuSPerGiB: r(cpuS / g), sysSPerGiB: r(cpu.system / 1e6 / g), minorFaultsPerMiB: Math.round(faults / (w.rawBytes / 2 ** 20)), decodeSPerGiB: r(decodeMs / 1000 / g), validateSPerGiB: r(validateMs / 1000 / g), pushSyncSPerGiB: r(pushMs / 1000 / g),
+  capFlushes: ing.capFlushes, p50Ms: r(lat[Math.floor(lat.length * 0.5)]!), p99Ms: r(lat[Math.floor(lat.length * 0.99)]!), flushS: r(flushS), maxRssMiB: r(maxRss / 2 ** 20),
 }));
