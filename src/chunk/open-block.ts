@@ -7,6 +7,8 @@ import { copyRanges, lz4Bound, lz4CompressInto } from '../native/index.js';
 import type { BlockSlab } from './block-slab.js';
 import type { Labels } from '../util/labels.js';
 import { LogEntry, entryMs, entryRem, lineLength, msOf, nsOf, remOf, writeLine, type EntryLike } from '../push/entry.js';
+import { levelSm, levelValue, type EntryBatch } from '../push/batch.js';
+import { DETECTED_LEVEL } from '../push/detect.js';
 import { putUvarint, zigzag } from '../util/varint.js';
 import { PairCache } from '../util/pair-cache.js';
 import { CODEC_LZ4, CODEC_NONE, type BlockData, type BlockInfo } from './block.js';
@@ -49,6 +51,8 @@ const onePair = new PairCache((name: string, value: string): Buffer => {
 // the same frozen detected_level list (detect.ts levelOnly), so an identity check replaces the
 // two map lookups. Only frozen lists are remembered: their pair can never change.
 let lastSm: Labels | null = null;
+/** The sm-section bytes of an entry without structured metadata (a zero pair count). */
+const EMPTY_SM = Buffer.from([0]);
 let lastSmBytes: Buffer = Buffer.alloc(0);
 
 class SharedBuf {
@@ -241,6 +245,62 @@ export class OpenBlock {
     this.prevMs = prevMs;
     this.prevRem = prevRem;
     this.lastLineLen = lineLength(entries[k - 1]!);
+    return k;
+  }
+
+  /** appendEntries for entries held as columns (push/batch.ts): the same bytes. */
+  appendBatch(b: EntryBatch, from: number, to: number, limit: number): number {
+    const r = b.ranges;
+    const base = this.lines.len;
+    let bytes = 0;
+    let k = from;
+    while (k < to && (k === from || base + bytes < limit)) {
+      bytes += r[2 * k + 1]! - r[2 * k]!;
+      k++;
+    }
+    const n = k - from;
+    const lines = this.lines;
+    lines.ensure(bytes);
+    const end = copyRanges(b.src, from === 0 ? r : r.subarray(2 * from, 2 * k), n, lines.buf, base);
+    if (end !== base + bytes) throw new Error('OpenBlock: line ranges outside their buffer');
+    lines.len = end;
+    const meta = this.meta;
+    meta.ensure(20 * n);
+    const mb = meta.buf;
+    let p = meta.len;
+    let prevMs = this.prevMs;
+    let prevRem = this.prevRem;
+    const msCol = b.ms;
+    const remCol = b.rem;
+    const lv = b.level;
+    const smb = this.sm;
+    let code = -1;
+    let cb: Buffer = EMPTY_SM;
+    for (let i = from; i < k; i++) {
+      const ms = msCol[i]!;
+      const rem = remCol[i]!;
+      this.noteTs(ms, rem);
+      p = putUvarint(mb, p, this.entries === 0 ? 0 : tsDelta(ms, rem, prevMs, prevRem));
+      p = putUvarint(mb, p, r[2 * i + 1]! - r[2 * i]!);
+      prevMs = ms;
+      prevRem = rem;
+      const c = lv[i]!;
+      if (c !== code) {
+        code = c;
+        cb = c === 0 ? EMPTY_SM : onePair.get(DETECTED_LEVEL, levelValue(c));
+        this.smNames.add(levelSm(c));
+      }
+      if (smb.len + cb.length > smb.buf.length) smb.ensure(cb.length);
+      const dst = smb.buf;
+      const at = smb.len;
+      for (let q = 0; q < cb.length; q++) dst[at + q] = cb[q]!;
+      smb.len = at + cb.length;
+      this.entries++;
+    }
+    meta.len = p;
+    this.prevMs = prevMs;
+    this.prevRem = prevRem;
+    this.lastLineLen = r[2 * k - 1]! - r[2 * k - 2]!;
     return k;
   }
 

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { unlink } from 'node:fs/promises';
 import { IndexDb } from '../index/index-db.js';
 import { Wal } from '../wal/wal.js';
-import { decodePushRecord, encodePushBodyRecord, encodePushRecord, type PushBody, type WalEntry, type WalStream } from '../wal/record.js';
+import { decodePushRecord, encodePushBodyRecord, encodePushRecord, walEntries, type PushBody, type WalEntry, type WalStream } from '../wal/record.js';
+import { levelSmSize, type EntryBatch } from '../push/batch.js';
 import { writeChunkFileAsync } from '../chunk/chunk-file.js';
 import type { BlockData } from '../chunk/block.js';
 import { fingerprint, labelsKey, labelsToString, parseLabelsString, type Labels } from '../util/labels.js';
@@ -22,6 +23,8 @@ export interface IngestStream {
   labels: Labels;
   labelsString: string;
   entries: WalEntry[];
+  /** the entries as columns (push/batch.ts; `entries` then makes objects of them when read) */
+  readonly batch?: EntryBatch | undefined;
 }
 
 export interface IngesterOptions {
@@ -208,6 +211,13 @@ export class Ingester {
       }
       stream ??= this.getOrCreateStream(tenant, ps.labels, ps.labelsString);
       const h = stream.head;
+      const batch = ps.batch;
+      if (batch !== undefined && this.takesWholeBatch(stream, batch, maxBehindMs, limits ? this.streamRate(stream, tenant, limits, now) : null)) {
+        lastError = null;
+        walStreams.push({ labels: stream.labelsString, entries: [], batch });
+        targets.push(stream);
+        continue;
+      }
       // null while every entry so far is accepted: then ps.entries is stored as it is (no copy)
       let accepted: WalEntry[] | null = null;
       const failed: { e: WalEntry; reason: string; rateLimited: boolean }[] = [];
@@ -291,9 +301,14 @@ export class Ingester {
       const now = Date.now();
       for (let i = 0; i < walStreams.length; i++) {
         const stream = targets[i]!;
-        const entries = walStreams[i]!.entries;
-        this.metrics.bytesIngested += stream.head.appendEntries(entries, pos, now);
-        this.metrics.linesIngested += entries.length;
+        const ws = walStreams[i]!;
+        if (ws.batch !== undefined) {
+          this.metrics.bytesIngested += stream.head.appendBatch(ws.batch, pos, now);
+          this.metrics.linesIngested += ws.batch.n;
+          continue;
+        }
+        this.metrics.bytesIngested += stream.head.appendEntries(ws.entries, pos, now);
+        this.metrics.linesIngested += ws.entries.length;
       }
       try {
         await durable;
@@ -305,7 +320,7 @@ export class Ingester {
       const obs = this.observersFor(tenant);
       if (obs !== null) {
         for (let i = 0; i < walStreams.length; i++) {
-          for (const e of walStreams[i]!.entries) {
+          for (const e of walEntries(walStreams[i]!)) {
             if (e instanceof LogEntry) e.detach(); // observers may keep it; not the request body
             for (const o of obs) o.fn(targets[i]!, e);
           }
@@ -313,6 +328,43 @@ export class Ingester {
       }
     }
     return lastError;
+  }
+
+  /**
+   * push's per-entry rules for a stream held as columns, when they keep every entry: no exact
+   * duplicate of the entry before, nothing behind the out-of-order window, and the stream's rate
+   * allows all of it (then taken from the bucket at once, which is what one AllowN per entry at
+   * the same instant takes). false when some entry would be dropped: the object path decides
+   * entry by entry, and nothing was taken.
+   */
+  private takesWholeBatch(stream: StreamRecord, b: EntryBatch, maxBehindMs: number, rate: TokenBucket | null): boolean {
+    const h = stream.head;
+    let highest = h.highestTs;
+    if (stream.flushedMaxTs !== null && stream.flushedMaxTs > highest) highest = stream.flushedMaxTs;
+    let hiMs = msOf(highest);
+    let hiRem = remOf(highest);
+    let lastMs = h.lastMs;
+    let lastRem = h.lastRem;
+    const ms = b.ms;
+    const rem = b.rem;
+    const r = b.ranges;
+    const lv = b.level;
+    let size = 0;
+    for (let i = 0; i < b.n; i++) {
+      const m = ms[i]!;
+      const q = rem[i]!;
+      if (m === lastMs && q === lastRem && (i === 0 ? h.isLastLineRange(b.src, r[0]!, r[1]!) : b.sameLines(i, i - 1))) return false;
+      const cutMs = hiMs - maxBehindMs;
+      if (hiMs >= 0 && (m < cutMs || (m === cutMs && q < hiRem))) return false;
+      if (m > hiMs || (m === hiMs && q > hiRem)) {
+        hiMs = m;
+        hiRem = q;
+      }
+      lastMs = m;
+      lastRem = q;
+      size += r[2 * i + 1]! - r[2 * i]! + levelSmSize(lv[i]!);
+    }
+    return rate === null || rate.allowN(Date.now(), size);
   }
 
   /** Streams of a tenant holding data in memory (Loki's in-memory streams, the limit's count). */

@@ -7,6 +7,7 @@ import { blockBytes, type BlockData } from '../chunk/block.js';
 import { OpenBlock } from '../chunk/open-block.js';
 import { slabPool, type BlockSlab } from '../chunk/block-slab.js';
 import { LogEntry, entryMs, entryRem, lineLength, msOf, nsOf, remOf, type EntryLike } from '../push/entry.js';
+import type { EntryBatch } from '../push/batch.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -117,6 +118,13 @@ export class StreamHead {
     return Buffer.from(e.line, 'utf8').equals(last);
   }
 
+  /** Is src[start, end) byte-equal to the last appended line? */
+  isLastLineRange(src: Buffer, start: number, end: number): boolean {
+    const last = this.lastLineBytes();
+    if (end - start !== last.length) return false;
+    return src.compare(last, 0, last.length, start, end) === 0;
+  }
+
   /** Appends an entry (its line's bytes are copied into the open block). */
   appendEntry(e: EntryLike, pos: number, now: number): void {
     this.appendEntries([e], pos, now);
@@ -161,6 +169,49 @@ export class StreamHead {
       if (this.open === null) this.open = new OpenBlock(this.blockSize, this.sizeHint);
       const open = this.open;
       i = open.appendEntries(entries, i, n, this.blockSize);
+      if (open.lineBytes >= this.blockSize) this.cutBlock();
+    }
+    return bytes;
+  }
+
+  /** appendEntries for entries held as columns (the same blocks, bytes and bookkeeping). */
+  appendBatch(b: EntryBatch, pos: number, now: number): number {
+    const n = b.n;
+    if (n === 0) return 0;
+    const msCol = b.ms;
+    const remCol = b.rem;
+    const r = b.ranges;
+    let minMs = this.minMs, minRem = this.minRem, maxMs = this.maxMs, maxRem = this.maxRem;
+    let hiMs = this.highestMs, hiRem = this.highestRem;
+    let ms = 0, rem = 0, bytes = 0;
+    for (let i = 0; i < n; i++) {
+      ms = msCol[i]!;
+      rem = remCol[i]!;
+      bytes += r[2 * i + 1]! - r[2 * i]!;
+      if (i === 0 && this.entries === 0) {
+        minMs = maxMs = ms;
+        minRem = maxRem = rem;
+      } else {
+        if (ms < minMs || (ms === minMs && rem < minRem)) { minMs = ms; minRem = rem; }
+        if (ms > maxMs || (ms === maxMs && rem > maxRem)) { maxMs = ms; maxRem = rem; }
+      }
+      if (ms > hiMs || (ms === hiMs && rem > hiRem)) { hiMs = ms; hiRem = rem; }
+    }
+    if (this.entries === 0) {
+      this.firstPos = pos;
+      this.startedAt = now;
+    }
+    this.minMs = minMs; this.minRem = minRem; this.maxMs = maxMs; this.maxRem = maxRem;
+    this.highestMs = hiMs; this.highestRem = hiRem;
+    this.lastMs = ms; this.lastRem = rem;
+    this.entries += n;
+    this.lastPos = pos;
+    this.lastAppendAt = now;
+    let i = 0;
+    while (i < n) {
+      if (this.open === null) this.open = new OpenBlock(this.blockSize, this.sizeHint);
+      const open = this.open;
+      i = open.appendBatch(b, i, n, this.blockSize);
       if (open.lineBytes >= this.blockSize) this.cutBlock();
     }
     return bytes;

@@ -21,6 +21,7 @@ import {
   type EncodableStream,
 } from './protobuf.js';
 import { decodeJsonV0, decodeJsonV1, JsonPushError } from './json.js';
+import { EntryBatch, levelCode, levelSmSize } from './batch.js';
 import {
   addServiceName,
   isInternalStream,
@@ -63,6 +64,34 @@ export interface PushStream {
   labels: Labels;
   labelsString: string;
   entries: PushEntry[];
+  /**
+   * The entries as columns (batch.ts), while nothing has read `entries`: a BatchedStream makes
+   * objects of them on the first read of `entries` and drops the columns then.
+   */
+  readonly batch?: EntryBatch | undefined;
+}
+
+/** A stream whose entries are columns until something asks for them as objects. */
+export class BatchedStream implements PushStream {
+  private list: PushEntry[] | null = null;
+  private cols: EntryBatch | undefined;
+  constructor(readonly labels: Labels, readonly labelsString: string, batch: EntryBatch) {
+    this.cols = batch;
+  }
+  get batch(): EntryBatch | undefined {
+    return this.cols;
+  }
+  get entries(): PushEntry[] {
+    if (this.list === null) {
+      this.list = this.cols!.materialize();
+      this.cols = undefined;
+    }
+    return this.list;
+  }
+  set entries(v: PushEntry[]) {
+    this.list = v;
+    this.cols = undefined;
+  }
 }
 
 export class PushError extends Error {
@@ -143,6 +172,7 @@ interface Pending {
   labelsText: string;
   labels: Labels | undefined;
   entries: RawEntry[];
+  batch?: EntryBatch | undefined;
 }
 
 function toStreams(pending: Pending[], opts: DecodeOptions): PushStream[] {
@@ -174,8 +204,8 @@ function toStreams(pending: Pending[], opts: DecodeOptions): PushStream[] {
     const labelsString = labelsToString(labels);
     let st = byKey.get(labelsString);
     if (!st) {
-      // the first (usually only) part of a stream keeps the decoder's array: no copy per entry
-      st = { labels, labelsString, entries: p.entries };
+      // the first (usually only) part of a stream keeps the decoder's array or columns: no copy per entry
+      st = p.batch !== undefined ? new BatchedStream(labels, labelsString, p.batch) : { labels, labelsString, entries: p.entries };
       byKey.set(labelsString, st);
       out.push(st);
       borrowed.add(st);
@@ -183,7 +213,8 @@ function toStreams(pending: Pending[], opts: DecodeOptions): PushStream[] {
     }
     if (borrowed.delete(st)) st.entries = st.entries.slice();
     const entries = st.entries;
-    for (let i = 0; i < p.entries.length; i++) entries.push(p.entries[i]! as PushEntry);
+    const more = p.batch !== undefined ? p.batch.materialize() : p.entries;
+    for (let i = 0; i < more.length; i++) entries.push(more[i]! as PushEntry);
   }
   return out;
 }
@@ -208,9 +239,9 @@ function decodeProto(data: Buffer, max: number, opts: DecodeOptions): Pending[] 
     throw e;
   }
   try {
-    const streams = readPushRequest(raw);
+    const streams = readPushRequest(raw, undefined, true);
     const out: Pending[] = new Array(streams.length);
-    for (let i = 0; i < streams.length; i++) out[i] = { labelsText: streams[i]!.labels, labels: undefined, entries: streams[i]!.entries };
+    for (let i = 0; i < streams.length; i++) out[i] = { labelsText: streams[i]!.labels, labels: undefined, entries: streams[i]!.entries, batch: streams[i]!.batch };
     return out;
   } catch (e) {
     if (e instanceof ProtoError) throw new PushError(400, e.message);
@@ -474,6 +505,77 @@ function levelsOfBytes(d: LevelDetector, entries: readonly EntryLike[]): (string
   return out;
 }
 
+/** Levels detectLevelsFromBytes gives validateBatch (reused; grown as needed). */
+let batchLevels: (string | undefined)[] = [];
+
+/**
+ * validatePush's per-entry work for a stream held as columns, when it keeps every entry as it
+ * is: fills the batch's detected_level codes and returns the accepted bytes (Loki's entry sizes),
+ * or -1 when some entry would be dropped or changed (too old or new, too long, not valid UTF-8;
+ * also when the level codes run out) and the object path must decide entry by entry. Same
+ * rules and results as that path.
+ */
+function validateBatch(
+  b: EntryBatch, d: LevelDetector, discoverLevels: boolean, labelLevel: string | undefined, limits: PushLimits,
+  oldestMs: number, oldestRem: number, newestMs: number, newestRem: number,
+): number {
+  const n = b.n;
+  const ms = b.ms;
+  const rem = b.rem;
+  const r = b.ranges;
+  const src = b.src;
+  const maxLine = limits.maxLineSize;
+  const rejectOld = limits.rejectOldSamples;
+  let lineBytes = 0;
+  for (let i = 0; i < n; i++) {
+    const m = ms[i]!;
+    const q = rem[i]!;
+    if (rejectOld && (m < oldestMs || (m === oldestMs && q < oldestRem))) return -1;
+    if (m > newestMs || (m === newestMs && q > newestRem)) return -1;
+    const len = r[2 * i + 1]! - r[2 * i]!;
+    if (maxLine !== 0 && len > maxLine) return -1;
+    lineBytes += len;
+  }
+  const lv = b.level;
+  if (!discoverLevels || labelLevel !== undefined) {
+    // no detection: lines must still be valid UTF-8 (the object path would replace them)
+    for (let i = 0; i < n; i++) {
+      const s = r[2 * i]!;
+      const e = r[2 * i + 1]!;
+      if (!isAsciiRange(src, s, e) && !isUtf8(src.subarray(s, e))) return -1;
+    }
+    if (labelLevel === undefined) return lineBytes;
+    const c = levelCode(labelLevel);
+    if (c < 0) return -1;
+    lv.fill(c);
+    return lineBytes + n * levelSmSize(c);
+  }
+  if (batchLevels.length < n) batchLevels = new Array(Math.max(n, 2 * batchLevels.length));
+  const levels = batchLevels;
+  detectLevelsFromBytes(d, src, r, n, levels);
+  let smBytes = 0;
+  let lastV: string | undefined;
+  let lastC = 0;
+  for (let i = 0; i < n; i++) {
+    let v = levels[i];
+    if (v === undefined) {
+      // the keyword kernels leave non-ASCII and JSON lines to the string path
+      const s = r[2 * i]!;
+      const e = r[2 * i + 1]!;
+      if (!isAsciiRange(src, s, e) && !isUtf8(src.subarray(s, e))) return -1;
+      v = detectLevelFromLogLine(d, src.toString('utf8', s, e));
+    }
+    if (v !== lastV) {
+      lastC = levelCode(v);
+      if (lastC < 0) return -1;
+      lastV = v;
+    }
+    lv[i] = lastC;
+    smBytes += levelSmSize(lastC);
+  }
+  return lineBytes + smBytes;
+}
+
 function isAsciiRange(b: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (b[i]! >= 0x80) return false;
   return true;
@@ -528,7 +630,7 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
   let smBytes = 0;
 
   for (const st of streams) {
-    if (st.entries.length === 0) continue;
+    if ((st.batch !== undefined ? st.batch.n : st.entries.length) === 0) continue;
     const labelErr = validateLabels(st, limits);
     if (labelErr !== undefined) { errors.push(labelErr); continue; }
     if (limits.enforcedLabels.length > 0 && !isInternalStream(st.labels)) {
@@ -540,6 +642,17 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
       }
     }
     const labelLevel = discoverLevels ? levelFromStreamLabels(detector, st.labels) : undefined;
+    const batch = st.batch;
+    if (batch !== undefined) {
+      const b = validateBatch(batch, detector, discoverLevels, labelLevel, limits, oldestMs, oldestRem, newestMs, newestRem);
+      if (b >= 0) {
+        lines += batch.n;
+        bytes += b;
+        accepted.push(st);
+        continue;
+      }
+      // some entry is dropped or changed: the object path below (reading st.entries makes them)
+    }
     const pre = discoverLevels && labelLevel === undefined ? levelsOfBytes(detector, st.entries) : null;
     // null while every entry so far was kept as the same object: then the stream's array is
     // passed on as it is (no copy per entry); a drop or a replaced entry makes the copy

@@ -7,6 +7,7 @@
 import snappy from 'snappyjs';
 import { labelsToString, NO_LABELS, type Labels } from '../util/labels.js';
 import { LogEntry } from './entry.js';
+import { EntryBatch } from './batch.js';
 import { kernels, snappyDecodeInto, type ScanKernels } from '../native/index.js';
 
 export class ProtoError extends Error {}
@@ -21,7 +22,10 @@ export type RawEntry = LogEntry;
 
 export interface RawStream {
   labels: string;
+  /** the entries as objects (empty when `batch` holds them) */
   entries: RawEntry[];
+  /** the entries as columns (readPushRequest with `batches`, when every entry is plain) */
+  batch?: EntryBatch;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,6 +277,9 @@ function readEntry(b: Buffer, end: number): RawEntry {
   return LogEntry.fromBytesMs(ms, rem, b, lineStart, lineEnd, sm);
 }
 
+/** Does the current readPushRequest want plain streams as columns (EntryBatch)? */
+let batches = false;
+
 /** scanStream's output (grown when a stream has more entries than it holds). */
 let scanOut = new Float64Array(2 + 4 * 8192);
 
@@ -291,6 +298,24 @@ function scanStream(b: Buffer, end: number, k: Pick<ScanKernels, 'scanStream'>):
   if (n < 0) return null;
   const o = scanOut;
   const labels = o[0]! >= 0 ? b.toString('utf8', o[0]!, o[1]!) : '';
+  if (batches && n > 0) {
+    // columns when no entry has metadata fields (rem < 0 marks one the kernel left to readEntry)
+    let plain = true;
+    for (let j = 3; j < 2 + 4 * n; j += 4) if (o[j]! < 0) { plain = false; break; }
+    if (plain) {
+      const ms = new Float64Array(n);
+      const rem = new Int32Array(n);
+      const ranges = new Int32Array(2 * n);
+      for (let i = 0, j = 2; i < n; i++, j += 4) {
+        ms[i] = o[j]!;
+        rem[i] = o[j + 1]!;
+        ranges[2 * i] = o[j + 2]!;
+        ranges[2 * i + 1] = o[j + 3]!;
+      }
+      pos = end;
+      return { labels, entries: [], batch: new EntryBatch(b, n, ms, rem, ranges) };
+    }
+  }
   const entries: RawEntry[] = new Array(n);
   for (let i = 0, j = 2; i < n; i++, j += 4) {
     const rem = o[j + 1]!;
@@ -342,10 +367,12 @@ function readStream(b: Buffer, end: number, k: Pick<ScanKernels, 'scanStream'> =
 /**
  * Parses an uncompressed logproto.PushRequest. Throws ProtoError with gogo-like texts. `k`: whose
  * scanStream kernel reads stream messages first (tests compare the native one to the parser).
+ * `withBatches`: streams the kernel read whole, without metadata fields, come back as columns.
  */
-export function readPushRequest(b: Buffer, k: Pick<ScanKernels, 'scanStream'> = kernels): RawStream[] {
+export function readPushRequest(b: Buffer, k: Pick<ScanKernels, 'scanStream'> = kernels, withBatches = false): RawStream[] {
   const streams: RawStream[] = [];
   pos = 0;
+  batches = withBatches;
   const end = b.length;
   while (pos < end) {
     const key = readTag(b, end, 'PushRequest');

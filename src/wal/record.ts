@@ -18,6 +18,7 @@ import type { Labels } from '../util/labels.js';
 import { LogEntry, lineLength, writeLine, type EntryLike } from '../push/entry.js';
 import { readPushRequest, snappyUncompress } from '../push/protobuf.js';
 import { DETECTED_LEVEL, levelOnly } from '../push/detect.js';
+import { levelValue, type EntryBatch } from '../push/batch.js';
 import { putUvarint, VarintReader } from '../util/varint.js';
 import { PairCache } from '../util/pair-cache.js';
 
@@ -51,11 +52,23 @@ const onePair = new PairCache((name: string, value: string): Buffer => {
 
 export interface WalStream {
   labels: string;
+  /** the entries (as objects; empty while `batch` holds them) */
   entries: WalEntry[];
+  /** the entries as columns (push/batch.ts), when the push kept them so */
+  batch?: EntryBatch | undefined;
 }
 
+/** The stream's entries as objects (made from the columns when it has them). */
+export function walEntries(s: WalStream): WalEntry[] {
+  return s.batch !== undefined ? s.batch.materialize() : s.entries;
+}
+
+/** Record-local level index + 1 of each batch level code (reset per record; 0 = not yet listed). */
+const localLevel = new Uint8Array(256);
+
 /** `alloc`: where the record goes (default: a new buffer), e.g. a BufferPool's acquire. */
-export function encodePushRecord(tenant: string, streams: WalStream[], alloc?: (bytes: number) => Buffer): Buffer {
+export function encodePushRecord(tenant: string, walStreams: WalStream[], alloc?: (bytes: number) => Buffer): Buffer {
+  const streams = walStreams.map((s) => (s.batch !== undefined ? { labels: s.labels, entries: walEntries(s) } : s));
   let size = 1 + 4 + Buffer.byteLength(tenant) + 4;
   for (const s of streams) {
     size += 4 + Buffer.byteLength(s.labels) + 4;
@@ -115,8 +128,31 @@ export function encodePushBodyRecord(tenant: string, streams: WalStream[], body:
   let n = 0;
   // consecutive entries mostly share one metadata list (detect.ts levelOnly): checked once
   let seenSm: unknown = null;
+  localLevel.fill(0);
   for (const s of streams) {
     let prev = -1;
+    const b = s.batch;
+    if (b !== undefined) {
+      if (b.src !== raw) return null;
+      const r = b.ranges;
+      const lv = b.level;
+      for (let i = 0; i < b.n; i++) {
+        const start = r[2 * i]!;
+        if (start <= prev || start === 0) return null;
+        prev = start;
+        const c = lv[i]!;
+        if (c === 0 || localLevel[c] !== 0) continue;
+        const v = levelValue(c);
+        let k = levels.indexOf(v);
+        if (k < 0) {
+          if (levels.length === 255) return null;
+          k = levels.push(v) - 1;
+        }
+        localLevel[c] = k + 1;
+      }
+      n += b.n;
+      continue;
+    }
     for (const e of s.entries) {
       // (an entry without a Line field has start 0, which names no unique entry: type 1 then)
       if (!(e instanceof LogEntry) || e.src !== raw || e.start <= prev || e.start === 0) return null;
@@ -165,6 +201,21 @@ export function encodePushBodyRecord(tenant: string, streams: WalStream[], body:
     const n = tail.write(s.labels, p + 4, 'utf8');
     tail.writeUInt32LE(n, p);
     p += 4 + n;
+    const b = s.batch;
+    if (b !== undefined) {
+      tail.writeUInt32LE(b.n, p);
+      p += 4;
+      const r = b.ranges;
+      let prev = 0;
+      for (let i = 0; i < b.n; i++) {
+        const start = r[2 * i]!;
+        p = putUvarint(tail, p, start - prev);
+        prev = start;
+      }
+      const lv = b.level;
+      for (let i = 0; i < b.n; i++) tail[p++] = localLevel[lv[i]!]!;
+      continue;
+    }
     tail.writeUInt32LE(s.entries.length, p);
     p += 4;
     let prev = 0;

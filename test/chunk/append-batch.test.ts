@@ -11,6 +11,7 @@ import type { Labels } from '../../src/util/labels.js';
 import { putUvarint, zigzag } from '../../src/util/varint.js';
 import { lz4Decode } from '../../src/native/index.js';
 import { buildBlockIndex } from '../../src/chunk/block-index.js';
+import { EntryBatch, levelCode } from '../../src/push/batch.js';
 
 /** The meta section as the bigint encoder wrote it: zigzag(Number(ts - prev)), line length. */
 function refMeta(es: readonly EntryLike[]): string {
@@ -137,5 +138,64 @@ describe('StreamHead.appendEntries', () => {
     const h = new StreamHead(1024);
     expect(h.lastTs).toBe(-1n);
     expect(h.highestTs).toBe(-1n);
+  });
+});
+
+/** Entries as columns (a push the decoder kept as a batch): lines back to back in one body. */
+function makeBatch(spec: { ts: bigint; line: string; level: number }[]): EntryBatch {
+  const body = Buffer.from('#' + spec.map((s) => s.line).join(''), 'utf8');
+  const n = spec.length;
+  const ms = new Float64Array(n);
+  const rem = new Int32Array(n);
+  const ranges = new Int32Array(2 * n);
+  let at = 1;
+  spec.forEach((s, i) => {
+    ms[i] = msOf(s.ts);
+    rem[i] = remOf(s.ts);
+    ranges[2 * i] = at;
+    at += Buffer.byteLength(s.line);
+    ranges[2 * i + 1] = at;
+  });
+  const b = new EntryBatch(body, n, ms, rem, ranges);
+  const codes = [0, levelCode('info'), levelCode('error'), levelCode('unknown')];
+  spec.forEach((s, i) => (b.level[i] = codes[s.level]!));
+  return b;
+}
+
+const batchSpecArb = fc.array(
+  fc.record({ ts: tsArb, line: fc.oneof(fc.string({ maxLength: 40 }), fc.constant('y'.repeat(900)), fc.constant('')), level: fc.integer({ min: 0, max: 3 }) }),
+  { minLength: 1, maxLength: 60 },
+);
+
+describe('StreamHead.appendBatch (entries as columns)', () => {
+  it('writes the blocks, cuts and time range appendEntry gives for the same entries as objects', () => {
+    fc.assert(fc.property(batchSpecArb, fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 1, max: 4 }), (spec, blockSize, parts) => {
+      const one = new StreamHead(blockSize);
+      const cols = new StreamHead(blockSize);
+      const per = Math.ceil(spec.length / parts);
+      let bytes = 0;
+      for (let i = 0; i < spec.length; i += per) {
+        const b = makeBatch(spec.slice(i, i + per));
+        for (const e of b.materialize()) one.appendEntry(e, 7, 1);
+        bytes += cols.appendBatch(b, 7, 1);
+      }
+      expect(bytes).toBe(Buffer.byteLength(spec.map((s) => s.line).join('')));
+      expect(cols.snapshot().map(bytesOf)).toEqual(one.snapshot().map(bytesOf));
+      for (const k of ['minTs', 'maxTs', 'lastTs', 'highestTs', 'entries', 'lastLine'] as const) expect(cols[k]).toEqual(one[k]);
+      // the index the name tracker built (detected_level seen or not) is the one parsing gives
+      cols.cutBlock();
+      for (const blk of cols.snapshot()) {
+        const parsed = buildBlockIndex(lz4Decode(blk.lines, blk.info.linesU), lz4Decode(blk.sm, blk.info.smU), blk.info.entries);
+        expect(Buffer.from(blk.index).equals(Buffer.from(parsed))).toBe(true);
+      }
+    }), { numRuns: 150 });
+  });
+
+  it('materialize gives each entry its timestamp, line and detected_level', () => {
+    const b = makeBatch([{ ts: 5n, line: 'a', level: 0 }, { ts: -1n, line: 'bc', level: 2 }]);
+    const [x, y] = b.materialize();
+    expect([x!.tsNs, x!.line, x!.structuredMetadata]).toEqual([5n, 'a', []]);
+    expect([y!.tsNs, y!.line, y!.structuredMetadata]).toEqual([-1n, 'bc', [{ name: 'detected_level', value: 'error' }]]);
+    expect(b.sameLines(0, 1)).toBe(false);
   });
 });

@@ -19,3 +19,18 @@ export function writeProtoLine(labels: string, tsNs: bigint, line: Buffer): Buff
   const stream = Buffer.concat([field(1, Buffer.from(labels)), field(2, entry)]);
   return snappyCompress(field(1, stream));
 }
+
+/** A snappy protobuf push of several streams whose lines are arbitrary bytes. */
+export function writeProtoStreams(streams: { labels: string; entries: { tsNs: bigint; line: Buffer }[] }[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const s of streams) {
+    const es = s.entries.map((e) => {
+      const sec = e.tsNs / 1000000000n;
+      const nanos = Number(e.tsNs - sec * 1000000000n);
+      const ts = Buffer.from([8, ...varint(Number(sec)), ...(nanos ? [16, ...varint(nanos)] : [])]);
+      return field(2, Buffer.concat([field(1, ts), field(2, e.line)]));
+    });
+    parts.push(field(1, Buffer.concat([field(1, Buffer.from(s.labels)), ...es])));
+  }
+  return snappyCompress(Buffer.concat(parts));
+}
