@@ -17,6 +17,18 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+// 16-byte table lookups for levelScan's byte classes: SSSE3's pshufb on x86-64 (chosen at run
+// time; every x86-64 CPU since 2006 has it) or NEON's tbl (every arm64). Other targets, and x86
+// CPUs without SSSE3, run the scalar passes.
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <tmmintrin.h>
+#define BRAMBLE_LS_VEC 1
+#define LS_TARGET __attribute__((target("ssse3")))
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#define BRAMBLE_LS_VEC 1
+#define LS_TARGET
+#endif
 
 #define CHECK(call)                                                        \
   do {                                                                     \
@@ -426,6 +438,190 @@ static inline int32_t level_word_at(const uint8_t* b, size_t i, size_t end, cons
   return -1;
 }
 
+// What levelScan derives from its tables once (cached per thread: detect.ts passes the same
+// ones every call, and single lines are scanned one call each): whether the table is detect.ts's
+// (standard), and for the vector pass the byte sets as nibble tables: an ASCII byte c is in a
+// set when lo[c & 15] & hi[c >> 4] != 0 with hi[h] = 1 << h (h < 8), so any set of ASCII bytes
+// fits; bytes >= 0x80 are in none (their lines are answered -1 anyway). The "word" set holds
+// the bytes that both have C_WORD and start a level word (others never find one); byFirst[c] is
+// the level words (bit w) that start with c | 0x20, as level_word_at tries them.
+struct LevelPlan {
+  bool standard, vec;
+  uint8_t hiT[16], loLb[16], loWord[16];
+  uint32_t byFirst[256];
+};
+
+struct LevelPlanCache {
+  bool valid = false;
+  uint8_t cls[256];
+  size_t wordsLen = 0, nWords = 0;
+  uint8_t words[256];
+  int32_t wordOff[33];
+  LevelPlan plan;
+};
+static thread_local LevelPlanCache level_cache;
+
+static void level_plan(const uint8_t* cls, const uint8_t* words, size_t wordsLen, const int32_t* wordOff, size_t nWords,
+                       LevelPlan* p) {
+  // detect.ts's table: C_HIGH exactly on bytes >= 0x80, C_EQ exactly on '=', neither on a C_WORD byte
+  p->standard = true;
+  for (int c = 0; c < 256; c++) {
+    uint8_t k = cls[c];
+    bool hi = (k & C_HIGH) != 0 && (k & C_WORD) == 0, eq = (k & C_EQ) != 0 && (k & C_WORD) == 0 && (k & C_HIGH) == 0;
+    if (hi != (c >= 0x80) || eq != (c == '=')) { p->standard = false; break; }
+  }
+  p->vec = false;
+#if defined(BRAMBLE_LS_VEC)
+  if (!p->standard || nWords > 32) return;
+  for (size_t w = 0; w < nWords; w++)
+    if (wordOff[w] < 0 || wordOff[w] > wordOff[w + 1] || (size_t)wordOff[w + 1] > wordsLen) return;
+  memset(p->byFirst, 0, sizeof p->byFirst);
+  for (int c = 0; c < 256; c++) {
+    for (size_t w = 0; w < nWords; w++)
+      if (wordOff[w + 1] > wordOff[w] && words[wordOff[w]] == (uint8_t)(c | 0x20)) p->byFirst[c] |= 1u << w;
+  }
+  memset(p->loLb, 0, 16);
+  memset(p->loWord, 0, 16);
+  for (int h = 0; h < 16; h++) p->hiT[h] = h < 8 ? (uint8_t)(1u << h) : 0;
+  for (int c = 0; c < 0x80; c++) {
+    if (cls[c] & C_LB) p->loLb[c & 15] |= (uint8_t)(1u << (c >> 4));
+    if ((cls[c] & C_WORD) && p->byFirst[c]) p->loWord[c & 15] |= (uint8_t)(1u << (c >> 4));
+  }
+#if defined(__x86_64__)
+  p->vec = __builtin_cpu_supports("ssse3");
+#else
+  p->vec = true;
+#endif
+#else
+  (void)words; (void)wordsLen; (void)wordOff; (void)nWords;
+#endif
+}
+
+static const LevelPlan& level_plan_cached(const uint8_t* cls, const uint8_t* words, size_t wordsLen, const int32_t* wordOff,
+                                          size_t nWords, LevelPlan* local) {
+  LevelPlanCache& c = level_cache;
+  if (wordsLen > sizeof c.words || nWords > 32) {
+    level_plan(cls, words, wordsLen, wordOff, nWords, local);
+    return *local;
+  }
+  if (c.valid && c.wordsLen == wordsLen && c.nWords == nWords && memcmp(c.cls, cls, 256) == 0 &&
+      memcmp(c.words, words, wordsLen) == 0 && memcmp(c.wordOff, wordOff, 4 * (nWords + 1)) == 0)
+    return c.plan;
+  c.valid = false;
+  memcpy(c.cls, cls, 256);
+  memcpy(c.words, words, wordsLen);
+  memcpy(c.wordOff, wordOff, 4 * (nWords + 1));
+  c.wordsLen = wordsLen;
+  c.nWords = nWords;
+  level_plan(cls, words, wordsLen, wordOff, nWords, &c.plan);
+  c.valid = true;
+  return c.plan;
+}
+
+#if defined(BRAMBLE_LS_VEC)
+// Byte masks of a 16-byte vector as integers with LS_BITS bits per byte (byte k at bit
+// k * LS_BITS, only that bit set): SSE2's movemask (1 bit), NEON's shift-right-narrow (4 bits
+// per byte, masked to the lowest).
+#if defined(__x86_64__)
+typedef __m128i v16;
+static const unsigned LS_BITS = 1;
+LS_TARGET static inline v16 v16_load(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+LS_TARGET static inline uint64_t v16_high(v16 v) { return (uint32_t)_mm_movemask_epi8(v); }  // bytes >= 0x80
+LS_TARGET static inline uint64_t v16_eqc(v16 v, v16 c) { return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c)); }
+LS_TARGET static inline v16 v16_splat(uint8_t c) { return _mm_set1_epi8((char)c); }
+// bytes of v in the set of nibble table lo (with hi = 1 << high nibble)
+LS_TARGET static inline uint64_t v16_in(v16 lo, v16 H, v16 loT) {
+  v16 x = _mm_and_si128(_mm_shuffle_epi8(loT, lo), H);
+  return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) ^ 0xffffu;
+}
+LS_TARGET static inline void v16_nibbles(v16 v, v16 hiT, v16* lo, v16* H) {
+  const v16 m = _mm_set1_epi8(0x0f);
+  *lo = _mm_and_si128(v, m);
+  *H = _mm_shuffle_epi8(hiT, _mm_and_si128(_mm_srli_epi16(v, 4), m));
+}
+#else
+typedef uint8x16_t v16;
+static const unsigned LS_BITS = 4;
+static inline v16 v16_load(const uint8_t* p) { return vld1q_u8(p); }
+static inline uint64_t v16_bits(v16 m) {
+  return vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_u8(m), 4)), 0) & 0x1111111111111111ull;
+}
+static inline uint64_t v16_high(v16 v) { return v16_bits(vcltzq_s8(vreinterpretq_s8_u8(v))); }
+static inline uint64_t v16_eqc(v16 v, v16 c) { return v16_bits(vceqq_u8(v, c)); }
+static inline v16 v16_splat(uint8_t c) { return vdupq_n_u8(c); }
+static inline uint64_t v16_in(v16 lo, v16 H, v16 loT) { return v16_bits(vtstq_u8(vqtbl1q_u8(loT, lo), H)); }
+static inline void v16_nibbles(v16 v, v16 hiT, v16* lo, v16* H) {
+  *lo = vandq_u8(v, vdupq_n_u8(0x0f));
+  *H = vqtbl1q_u8(hiT, vshrq_n_u8(v, 4));
+}
+#endif
+
+// levelScan over n lines with detect.ts's table, 16 bytes per step: a non-ASCII byte ends a
+// line (-1); else '=' anywhere, and the level words are tried only where a byte that starts one
+// follows a left boundary (or starts the line), in line order, until one is found: the answer of
+// the scalar passes. A line's last partial step reads 16 bytes from its position: inside the
+// buffer the bytes past the line are masked off; at the buffer's end the rest of the line is
+// copied to a zeroed vector instead. false (some lines done) when a range is outside the buffer.
+LS_TARGET static bool level_scan_vec(const uint8_t* b, size_t bLen, const int32_t* ranges, size_t n, const LevelPlan& p,
+                                     const uint8_t* words, const int32_t* wordOff, const uint8_t* rb, int32_t* out) {
+  const v16 hiT = v16_load(p.hiT), loLb = v16_load(p.loLb), loWord = v16_load(p.loWord), eqv = v16_splat('=');
+  uint8_t tmp[16];
+  for (size_t e = 0; e < n; e++) {
+    int32_t s0 = ranges[2 * e], e0 = ranges[2 * e + 1];
+    if (s0 < 0 || e0 < s0 || (size_t)e0 > bLen) return false;
+    size_t start = (size_t)s0, end = (size_t)e0, i = start;
+    while (i < end && (b[i] == 32 || (b[i] >= 9 && b[i] <= 13))) i++;
+    if (i < end && b[i] == 123) { out[e] = -1; continue; }
+    uint64_t eqAny = 0, carry = 1;  // a left boundary before the first byte
+    int32_t found = -1;
+    bool high = false;
+    for (i = start; i < end; i += 16) {
+      size_t r = end - i;
+      uint64_t valid = ~0ull;
+      v16 v;
+      if (r >= 16) {
+        v = v16_load(b + i);
+      } else {
+        valid = ((uint64_t)1 << (r * LS_BITS)) - 1;
+        if (bLen - i >= 16) {
+          v = v16_load(b + i);
+        } else {
+          memset(tmp, 0, 16);
+          memcpy(tmp, b + i, r);
+          v = v16_load(tmp);
+        }
+      }
+      if (v16_high(v) & valid) { high = true; break; }
+      eqAny |= v16_eqc(v, eqv) & valid;
+      if (found >= 0) continue;
+      v16 lo, H;
+      v16_nibbles(v, hiT, &lo, &H);
+      uint64_t lbBits = v16_in(lo, H, loLb);
+      uint64_t cand = v16_in(lo, H, loWord) & ((lbBits << LS_BITS) | carry) & valid;
+      carry = lbBits >> (15 * LS_BITS);
+      while (cand) {
+        size_t pos = i + (size_t)__builtin_ctzll(cand) / LS_BITS;
+        // level_word_at over the words that start with this letter
+        for (uint32_t ws = p.byFirst[b[pos]]; ws; ws &= ws - 1) {
+          unsigned w = (unsigned)__builtin_ctz(ws);
+          const uint8_t* wp = words + wordOff[w];
+          size_t wl = (size_t)(wordOff[w + 1] - wordOff[w]);
+          if (pos + wl > end) continue;
+          size_t q = 1;
+          while (q < wl && (uint8_t)(b[pos + q] | 0x20) == wp[q]) q++;
+          if (q < wl) continue;
+          if (pos + wl >= end || rb[b[pos + wl]]) { found = (int32_t)w; break; }
+        }
+        if (found >= 0) break;
+        cand &= cand - 1;
+      }
+    }
+    out[e] = high ? -1 : (found + 1) | (eqAny ? 256 : 0);
+  }
+  return true;
+}
+#endif
+
 static napi_value LevelScan(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
@@ -451,12 +647,17 @@ static napi_value LevelScan(napi_env env, napi_callback_info info) {
   }
   // detect.ts's table (C_HIGH exactly on bytes >= 0x80, C_EQ exactly on '=', neither on a
   // C_WORD byte) allows the faster passes below; any other table gets the one-pass loop
-  bool standard = true;
-  for (int c = 0; c < 256; c++) {
-    uint8_t k = cls[c];
-    bool hi = (k & C_HIGH) != 0 && (k & C_WORD) == 0, eq = (k & C_EQ) != 0 && (k & C_WORD) == 0 && (k & C_HIGH) == 0;
-    if (hi != (c >= 0x80) || eq != (c == '=')) { standard = false; break; }
+  LevelPlan local;
+  const LevelPlan& plan = level_plan_cached(cls, words, wordsLen, wordOff, nWords, &local);
+  bool standard = plan.standard;
+#if defined(BRAMBLE_LS_VEC)
+  if (plan.vec) {
+    if (!level_scan_vec(b, bLen, ranges, n, plan, words, wordOff, rb, out)) {
+      napi_throw_range_error(env, nullptr, "levelScan: range outside the buffer");
+    }
+    return nullptr;
   }
+#endif
   for (size_t e = 0; e < n; e++) {
     int32_t s0 = ranges[2 * e], e0 = ranges[2 * e + 1];
     if (s0 < 0 || e0 < s0 || (size_t)e0 > bLen) {

@@ -70,6 +70,79 @@ describe('levelScan (detected_level keyword pass)', () => {
     }), { numRuns: 1000 });
   });
 
+  // The native kernel scans 16 bytes per step: words at every position around step boundaries,
+  // lines that end at the buffer's end (the last step cannot read past it), and bytes just past
+  // a line's end that would change the answer ('=', non-ASCII, a boundary then a level word)
+  // if they were not masked off.
+  it('native and TypeScript agree at 16-byte step boundaries, buffer ends and past line ends', () => {
+    if (!nativeKernels) return;
+    const gap = fc.constantFrom('', '=', 'é', ' info', '=x', ' ', '[', 'ERROR');
+    const line = fc.tuple(fc.nat(40), tok, fc.constantFrom('', ' ', 'x', '=', ']', ':'), fc.nat(40), fc.constantFrom(' ', '[', 'x', '(')).map(
+      ([pre, word, after, post, sep]) => 'a'.repeat(pre) + sep + word + after + 'b'.repeat(post));
+    fc.assert(fc.property(fc.array(fc.tuple(line, gap), { minLength: 1, maxLength: 12 }), fc.boolean(), (parts, exact) => {
+      const chunks: Buffer[] = [];
+      const ranges = new Int32Array(parts.length * 2);
+      let p = 0;
+      parts.forEach(([t, g], i) => {
+        const lb = Buffer.from(t, 'utf8');
+        const gb = Buffer.from(i === parts.length - 1 && exact ? '' : g, 'utf8');
+        ranges[2 * i] = p;
+        ranges[2 * i + 1] = p + lb.length;
+        chunks.push(lb, gb);
+        p += lb.length + gb.length;
+      });
+      // a buffer of exactly these bytes (a copy, so nothing readable follows it)
+      const b = Buffer.from(Uint8Array.from(Buffer.concat(chunks)));
+      const a = new Int32Array(parts.length);
+      const c = new Int32Array(parts.length);
+      typescriptKernels.levelScan(b, ranges, parts.length, cls, rb, words, off, a);
+      nativeKernels!.levelScan(b, ranges, parts.length, cls, rb, words, off, c);
+      expect(Array.from(c)).toEqual(Array.from(a));
+    }), { numRuns: 1000 });
+    // one line per length 0..80 with a level word at every position, each alone at the buffer's end
+    for (let len = 0; len <= 80; len++) {
+      for (let at = 0; at + 4 <= len; at++) {
+        const t = Buffer.alloc(len, 'x'.charCodeAt(0));
+        if (at > 0) t[at - 1] = 32;
+        t.write('WARN', at, 'latin1');
+        const a = new Int32Array(1);
+        const c = new Int32Array(1);
+        const r = Int32Array.of(0, len);
+        typescriptKernels.levelScan(t, r, 1, cls, rb, words, off, a);
+        nativeKernels!.levelScan(t, r, 1, cls, rb, words, off, c);
+        expect(c[0], `len ${len} at ${at}`).toBe(a[0]);
+        if (at + 4 === len || t[at + 4] === 32) expect(a[0]).toBe(8);
+      }
+    }
+  });
+
+  it('native and TypeScript agree with other left boundaries and first letters in a detect.ts-shaped table', () => {
+    if (!nativeKernels) return;
+    const other = cls.slice();
+    other[58] |= 2; // ':' is a left boundary
+    other[120] |= 2; // so is 'x'
+    other[32] &= ~2; // and ' ' is not
+    other[69] &= ~1; // 'E' does not start a level word (only 'e' does)
+    other[122] |= 1; // 'z' may start one (none does)
+    const tok2 = fc.constantFrom('info', 'INFO', 'Error', 'error', 'warn', ':', 'x', ' ', 'z', 'zinfo', '=', 'é', '[');
+    fc.assert(fc.property(fc.array(fc.array(tok2, { maxLength: 30 }), { minLength: 1, maxLength: 10 }), (lines) => {
+      const texts = lines.map((l) => l.join(''));
+      const b = Buffer.from(texts.join(''), 'utf8');
+      const ranges = new Int32Array(texts.length * 2);
+      let p = 0;
+      texts.forEach((t, i) => { const n = Buffer.byteLength(t); ranges[2 * i] = p; ranges[2 * i + 1] = p + n; p += n; });
+      const a = new Int32Array(texts.length);
+      const c = new Int32Array(texts.length);
+      typescriptKernels.levelScan(b, ranges, texts.length, other, rb, words, off, a);
+      nativeKernels!.levelScan(b, ranges, texts.length, other, rb, words, off, c);
+      expect(Array.from(c)).toEqual(Array.from(a));
+      // and the standard table again right after (the kernel caches what it derives from a table)
+      typescriptKernels.levelScan(b, ranges, texts.length, cls, rb, words, off, a);
+      nativeKernels!.levelScan(b, ranges, texts.length, cls, rb, words, off, c);
+      expect(Array.from(c)).toEqual(Array.from(a));
+    }), { numRuns: 500 });
+  });
+
   it('native and TypeScript agree with a table other than detect.ts\'s (the one-pass loop)', () => {
     if (!nativeKernels) return;
     const odd = cls.slice();
