@@ -263,7 +263,10 @@ static inline uint32_t fmix32(uint32_t h) {
 // the hashes (independent per position, so the compiler vectorises them where it may), then the
 // bit stores. The AVX2 copy is the same code compiled for AVX2 (8 hashes per instruction), chosen
 // at run time; both set exactly the bits of the one-position-at-a-time loop.
-#define BLOOM_SET_BODY                                                                           \
+// The bits first go to a byte map (one byte per bit, all 0 between calls): a plain byte store
+// per trigram instead of a read-modify-write of a word, which the out-of-order core overlaps
+// much better; bloom_pack then ORs the map into the filter 8 bytes at a time and clears it.
+#define BLOOM_SET_BODY(STORE)                                                                    \
   uint32_t h[256];                                                                               \
   for (size_t base = 2; base < len; base += 256) {                                               \
     size_t m = len - base < 256 ? len - base : 256;                                              \
@@ -277,16 +280,56 @@ static inline uint32_t fmix32(uint32_t h) {
       t ^= t >> 16;                                                                              \
       h[j] = t & mask;                                                                           \
     }                                                                                            \
-    for (size_t j = 0; j < m; j++) scratch[h[j] >> 5] |= 1u << (h[j] & 31);                      \
+    for (size_t j = 0; j < m; j++) STORE;                                                        \
   }
 
-static void bloom_set(const uint8_t* lines, size_t len, uint32_t* scratch, uint32_t mask) { BLOOM_SET_BODY }
+static void bloom_set(const uint8_t* lines, size_t len, uint8_t* map, uint32_t mask) { BLOOM_SET_BODY(map[h[j]] = 1) }
+static void bloom_set_bits(const uint8_t* lines, size_t len, uint32_t* scratch, uint32_t mask) {
+  BLOOM_SET_BODY(scratch[h[j] >> 5] |= 1u << (h[j] & 31))
+}
 
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static void bloom_set_avx2(const uint8_t* lines, size_t len, uint32_t* scratch, uint32_t mask) {
-  BLOOM_SET_BODY
+__attribute__((target("avx2"))) static void bloom_set_avx2(const uint8_t* lines, size_t len, uint8_t* map, uint32_t mask) {
+  BLOOM_SET_BODY(map[h[j]] = 1)
+}
+__attribute__((target("avx2"))) static void bloom_set_bits_avx2(const uint8_t* lines, size_t len, uint32_t* scratch, uint32_t mask) {
+  BLOOM_SET_BODY(scratch[h[j] >> 5] |= 1u << (h[j] & 31))
 }
 #endif
+
+static inline uint32_t popcount32(uint32_t v) {  // SWAR: no libgcc call without -mpopcnt
+  v = v - ((v >> 1) & 0x55555555u);
+  v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
+  return (((v + (v >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;
+}
+
+// ORs the byte map (bits bytes of 0 or 1) into the filter's words, zeroes it again and returns
+// the bits newly set. Eight 0/1 bytes x (byte k = bit k) pack as (x * 0x0102040810204080) >> 56:
+// the product's top byte is the sum of byte k shifted to bit k, without carries.
+static uint32_t bloom_pack(uint8_t* map, uint32_t* scratch, size_t words) {
+  uint32_t added = 0;
+  for (size_t w = 0; w < words; w++) {
+    uint8_t* m = map + 32 * w;
+    uint32_t v = 0;
+    for (int k = 0; k < 4; k++) {
+      uint64_t x;
+      memcpy(&x, m + 8 * k, 8);
+      v |= (uint32_t)((x * 0x0102040810204080ull) >> 56) << (8 * k);
+    }
+    memset(m, 0, 32);
+    added += popcount32(v & ~scratch[w]);
+    scratch[w] |= v;
+  }
+  return added;
+}
+
+// The byte map of this thread (grown to the largest filter seen; scan workers are threads)
+struct BloomMap {
+  uint8_t* p = nullptr;
+  size_t len = 0;
+  ~BloomMap() { free(p); }
+};
+static thread_local BloomMap bloom_map;
 
 // trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number (bits newly set)
 static napi_value TrigramBloomBuild(napi_env env, napi_callback_info info) {
@@ -304,17 +347,43 @@ static napi_value TrigramBloomBuild(napi_env env, napi_callback_info info) {
   uint32_t added = 0;
   if (len >= 3 && bits >= 32 && (bits & (bits - 1)) == 0) {
     size_t words = bits / 32;
-    uint32_t before = 0;
-    for (size_t w = 0; w < words; w++) before += (uint32_t)__builtin_popcount(scratch[w]);
     uint32_t mask = (uint32_t)(bits - 1);
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("avx2")) bloom_set_avx2(lines, len, scratch, mask);
-    else
+    const bool avx2 = __builtin_cpu_supports("avx2");
+#else
+    const bool avx2 = false;
+    (void)avx2;
 #endif
-      bloom_set(lines, len, scratch, mask);
-    uint32_t after = 0;
-    for (size_t w = 0; w < words; w++) after += (uint32_t)__builtin_popcount(scratch[w]);
-    added = after - before;
+    BloomMap& bm = bloom_map;
+    if (bits > ((size_t)1 << 22)) {
+      // a filter larger than the index's (more than 512 KiB): set its bits in place
+      uint32_t before = 0, after = 0;
+      for (size_t w = 0; w < words; w++) before += popcount32(scratch[w]);
+#if defined(__x86_64__) && defined(__GNUC__)
+      if (avx2) bloom_set_bits_avx2(lines, len, scratch, mask);
+      else
+#endif
+        bloom_set_bits(lines, len, scratch, mask);
+      for (size_t w = 0; w < words; w++) after += popcount32(scratch[w]);
+      added = after - before;
+    } else {
+      if (bm.len < bits) {
+        uint8_t* m = static_cast<uint8_t*>(calloc(bits, 1));
+        if (!m) {
+          napi_throw_error(env, nullptr, "out of memory");
+          return nullptr;
+        }
+        free(bm.p);
+        bm.p = m;
+        bm.len = bits;
+      }
+#if defined(__x86_64__) && defined(__GNUC__)
+      if (avx2) bloom_set_avx2(lines, len, bm.p, mask);
+      else
+#endif
+        bloom_set(lines, len, bm.p, mask);
+      added = bloom_pack(bm.p, scratch, words);
+    }
   }
   napi_value result;
   CHECK(napi_create_uint32(env, added, &result));

@@ -324,6 +324,18 @@ describe('scan kernels', () => {
           }),
           { numRuns: 100 },
         );
+        // into a filter that already has bits (only the new ones count), of every size the native
+        // kernel handles, including one past its byte-map limit (2^22 bits) and the smallest
+        for (const words of [1, 2, 64, 4096, 1 << 17, 1 << 18]) {
+          const bytes = Buffer.from('the quick brown fox jumps over the lazy dog 0123456789 '.repeat(40));
+          const a = new Uint32Array(words);
+          const b = new Uint32Array(words);
+          for (let i = 0; i < words; i += 3) a[i] = b[i] = Math.imul(i + 1, 0x9e3779b1) >>> 0;
+          expect(k.trigramBloomBuild(bytes, a), `${words} words`).toBe(typescriptKernels.trigramBloomBuild(bytes, b));
+          expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer)), `${words} words`).toBe(true);
+          // again into the result: nothing new
+          expect(k.trigramBloomBuild(bytes, a)).toBe(0);
+        }
         // a block-sized input (many 256-position steps of the native loop) into the full scratch
         const big = new Uint8Array(300_001);
         let x = 7;
