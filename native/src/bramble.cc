@@ -393,9 +393,98 @@ static napi_value TrigramBloomBuild(napi_env env, napi_callback_info info) {
 // Snappy block decoding (the body of a protobuf push) with full bounds checks, from src[s..] into
 // dst; returns bytes written or -1 on corrupt input. Mirrors snappyUncompress in
 // src/push/protobuf.ts, which checks the declared length before calling this.
+//
+// Most elements take a fast path without a branch on the element's kind: while at least 33
+// input bytes and 64 output bytes remain, a literal of at most 16 bytes and a copy (1- or 2-byte
+// offset) of at most 64 bytes with an offset from 16 to the bytes written so far are both "move
+// 32 bytes from `from`" (the literal's bytes or the output `offset` back, in 16-byte moves that
+// each read only bytes written before it; a copy longer than 32 moves 32 more), with the length, the
+// element's size and the offset's bytes from a table of the 256 tags. Everything else (longer
+// literals, 4-byte offsets, offsets below 16 or past the start, the last bytes of either buffer)
+// takes the general path below, which decides corrupt input; the fast path only takes elements
+// that path accepts and writes the same bytes (its 16-byte moves may write past the element,
+// inside dst; later elements overwrite those bytes).
+struct SnappyTag {
+  uint8_t len;       // bytes the element writes (literal: up to 60; copies: 1..64)
+  uint8_t size;      // input bytes of the element (literal: tag + its bytes)
+  uint8_t fast;      // 1: literal of at most 16 bytes (1-byte tag), or a 1- or 2-byte-offset copy
+  uint8_t literal;   // 1: literal
+  uint16_t offMask;  // offset = (next 2 input bytes, LE) & offMask | offHigh
+  uint16_t offHigh;
+};
+
+static const SnappyTag* snappy_tags() {
+  static const struct Table {
+    SnappyTag t[256];
+    Table() {
+      for (int tag = 0; tag < 256; tag++) {
+        SnappyTag& e = t[tag];
+        switch (tag & 3) {
+          case 0:
+            e.len = (uint8_t)((tag >> 2) + 1);
+            e.size = (uint8_t)(1 + e.len);
+            e.fast = (tag >> 2) < 16;
+            e.literal = 1;
+            e.offMask = 0;
+            e.offHigh = 0;
+            break;
+          case 1:
+            e.len = (uint8_t)(4 + ((tag >> 2) & 7));
+            e.size = 2;
+            e.fast = 1;
+            e.literal = 0;
+            e.offMask = 0xff;
+            e.offHigh = (uint16_t)((tag & 0xe0) << 3);
+            break;
+          case 2:
+            e.len = (uint8_t)((tag >> 2) + 1);
+            e.size = 3;
+            e.fast = 1;
+            e.literal = 0;
+            e.offMask = 0xffff;
+            e.offHigh = 0;
+            break;
+          default:
+            e.len = (uint8_t)((tag >> 2) + 1);
+            e.size = 5;
+            e.fast = 0;
+            e.literal = 0;
+            e.offMask = 0;
+            e.offHigh = 0;
+            break;
+        }
+      }
+    }
+  } table;
+  return table.t;
+}
+
 static long snappy_decode_raw(const uint8_t* src, size_t n, size_t s, uint8_t* dst, size_t dstLen) {
   size_t d = 0;
+  const SnappyTag* tags = snappy_tags();
   while (s < n) {
+    if (n - s >= 33 && dstLen - d >= 64) {
+      const SnappyTag e = tags[src[s]];
+      size_t offset = (((size_t)src[s + 1] | ((size_t)src[s + 2] << 8)) & e.offMask) | e.offHigh;
+      size_t length = e.len;
+      // a copy's offset must be within [16, d]; a literal's is 0 and not used (bitwise & and |:
+      // no branch on the element's kind, which is not predictable)
+      bool copyOk = (offset >= 16) & (offset <= d);
+      if (e.fast & (e.literal | copyOk)) {
+        uint8_t* op = dst + d;
+        uintptr_t lit = (uintptr_t)(src + s + 1), back = (uintptr_t)(op - offset), m = (uintptr_t)0 - e.literal;
+        const uint8_t* from = reinterpret_cast<const uint8_t*>((lit & m) | (back & ~m));
+        memcpy(op, from, 16);
+        memcpy(op + 16, from + 16, 16);
+        if (length > 32) {
+          memcpy(op + 32, from + 32, 16);
+          memcpy(op + 48, from + 48, 16);
+        }
+        d += length;
+        s += e.size;
+        continue;
+      }
+    }
     uint8_t tag = src[s];
     size_t length, offset;
     switch (tag & 3) {

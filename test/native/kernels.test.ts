@@ -271,6 +271,46 @@ describe('scan kernels', () => {
           }),
           { numRuns: 300 },
         );
+        // hand-made elements in the native decoder's fast region (>= 33 input bytes and >= 64
+        // output bytes left): copies at offsets 15/16/17 and exactly d, lengths 16/17/32/33/64,
+        // and an offset one past the start (corrupt); the TypeScript decoder is the reference
+        const lit = (bytes: number[]): number[] => [(bytes.length - 1) << 2, ...bytes];
+        const copy2 = (len: number, off: number): number[] => [((len - 1) << 2) | 2, off & 255, off >> 8];
+        const copy1 = (len: number, off: number): number[] => [((off >> 8) << 5) | ((len - 4) << 2) | 1, off & 255];
+        const text = Array.from({ length: 40 }, (_, i) => 97 + ((i * 7) % 26));
+        for (const [len, off] of [[16, 16], [17, 16], [32, 16], [33, 17], [64, 16], [64, 40], [11, 15], [8, 16], [64, 41], [5, 40], [4, 1], [64, 8]]) {
+          for (const c of [copy2(len, off), ...(len <= 11 && off < 2048 ? [copy1(len, off)] : [])]) {
+            const tail = Array.from({ length: 200 }, (_, i) => 65 + (i % 26));
+            const body = [...lit(text.slice(0, 16)), ...lit(text.slice(16, 32)), ...lit(text.slice(32, 40)), ...c, ...lit(tail.slice(0, 60)), ...lit(tail.slice(60, 120)), ...lit(tail.slice(120, 180))];
+            const total = 40 + len + 180;
+            const src = Buffer.from([...[total & 127 | 128, total >> 7], ...body]);
+            const want = Buffer.alloc(total);
+            const got = Buffer.alloc(total + 16, 0xee);
+            const r = typescriptKernels.snappyDecodeInto(src, 2, want);
+            expect(k.snappyDecodeInto(src, 2, got.subarray(0, total)), `len ${len} off ${off}`).toBe(r);
+            if (off <= 40) expect(r).toBe(total);
+            else expect(r).toBe(-1);
+            if (r === total) expect(got.subarray(0, total).equals(want)).toBe(true);
+            expect(got.subarray(total).every((b) => b === 0xee)).toBe(true);
+          }
+        }
+        // log-like text (long runs of matches at large offsets) into an exact-size buffer
+        fc.assert(
+          fc.property(fc.array(fc.constantFrom('level=info ', 'GET /api/v1/push ', '2024-05-01T12:00:00Z ', 'x', '0123456789abcdef', 'é'), { maxLength: 400 }), (parts) => {
+            const raw = Buffer.from(parts.join(''), 'utf8');
+            const c = Buffer.from(snappy.compress(raw));
+            const { len, headerLen } = snappyDecodedLen(c);
+            const dst = Buffer.alloc(len + 64, 0xee);
+            expect(k.snappyDecodeInto(c, headerLen, dst.subarray(0, len))).toBe(len);
+            expect(dst.subarray(0, len).equals(raw)).toBe(true);
+            expect(dst.subarray(len).every((b) => b === 0xee)).toBe(true);
+            // every truncation is refused or decodes less than the declared length
+            for (let cut = headerLen; cut < c.length; cut += Math.max(1, c.length >> 4)) {
+              expect(k.snappyDecodeInto(c.subarray(0, cut), headerLen, Buffer.alloc(len))).not.toBe(len);
+            }
+          }),
+          { numRuns: 200 },
+        );
         // copy with offset 0 / before the start: corrupt
         expect(k.snappyDecodeInto(Buffer.from([8, 0x00, 0x61, 0x01, 0x05]), 1, Buffer.alloc(8))).toBe(-1);
         expect(k.snappyDecodeInto(Buffer.from([8, 0x00, 0x61, 0x01, 0x00]), 1, Buffer.alloc(8))).toBe(-1);
