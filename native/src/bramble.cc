@@ -17,6 +17,18 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+// 16-byte table lookups for levelScan's byte classes: SSSE3's pshufb on x86-64 (chosen at run
+// time; every x86-64 CPU since 2006 has it) or NEON's tbl (every arm64). Other targets, and x86
+// CPUs without SSSE3, run the scalar passes.
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <tmmintrin.h>
+#define BRAMBLE_LS_VEC 1
+#define LS_TARGET __attribute__((target("ssse3")))
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#define BRAMBLE_LS_VEC 1
+#define LS_TARGET
+#endif
 
 #define CHECK(call)                                                        \
   do {                                                                     \
@@ -251,7 +263,10 @@ static inline uint32_t fmix32(uint32_t h) {
 // the hashes (independent per position, so the compiler vectorises them where it may), then the
 // bit stores. The AVX2 copy is the same code compiled for AVX2 (8 hashes per instruction), chosen
 // at run time; both set exactly the bits of the one-position-at-a-time loop.
-#define BLOOM_SET_BODY                                                                           \
+// The bits first go to a byte map (one byte per bit, all 0 between calls): a plain byte store
+// per trigram instead of a read-modify-write of a word, which the out-of-order core overlaps
+// much better; bloom_pack then ORs the map into the filter 8 bytes at a time and clears it.
+#define BLOOM_SET_BODY(STORE)                                                                    \
   uint32_t h[256];                                                                               \
   for (size_t base = 2; base < len; base += 256) {                                               \
     size_t m = len - base < 256 ? len - base : 256;                                              \
@@ -265,16 +280,56 @@ static inline uint32_t fmix32(uint32_t h) {
       t ^= t >> 16;                                                                              \
       h[j] = t & mask;                                                                           \
     }                                                                                            \
-    for (size_t j = 0; j < m; j++) scratch[h[j] >> 5] |= 1u << (h[j] & 31);                      \
+    for (size_t j = 0; j < m; j++) STORE;                                                        \
   }
 
-static void bloom_set(const uint8_t* lines, size_t len, uint32_t* scratch, uint32_t mask) { BLOOM_SET_BODY }
+static void bloom_set(const uint8_t* lines, size_t len, uint8_t* map, uint32_t mask) { BLOOM_SET_BODY(map[h[j]] = 1) }
+static void bloom_set_bits(const uint8_t* lines, size_t len, uint32_t* scratch, uint32_t mask) {
+  BLOOM_SET_BODY(scratch[h[j] >> 5] |= 1u << (h[j] & 31))
+}
 
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static void bloom_set_avx2(const uint8_t* lines, size_t len, uint32_t* scratch, uint32_t mask) {
-  BLOOM_SET_BODY
+__attribute__((target("avx2"))) static void bloom_set_avx2(const uint8_t* lines, size_t len, uint8_t* map, uint32_t mask) {
+  BLOOM_SET_BODY(map[h[j]] = 1)
+}
+__attribute__((target("avx2"))) static void bloom_set_bits_avx2(const uint8_t* lines, size_t len, uint32_t* scratch, uint32_t mask) {
+  BLOOM_SET_BODY(scratch[h[j] >> 5] |= 1u << (h[j] & 31))
 }
 #endif
+
+static inline uint32_t popcount32(uint32_t v) {  // SWAR: no libgcc call without -mpopcnt
+  v = v - ((v >> 1) & 0x55555555u);
+  v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
+  return (((v + (v >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;
+}
+
+// ORs the byte map (bits bytes of 0 or 1) into the filter's words, zeroes it again and returns
+// the bits newly set. Eight 0/1 bytes x (byte k = bit k) pack as (x * 0x0102040810204080) >> 56:
+// the product's top byte is the sum of byte k shifted to bit k, without carries.
+static uint32_t bloom_pack(uint8_t* map, uint32_t* scratch, size_t words) {
+  uint32_t added = 0;
+  for (size_t w = 0; w < words; w++) {
+    uint8_t* m = map + 32 * w;
+    uint32_t v = 0;
+    for (int k = 0; k < 4; k++) {
+      uint64_t x;
+      memcpy(&x, m + 8 * k, 8);
+      v |= (uint32_t)((x * 0x0102040810204080ull) >> 56) << (8 * k);
+    }
+    memset(m, 0, 32);
+    added += popcount32(v & ~scratch[w]);
+    scratch[w] |= v;
+  }
+  return added;
+}
+
+// The byte map of this thread (grown to the largest filter seen; scan workers are threads)
+struct BloomMap {
+  uint8_t* p = nullptr;
+  size_t len = 0;
+  ~BloomMap() { free(p); }
+};
+static thread_local BloomMap bloom_map;
 
 // trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number (bits newly set)
 static napi_value TrigramBloomBuild(napi_env env, napi_callback_info info) {
@@ -292,17 +347,43 @@ static napi_value TrigramBloomBuild(napi_env env, napi_callback_info info) {
   uint32_t added = 0;
   if (len >= 3 && bits >= 32 && (bits & (bits - 1)) == 0) {
     size_t words = bits / 32;
-    uint32_t before = 0;
-    for (size_t w = 0; w < words; w++) before += (uint32_t)__builtin_popcount(scratch[w]);
     uint32_t mask = (uint32_t)(bits - 1);
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("avx2")) bloom_set_avx2(lines, len, scratch, mask);
-    else
+    const bool avx2 = __builtin_cpu_supports("avx2");
+#else
+    const bool avx2 = false;
+    (void)avx2;
 #endif
-      bloom_set(lines, len, scratch, mask);
-    uint32_t after = 0;
-    for (size_t w = 0; w < words; w++) after += (uint32_t)__builtin_popcount(scratch[w]);
-    added = after - before;
+    BloomMap& bm = bloom_map;
+    if (bits > ((size_t)1 << 22)) {
+      // a filter larger than the index's (more than 512 KiB): set its bits in place
+      uint32_t before = 0, after = 0;
+      for (size_t w = 0; w < words; w++) before += popcount32(scratch[w]);
+#if defined(__x86_64__) && defined(__GNUC__)
+      if (avx2) bloom_set_bits_avx2(lines, len, scratch, mask);
+      else
+#endif
+        bloom_set_bits(lines, len, scratch, mask);
+      for (size_t w = 0; w < words; w++) after += popcount32(scratch[w]);
+      added = after - before;
+    } else {
+      if (bm.len < bits) {
+        uint8_t* m = static_cast<uint8_t*>(calloc(bits, 1));
+        if (!m) {
+          napi_throw_error(env, nullptr, "out of memory");
+          return nullptr;
+        }
+        free(bm.p);
+        bm.p = m;
+        bm.len = bits;
+      }
+#if defined(__x86_64__) && defined(__GNUC__)
+      if (avx2) bloom_set_avx2(lines, len, bm.p, mask);
+      else
+#endif
+        bloom_set(lines, len, bm.p, mask);
+      added = bloom_pack(bm.p, scratch, words);
+    }
   }
   napi_value result;
   CHECK(napi_create_uint32(env, added, &result));
@@ -312,9 +393,98 @@ static napi_value TrigramBloomBuild(napi_env env, napi_callback_info info) {
 // Snappy block decoding (the body of a protobuf push) with full bounds checks, from src[s..] into
 // dst; returns bytes written or -1 on corrupt input. Mirrors snappyUncompress in
 // src/push/protobuf.ts, which checks the declared length before calling this.
+//
+// Most elements take a fast path without a branch on the element's kind: while at least 33
+// input bytes and 64 output bytes remain, a literal of at most 16 bytes and a copy (1- or 2-byte
+// offset) of at most 64 bytes with an offset from 16 to the bytes written so far are both "move
+// 32 bytes from `from`" (the literal's bytes or the output `offset` back, in 16-byte moves that
+// each read only bytes written before it; a copy longer than 32 moves 32 more), with the length, the
+// element's size and the offset's bytes from a table of the 256 tags. Everything else (longer
+// literals, 4-byte offsets, offsets below 16 or past the start, the last bytes of either buffer)
+// takes the general path below, which decides corrupt input; the fast path only takes elements
+// that path accepts and writes the same bytes (its 16-byte moves may write past the element,
+// inside dst; later elements overwrite those bytes).
+struct SnappyTag {
+  uint8_t len;       // bytes the element writes (literal: up to 60; copies: 1..64)
+  uint8_t size;      // input bytes of the element (literal: tag + its bytes)
+  uint8_t fast;      // 1: literal of at most 16 bytes (1-byte tag), or a 1- or 2-byte-offset copy
+  uint8_t literal;   // 1: literal
+  uint16_t offMask;  // offset = (next 2 input bytes, LE) & offMask | offHigh
+  uint16_t offHigh;
+};
+
+static const SnappyTag* snappy_tags() {
+  static const struct Table {
+    SnappyTag t[256];
+    Table() {
+      for (int tag = 0; tag < 256; tag++) {
+        SnappyTag& e = t[tag];
+        switch (tag & 3) {
+          case 0:
+            e.len = (uint8_t)((tag >> 2) + 1);
+            e.size = (uint8_t)(1 + e.len);
+            e.fast = (tag >> 2) < 16;
+            e.literal = 1;
+            e.offMask = 0;
+            e.offHigh = 0;
+            break;
+          case 1:
+            e.len = (uint8_t)(4 + ((tag >> 2) & 7));
+            e.size = 2;
+            e.fast = 1;
+            e.literal = 0;
+            e.offMask = 0xff;
+            e.offHigh = (uint16_t)((tag & 0xe0) << 3);
+            break;
+          case 2:
+            e.len = (uint8_t)((tag >> 2) + 1);
+            e.size = 3;
+            e.fast = 1;
+            e.literal = 0;
+            e.offMask = 0xffff;
+            e.offHigh = 0;
+            break;
+          default:
+            e.len = (uint8_t)((tag >> 2) + 1);
+            e.size = 5;
+            e.fast = 0;
+            e.literal = 0;
+            e.offMask = 0;
+            e.offHigh = 0;
+            break;
+        }
+      }
+    }
+  } table;
+  return table.t;
+}
+
 static long snappy_decode_raw(const uint8_t* src, size_t n, size_t s, uint8_t* dst, size_t dstLen) {
   size_t d = 0;
+  const SnappyTag* tags = snappy_tags();
   while (s < n) {
+    if (n - s >= 33 && dstLen - d >= 64) {
+      const SnappyTag e = tags[src[s]];
+      size_t offset = (((size_t)src[s + 1] | ((size_t)src[s + 2] << 8)) & e.offMask) | e.offHigh;
+      size_t length = e.len;
+      // a copy's offset must be within [16, d]; a literal's is 0 and not used (bitwise & and |:
+      // no branch on the element's kind, which is not predictable)
+      bool copyOk = (offset >= 16) & (offset <= d);
+      if (e.fast & (e.literal | copyOk)) {
+        uint8_t* op = dst + d;
+        uintptr_t lit = (uintptr_t)(src + s + 1), back = (uintptr_t)(op - offset), m = (uintptr_t)0 - e.literal;
+        const uint8_t* from = reinterpret_cast<const uint8_t*>((lit & m) | (back & ~m));
+        memcpy(op, from, 16);
+        memcpy(op + 16, from + 16, 16);
+        if (length > 32) {
+          memcpy(op + 32, from + 32, 16);
+          memcpy(op + 48, from + 48, 16);
+        }
+        d += length;
+        s += e.size;
+        continue;
+      }
+    }
     uint8_t tag = src[s];
     size_t length, offset;
     switch (tag & 3) {
@@ -426,6 +596,190 @@ static inline int32_t level_word_at(const uint8_t* b, size_t i, size_t end, cons
   return -1;
 }
 
+// What levelScan derives from its tables once (cached per thread: detect.ts passes the same
+// ones every call, and single lines are scanned one call each): whether the table is detect.ts's
+// (standard), and for the vector pass the byte sets as nibble tables: an ASCII byte c is in a
+// set when lo[c & 15] & hi[c >> 4] != 0 with hi[h] = 1 << h (h < 8), so any set of ASCII bytes
+// fits; bytes >= 0x80 are in none (their lines are answered -1 anyway). The "word" set holds
+// the bytes that both have C_WORD and start a level word (others never find one); byFirst[c] is
+// the level words (bit w) that start with c | 0x20, as level_word_at tries them.
+struct LevelPlan {
+  bool standard, vec;
+  uint8_t hiT[16], loLb[16], loWord[16];
+  uint32_t byFirst[256];
+};
+
+struct LevelPlanCache {
+  bool valid = false;
+  uint8_t cls[256];
+  size_t wordsLen = 0, nWords = 0;
+  uint8_t words[256];
+  int32_t wordOff[33];
+  LevelPlan plan;
+};
+static thread_local LevelPlanCache level_cache;
+
+static void level_plan(const uint8_t* cls, const uint8_t* words, size_t wordsLen, const int32_t* wordOff, size_t nWords,
+                       LevelPlan* p) {
+  // detect.ts's table: C_HIGH exactly on bytes >= 0x80, C_EQ exactly on '=', neither on a C_WORD byte
+  p->standard = true;
+  for (int c = 0; c < 256; c++) {
+    uint8_t k = cls[c];
+    bool hi = (k & C_HIGH) != 0 && (k & C_WORD) == 0, eq = (k & C_EQ) != 0 && (k & C_WORD) == 0 && (k & C_HIGH) == 0;
+    if (hi != (c >= 0x80) || eq != (c == '=')) { p->standard = false; break; }
+  }
+  p->vec = false;
+#if defined(BRAMBLE_LS_VEC)
+  if (!p->standard || nWords > 32) return;
+  for (size_t w = 0; w < nWords; w++)
+    if (wordOff[w] < 0 || wordOff[w] > wordOff[w + 1] || (size_t)wordOff[w + 1] > wordsLen) return;
+  memset(p->byFirst, 0, sizeof p->byFirst);
+  for (int c = 0; c < 256; c++) {
+    for (size_t w = 0; w < nWords; w++)
+      if (wordOff[w + 1] > wordOff[w] && words[wordOff[w]] == (uint8_t)(c | 0x20)) p->byFirst[c] |= 1u << w;
+  }
+  memset(p->loLb, 0, 16);
+  memset(p->loWord, 0, 16);
+  for (int h = 0; h < 16; h++) p->hiT[h] = h < 8 ? (uint8_t)(1u << h) : 0;
+  for (int c = 0; c < 0x80; c++) {
+    if (cls[c] & C_LB) p->loLb[c & 15] |= (uint8_t)(1u << (c >> 4));
+    if ((cls[c] & C_WORD) && p->byFirst[c]) p->loWord[c & 15] |= (uint8_t)(1u << (c >> 4));
+  }
+#if defined(__x86_64__)
+  p->vec = __builtin_cpu_supports("ssse3");
+#else
+  p->vec = true;
+#endif
+#else
+  (void)words; (void)wordsLen; (void)wordOff; (void)nWords;
+#endif
+}
+
+static const LevelPlan& level_plan_cached(const uint8_t* cls, const uint8_t* words, size_t wordsLen, const int32_t* wordOff,
+                                          size_t nWords, LevelPlan* local) {
+  LevelPlanCache& c = level_cache;
+  if (wordsLen > sizeof c.words || nWords > 32) {
+    level_plan(cls, words, wordsLen, wordOff, nWords, local);
+    return *local;
+  }
+  if (c.valid && c.wordsLen == wordsLen && c.nWords == nWords && memcmp(c.cls, cls, 256) == 0 &&
+      memcmp(c.words, words, wordsLen) == 0 && memcmp(c.wordOff, wordOff, 4 * (nWords + 1)) == 0)
+    return c.plan;
+  c.valid = false;
+  memcpy(c.cls, cls, 256);
+  memcpy(c.words, words, wordsLen);
+  memcpy(c.wordOff, wordOff, 4 * (nWords + 1));
+  c.wordsLen = wordsLen;
+  c.nWords = nWords;
+  level_plan(cls, words, wordsLen, wordOff, nWords, &c.plan);
+  c.valid = true;
+  return c.plan;
+}
+
+#if defined(BRAMBLE_LS_VEC)
+// Byte masks of a 16-byte vector as integers with LS_BITS bits per byte (byte k at bit
+// k * LS_BITS, only that bit set): SSE2's movemask (1 bit), NEON's shift-right-narrow (4 bits
+// per byte, masked to the lowest).
+#if defined(__x86_64__)
+typedef __m128i v16;
+static const unsigned LS_BITS = 1;
+LS_TARGET static inline v16 v16_load(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+LS_TARGET static inline uint64_t v16_high(v16 v) { return (uint32_t)_mm_movemask_epi8(v); }  // bytes >= 0x80
+LS_TARGET static inline uint64_t v16_eqc(v16 v, v16 c) { return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c)); }
+LS_TARGET static inline v16 v16_splat(uint8_t c) { return _mm_set1_epi8((char)c); }
+// bytes of v in the set of nibble table lo (with hi = 1 << high nibble)
+LS_TARGET static inline uint64_t v16_in(v16 lo, v16 H, v16 loT) {
+  v16 x = _mm_and_si128(_mm_shuffle_epi8(loT, lo), H);
+  return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) ^ 0xffffu;
+}
+LS_TARGET static inline void v16_nibbles(v16 v, v16 hiT, v16* lo, v16* H) {
+  const v16 m = _mm_set1_epi8(0x0f);
+  *lo = _mm_and_si128(v, m);
+  *H = _mm_shuffle_epi8(hiT, _mm_and_si128(_mm_srli_epi16(v, 4), m));
+}
+#else
+typedef uint8x16_t v16;
+static const unsigned LS_BITS = 4;
+static inline v16 v16_load(const uint8_t* p) { return vld1q_u8(p); }
+static inline uint64_t v16_bits(v16 m) {
+  return vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_u8(m), 4)), 0) & 0x1111111111111111ull;
+}
+static inline uint64_t v16_high(v16 v) { return v16_bits(vcltzq_s8(vreinterpretq_s8_u8(v))); }
+static inline uint64_t v16_eqc(v16 v, v16 c) { return v16_bits(vceqq_u8(v, c)); }
+static inline v16 v16_splat(uint8_t c) { return vdupq_n_u8(c); }
+static inline uint64_t v16_in(v16 lo, v16 H, v16 loT) { return v16_bits(vtstq_u8(vqtbl1q_u8(loT, lo), H)); }
+static inline void v16_nibbles(v16 v, v16 hiT, v16* lo, v16* H) {
+  *lo = vandq_u8(v, vdupq_n_u8(0x0f));
+  *H = vqtbl1q_u8(hiT, vshrq_n_u8(v, 4));
+}
+#endif
+
+// levelScan over n lines with detect.ts's table, 16 bytes per step: a non-ASCII byte ends a
+// line (-1); else '=' anywhere, and the level words are tried only where a byte that starts one
+// follows a left boundary (or starts the line), in line order, until one is found: the answer of
+// the scalar passes. A line's last partial step reads 16 bytes from its position: inside the
+// buffer the bytes past the line are masked off; at the buffer's end the rest of the line is
+// copied to a zeroed vector instead. false (some lines done) when a range is outside the buffer.
+LS_TARGET static bool level_scan_vec(const uint8_t* b, size_t bLen, const int32_t* ranges, size_t n, const LevelPlan& p,
+                                     const uint8_t* words, const int32_t* wordOff, const uint8_t* rb, int32_t* out) {
+  const v16 hiT = v16_load(p.hiT), loLb = v16_load(p.loLb), loWord = v16_load(p.loWord), eqv = v16_splat('=');
+  uint8_t tmp[16];
+  for (size_t e = 0; e < n; e++) {
+    int32_t s0 = ranges[2 * e], e0 = ranges[2 * e + 1];
+    if (s0 < 0 || e0 < s0 || (size_t)e0 > bLen) return false;
+    size_t start = (size_t)s0, end = (size_t)e0, i = start;
+    while (i < end && (b[i] == 32 || (b[i] >= 9 && b[i] <= 13))) i++;
+    if (i < end && b[i] == 123) { out[e] = -1; continue; }
+    uint64_t eqAny = 0, carry = 1;  // a left boundary before the first byte
+    int32_t found = -1;
+    bool high = false;
+    for (i = start; i < end; i += 16) {
+      size_t r = end - i;
+      uint64_t valid = ~0ull;
+      v16 v;
+      if (r >= 16) {
+        v = v16_load(b + i);
+      } else {
+        valid = ((uint64_t)1 << (r * LS_BITS)) - 1;
+        if (bLen - i >= 16) {
+          v = v16_load(b + i);
+        } else {
+          memset(tmp, 0, 16);
+          memcpy(tmp, b + i, r);
+          v = v16_load(tmp);
+        }
+      }
+      if (v16_high(v) & valid) { high = true; break; }
+      eqAny |= v16_eqc(v, eqv) & valid;
+      if (found >= 0) continue;
+      v16 lo, H;
+      v16_nibbles(v, hiT, &lo, &H);
+      uint64_t lbBits = v16_in(lo, H, loLb);
+      uint64_t cand = v16_in(lo, H, loWord) & ((lbBits << LS_BITS) | carry) & valid;
+      carry = lbBits >> (15 * LS_BITS);
+      while (cand) {
+        size_t pos = i + (size_t)__builtin_ctzll(cand) / LS_BITS;
+        // level_word_at over the words that start with this letter
+        for (uint32_t ws = p.byFirst[b[pos]]; ws; ws &= ws - 1) {
+          unsigned w = (unsigned)__builtin_ctz(ws);
+          const uint8_t* wp = words + wordOff[w];
+          size_t wl = (size_t)(wordOff[w + 1] - wordOff[w]);
+          if (pos + wl > end) continue;
+          size_t q = 1;
+          while (q < wl && (uint8_t)(b[pos + q] | 0x20) == wp[q]) q++;
+          if (q < wl) continue;
+          if (pos + wl >= end || rb[b[pos + wl]]) { found = (int32_t)w; break; }
+        }
+        if (found >= 0) break;
+        cand &= cand - 1;
+      }
+    }
+    out[e] = high ? -1 : (found + 1) | (eqAny ? 256 : 0);
+  }
+  return true;
+}
+#endif
+
 static napi_value LevelScan(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
@@ -451,12 +805,17 @@ static napi_value LevelScan(napi_env env, napi_callback_info info) {
   }
   // detect.ts's table (C_HIGH exactly on bytes >= 0x80, C_EQ exactly on '=', neither on a
   // C_WORD byte) allows the faster passes below; any other table gets the one-pass loop
-  bool standard = true;
-  for (int c = 0; c < 256; c++) {
-    uint8_t k = cls[c];
-    bool hi = (k & C_HIGH) != 0 && (k & C_WORD) == 0, eq = (k & C_EQ) != 0 && (k & C_WORD) == 0 && (k & C_HIGH) == 0;
-    if (hi != (c >= 0x80) || eq != (c == '=')) { standard = false; break; }
+  LevelPlan local;
+  const LevelPlan& plan = level_plan_cached(cls, words, wordsLen, wordOff, nWords, &local);
+  bool standard = plan.standard;
+#if defined(BRAMBLE_LS_VEC)
+  if (plan.vec) {
+    if (!level_scan_vec(b, bLen, ranges, n, plan, words, wordOff, rb, out)) {
+      napi_throw_range_error(env, nullptr, "levelScan: range outside the buffer");
+    }
+    return nullptr;
   }
+#endif
   for (size_t e = 0; e < n; e++) {
     int32_t s0 = ranges[2 * e], e0 = ranges[2 * e + 1];
     if (s0 < 0 || e0 < s0 || (size_t)e0 > bLen) {

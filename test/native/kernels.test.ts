@@ -70,6 +70,79 @@ describe('levelScan (detected_level keyword pass)', () => {
     }), { numRuns: 1000 });
   });
 
+  // The native kernel scans 16 bytes per step: words at every position around step boundaries,
+  // lines that end at the buffer's end (the last step cannot read past it), and bytes just past
+  // a line's end that would change the answer ('=', non-ASCII, a boundary then a level word)
+  // if they were not masked off.
+  it('native and TypeScript agree at 16-byte step boundaries, buffer ends and past line ends', () => {
+    if (!nativeKernels) return;
+    const gap = fc.constantFrom('', '=', 'é', ' info', '=x', ' ', '[', 'ERROR');
+    const line = fc.tuple(fc.nat(40), tok, fc.constantFrom('', ' ', 'x', '=', ']', ':'), fc.nat(40), fc.constantFrom(' ', '[', 'x', '(')).map(
+      ([pre, word, after, post, sep]) => 'a'.repeat(pre) + sep + word + after + 'b'.repeat(post));
+    fc.assert(fc.property(fc.array(fc.tuple(line, gap), { minLength: 1, maxLength: 12 }), fc.boolean(), (parts, exact) => {
+      const chunks: Buffer[] = [];
+      const ranges = new Int32Array(parts.length * 2);
+      let p = 0;
+      parts.forEach(([t, g], i) => {
+        const lb = Buffer.from(t, 'utf8');
+        const gb = Buffer.from(i === parts.length - 1 && exact ? '' : g, 'utf8');
+        ranges[2 * i] = p;
+        ranges[2 * i + 1] = p + lb.length;
+        chunks.push(lb, gb);
+        p += lb.length + gb.length;
+      });
+      // a buffer of exactly these bytes (a copy, so nothing readable follows it)
+      const b = Buffer.from(Uint8Array.from(Buffer.concat(chunks)));
+      const a = new Int32Array(parts.length);
+      const c = new Int32Array(parts.length);
+      typescriptKernels.levelScan(b, ranges, parts.length, cls, rb, words, off, a);
+      nativeKernels!.levelScan(b, ranges, parts.length, cls, rb, words, off, c);
+      expect(Array.from(c)).toEqual(Array.from(a));
+    }), { numRuns: 1000 });
+    // one line per length 0..80 with a level word at every position, each alone at the buffer's end
+    for (let len = 0; len <= 80; len++) {
+      for (let at = 0; at + 4 <= len; at++) {
+        const t = Buffer.alloc(len, 'x'.charCodeAt(0));
+        if (at > 0) t[at - 1] = 32;
+        t.write('WARN', at, 'latin1');
+        const a = new Int32Array(1);
+        const c = new Int32Array(1);
+        const r = Int32Array.of(0, len);
+        typescriptKernels.levelScan(t, r, 1, cls, rb, words, off, a);
+        nativeKernels!.levelScan(t, r, 1, cls, rb, words, off, c);
+        expect(c[0], `len ${len} at ${at}`).toBe(a[0]);
+        if (at + 4 === len || t[at + 4] === 32) expect(a[0]).toBe(8);
+      }
+    }
+  });
+
+  it('native and TypeScript agree with other left boundaries and first letters in a detect.ts-shaped table', () => {
+    if (!nativeKernels) return;
+    const other = cls.slice();
+    other[58] |= 2; // ':' is a left boundary
+    other[120] |= 2; // so is 'x'
+    other[32] &= ~2; // and ' ' is not
+    other[69] &= ~1; // 'E' does not start a level word (only 'e' does)
+    other[122] |= 1; // 'z' may start one (none does)
+    const tok2 = fc.constantFrom('info', 'INFO', 'Error', 'error', 'warn', ':', 'x', ' ', 'z', 'zinfo', '=', 'é', '[');
+    fc.assert(fc.property(fc.array(fc.array(tok2, { maxLength: 30 }), { minLength: 1, maxLength: 10 }), (lines) => {
+      const texts = lines.map((l) => l.join(''));
+      const b = Buffer.from(texts.join(''), 'utf8');
+      const ranges = new Int32Array(texts.length * 2);
+      let p = 0;
+      texts.forEach((t, i) => { const n = Buffer.byteLength(t); ranges[2 * i] = p; ranges[2 * i + 1] = p + n; p += n; });
+      const a = new Int32Array(texts.length);
+      const c = new Int32Array(texts.length);
+      typescriptKernels.levelScan(b, ranges, texts.length, other, rb, words, off, a);
+      nativeKernels!.levelScan(b, ranges, texts.length, other, rb, words, off, c);
+      expect(Array.from(c)).toEqual(Array.from(a));
+      // and the standard table again right after (the kernel caches what it derives from a table)
+      typescriptKernels.levelScan(b, ranges, texts.length, cls, rb, words, off, a);
+      nativeKernels!.levelScan(b, ranges, texts.length, cls, rb, words, off, c);
+      expect(Array.from(c)).toEqual(Array.from(a));
+    }), { numRuns: 500 });
+  });
+
   it('native and TypeScript agree with a table other than detect.ts\'s (the one-pass loop)', () => {
     if (!nativeKernels) return;
     const odd = cls.slice();
@@ -198,6 +271,46 @@ describe('scan kernels', () => {
           }),
           { numRuns: 300 },
         );
+        // hand-made elements in the native decoder's fast region (>= 33 input bytes and >= 64
+        // output bytes left): copies at offsets 15/16/17 and exactly d, lengths 16/17/32/33/64,
+        // and an offset one past the start (corrupt); the TypeScript decoder is the reference
+        const lit = (bytes: number[]): number[] => [(bytes.length - 1) << 2, ...bytes];
+        const copy2 = (len: number, off: number): number[] => [((len - 1) << 2) | 2, off & 255, off >> 8];
+        const copy1 = (len: number, off: number): number[] => [((off >> 8) << 5) | ((len - 4) << 2) | 1, off & 255];
+        const text = Array.from({ length: 40 }, (_, i) => 97 + ((i * 7) % 26));
+        for (const [len, off] of [[16, 16], [17, 16], [32, 16], [33, 17], [64, 16], [64, 40], [11, 15], [8, 16], [64, 41], [5, 40], [4, 1], [64, 8]]) {
+          for (const c of [copy2(len, off), ...(len <= 11 && off < 2048 ? [copy1(len, off)] : [])]) {
+            const tail = Array.from({ length: 200 }, (_, i) => 65 + (i % 26));
+            const body = [...lit(text.slice(0, 16)), ...lit(text.slice(16, 32)), ...lit(text.slice(32, 40)), ...c, ...lit(tail.slice(0, 60)), ...lit(tail.slice(60, 120)), ...lit(tail.slice(120, 180))];
+            const total = 40 + len + 180;
+            const src = Buffer.from([...[total & 127 | 128, total >> 7], ...body]);
+            const want = Buffer.alloc(total);
+            const got = Buffer.alloc(total + 16, 0xee);
+            const r = typescriptKernels.snappyDecodeInto(src, 2, want);
+            expect(k.snappyDecodeInto(src, 2, got.subarray(0, total)), `len ${len} off ${off}`).toBe(r);
+            if (off <= 40) expect(r).toBe(total);
+            else expect(r).toBe(-1);
+            if (r === total) expect(got.subarray(0, total).equals(want)).toBe(true);
+            expect(got.subarray(total).every((b) => b === 0xee)).toBe(true);
+          }
+        }
+        // log-like text (long runs of matches at large offsets) into an exact-size buffer
+        fc.assert(
+          fc.property(fc.array(fc.constantFrom('level=info ', 'GET /api/v1/push ', '2024-05-01T12:00:00Z ', 'x', '0123456789abcdef', 'é'), { maxLength: 400 }), (parts) => {
+            const raw = Buffer.from(parts.join(''), 'utf8');
+            const c = Buffer.from(snappy.compress(raw));
+            const { len, headerLen } = snappyDecodedLen(c);
+            const dst = Buffer.alloc(len + 64, 0xee);
+            expect(k.snappyDecodeInto(c, headerLen, dst.subarray(0, len))).toBe(len);
+            expect(dst.subarray(0, len).equals(raw)).toBe(true);
+            expect(dst.subarray(len).every((b) => b === 0xee)).toBe(true);
+            // every truncation is refused or decodes less than the declared length
+            for (let cut = headerLen; cut < c.length; cut += Math.max(1, c.length >> 4)) {
+              expect(k.snappyDecodeInto(c.subarray(0, cut), headerLen, Buffer.alloc(len))).not.toBe(len);
+            }
+          }),
+          { numRuns: 200 },
+        );
         // copy with offset 0 / before the start: corrupt
         expect(k.snappyDecodeInto(Buffer.from([8, 0x00, 0x61, 0x01, 0x05]), 1, Buffer.alloc(8))).toBe(-1);
         expect(k.snappyDecodeInto(Buffer.from([8, 0x00, 0x61, 0x01, 0x00]), 1, Buffer.alloc(8))).toBe(-1);
@@ -251,6 +364,18 @@ describe('scan kernels', () => {
           }),
           { numRuns: 100 },
         );
+        // into a filter that already has bits (only the new ones count), of every size the native
+        // kernel handles, including one past its byte-map limit (2^22 bits) and the smallest
+        for (const words of [1, 2, 64, 4096, 1 << 17, 1 << 18]) {
+          const bytes = Buffer.from('the quick brown fox jumps over the lazy dog 0123456789 '.repeat(40));
+          const a = new Uint32Array(words);
+          const b = new Uint32Array(words);
+          for (let i = 0; i < words; i += 3) a[i] = b[i] = Math.imul(i + 1, 0x9e3779b1) >>> 0;
+          expect(k.trigramBloomBuild(bytes, a), `${words} words`).toBe(typescriptKernels.trigramBloomBuild(bytes, b));
+          expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer)), `${words} words`).toBe(true);
+          // again into the result: nothing new
+          expect(k.trigramBloomBuild(bytes, a)).toBe(0);
+        }
         // a block-sized input (many 256-position steps of the native loop) into the full scratch
         const big = new Uint8Array(300_001);
         let x = 7;
