@@ -225,7 +225,11 @@ export class StreamHead {
     const b = this.open.cut(this.slabFor);
     this.closed.push(b);
     this.closedBytes += blockBytes(b);
-    this.open = keepBuffers ? this.open.reset() : null;
+    if (keepBuffers) this.open = this.open.reset();
+    else {
+      this.open.recycle();
+      this.open = null;
+    }
   }
 
   /** All blocks a query must read from memory right now (zero-copy). */
@@ -248,7 +252,11 @@ export class StreamHead {
   /** Takes everything for a chunk flush: the head is empty afterwards (blocks move to `flushing`). */
   takeForFlush(): { blocks: BlockData[]; lastPos: number; firstPos: number } {
     this.cutBlock(false);
-    this.open = null; // an idle stream keeps no block buffers
+    if (this.open !== null) {
+      // an idle stream keeps no block buffers (an empty open block's go to the pool)
+      this.open.recycle();
+      this.open = null;
+    }
     this.slab = null; // nor the slab its flushed blocks live in
     const blocks = this.closed;
     if (this.slabs.length > 0) {

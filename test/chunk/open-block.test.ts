@@ -2,7 +2,7 @@
 // written again (a busy stream reuses one set of buffers); once a snapshot exposed them, reset
 // refuses, so a query holding the snapshot keeps seeing the bytes it was given.
 import { describe, expect, it } from 'vitest';
-import { OpenBlock } from '../../src/chunk/open-block.js';
+import { OpenBlock, pooledLineBuffers } from '../../src/chunk/open-block.js';
 import { decodeLines, decodeMeta, decodeStructuredMetadata, joinNs } from '../../src/chunk/block-reader.js';
 import type { BlockData } from '../../src/chunk/block.js';
 
@@ -43,5 +43,43 @@ describe('OpenBlock.reset', () => {
     b.cut();
     expect(b.reset()).toBeNull();
     expect(entries(snap)).toEqual([`${T0} seen by a query `]);
+  });
+});
+
+describe('OpenBlock.recycle', () => {
+  const BIG = 256 * 1024;
+  const fill = (b: OpenBlock, tag: string, n: number): void => {
+    for (let i = 0; i < n; i++) b.append(T0 + BigInt(i), `${tag} ${i} ${'y'.repeat(9000)}`, []);
+  };
+
+  it('hands a dropped block line buffer to the next block, which reads back exactly', () => {
+    const a = new OpenBlock(BIG, { meta: 64, lines: BIG, sm: 32 });
+    fill(a, 'a', 29);
+    a.cut();
+    const before = pooledLineBuffers();
+    a.recycle();
+    expect(pooledLineBuffers()).toBe(before + 1);
+    a.recycle(); // twice: still pooled once
+    expect(pooledLineBuffers()).toBe(before + 1);
+    const b = new OpenBlock(BIG, { meta: 64, lines: BIG, sm: 32 });
+    expect(pooledLineBuffers()).toBe(before); // b took it
+    fill(b, 'b', 3);
+    const got = entries(b.cut());
+    expect(got).toHaveLength(3);
+    expect(got.every((l, i) => l.startsWith(`${T0 + BigInt(i)} b ${i} y`))).toBe(true);
+  });
+
+  it('keeps a block a snapshot saw out of the pool', () => {
+    const a = new OpenBlock(BIG, { meta: 64, lines: BIG, sm: 32 });
+    fill(a, 'a', 2);
+    const snap = a.snapshot();
+    const seen = entries(snap);
+    a.cut();
+    const before = pooledLineBuffers();
+    a.recycle();
+    expect(pooledLineBuffers()).toBe(before);
+    const b = new OpenBlock(BIG, { meta: 64, lines: BIG, sm: 32 });
+    fill(b, 'b', 2);
+    expect(entries(snap)).toEqual(seen); // the query's bytes did not change
   });
 });
