@@ -59,10 +59,11 @@ let lastSmBytes: Buffer = Buffer.alloc(0);
  * Line buffers of open blocks a flush dropped before any query saw them, for the next open
  * blocks. A flush under the head cap drops dozens of full-size open blocks at once and their
  * streams make new ones moments later: fresh memory costs a page fault per 4 KiB written (~12 µs
- * each on the bench VM) and more than the copy itself. Bounded: LINE_POOL_MAX buffers.
+ * each on the bench VM) and more than the copy itself. Bounded (LINE_POOL_MAX buffers) and
+ * emptied when ingest goes quiet (head/reclaim.ts).
  */
 const linePool: Buffer[] = [];
-const LINE_POOL_MAX = 16;
+const LINE_POOL_MAX = 32;
 /** Buffers below this size come from malloc's heap, not their own mapping: not worth keeping. */
 const LINE_POOL_MIN = 128 * 1024;
 
@@ -81,6 +82,11 @@ function sharedBuffer(cap: number): Buffer {
 /** Buffers in the pool now (tests). */
 export function pooledLineBuffers(): number {
   return linePool.length;
+}
+
+/** Lets every pooled line buffer go (to the GC) when ingest has gone quiet. */
+export function drainLinePool(): void {
+  linePool.length = 0;
 }
 
 class SharedBuf {

@@ -6,11 +6,15 @@
 //   collection (a ~25-35 ms pause at 0.5 GiB) at most every 2 s gives them back.
 // - The garbage of an ingest burst (entries promoted while their push waited for fsync): once
 //   pushes stop for a trim period after 64 MiB or more came in, one collection.
+// - The pools of block memory (slabs, open blocks' line buffers: up to ~40 MiB) serve ingest
+//   only: once pushes stop for a trim period they are emptied, for that collection to free.
 // - Blocks, chunk files and query buffers of a few hundred KiB come and go all the time; glibc
 //   keeps freed pages inside its arenas unless asked. Handing them back every 5 s (malloc_trim,
 //   on a thread-pool thread, off the event loop) keeps RSS flat under sustained load.
 import { mallocTrimAsync } from '../native/index.js';
 import { majorGc } from '../util/gc.js';
+import { slabPool } from '../chunk/block-slab.js';
+import { drainLinePool } from '../chunk/open-block.js';
 
 /** Chunk bytes flushed (heads freed) between two forced full GCs. */
 const GC_AFTER_FLUSHED_BYTES = 16 * 1024 * 1024;
@@ -78,6 +82,10 @@ export class Reclaimer {
     const now = this.totals().bytesIngested;
     const quiet = now === this.ingestedAtLastTick;
     this.ingestedAtLastTick = now;
+    if (quiet) {
+      slabPool.drain();
+      drainLinePool();
+    }
     if (quiet && !this.gcQueued && now - this.gcAtIngested >= GC_AFTER_INGESTED_BYTES && performance.now() - this.gcAt >= GC_MIN_INTERVAL_MS) this.runGc();
     if (this.trimming) return;
     this.trimming = true;

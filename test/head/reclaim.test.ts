@@ -4,6 +4,8 @@
 // tested with the native kernels.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Reclaimer, type IngestTotals } from '../../src/head/reclaim.js';
+import { BlockSlab, SLAB_BYTES, slabPool } from '../../src/chunk/block-slab.js';
+import { OpenBlock, pooledLineBuffers } from '../../src/chunk/open-block.js';
 
 const MiB = 1024 * 1024;
 
@@ -57,6 +59,31 @@ describe('reclaimer', () => {
       totals.bytesIngested = 100 * MiB; // a small burst (30 MiB) is not enough
       await vi.advanceTimersByTimeAsync(10000);
       expect(metrics.forcedGcs).toBe(1);
+    } finally {
+      r.stop();
+    }
+  });
+
+  it('empties the block memory pools once pushes stop for a period, not while they come', async () => {
+    vi.useFakeTimers();
+    const { totals, r } = setup();
+    const fillPools = (): void => {
+      slabPool.release(new BlockSlab(SLAB_BYTES));
+      const b = new OpenBlock(256 * 1024, { meta: 64, lines: 256 * 1024, sm: 32 });
+      b.append(1n, 'x', []);
+      b.cut();
+      b.recycle();
+    };
+    r.start();
+    try {
+      fillPools();
+      totals.bytesIngested = 1 * MiB;
+      await vi.advanceTimersByTimeAsync(5000); // pushes came in during this period
+      expect(slabPool.size).toBeGreaterThan(0);
+      expect(pooledLineBuffers()).toBeGreaterThan(0);
+      await vi.advanceTimersByTimeAsync(5000); // quiet
+      expect(slabPool.size).toBe(0);
+      expect(pooledLineBuffers()).toBe(0);
     } finally {
       r.stop();
     }
