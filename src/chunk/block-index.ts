@@ -6,7 +6,7 @@
 // and (index version 2) a filter over its structured-metadata (name, value) pairs
 // (sm-pair-filter.ts), so "can an entry have trace_id=X" is answerable too.
 import { fmix32, trigramBloomBuild } from '../native/index.js';
-import { buildSmPairFilter, SmPairFilter } from './sm-pair-filter.js';
+import { buildSmPairFilter, smPairFilterOf, smPairHash, SmPairFilter } from './sm-pair-filter.js';
 import { u32Words } from '../util/words.js';
 
 /** 1: names + trigram bloom; 2: and the SM pair filter after the bloom (both are read). */
@@ -46,7 +46,7 @@ export function buildBlockIndex(lines: Uint8Array, sm: Uint8Array, entries: numb
   }
   const bloomBytes = bloom ? bloom.byteLength : 0;
   size = (size + 3) & ~3; // align the bloom words
-  const pairs = buildSmPairFilter(sm, entries);
+  const pairs = known !== undefined && known.valid ? smPairFilterOf(known.pairs) : buildSmPairFilter(sm, entries);
   const out = new Uint8Array(size + bloomBytes + pairs.length);
   const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out[0] = INDEX_VERSION;
@@ -71,24 +71,27 @@ function fold(src: Uint32Array, log2: number): Uint32Array {
 }
 
 /**
- * The distinct structured-metadata names of a block as its entries are appended (the open block
- * feeds it every entry's list): what smNames would read back from the sm section, without
- * parsing it at the cut. Consecutive entries share one list (detect.ts levelOnly), so a list is
+ * The distinct structured-metadata names and (name, value) pairs of a block as its entries are
+ * appended (the open block feeds it every entry's list): what smNames and buildSmPairFilter would
+ * read back from the sm section, without parsing it at the cut. Consecutive entries share one list (detect.ts levelOnly), so a list is
  * looked at only when it differs from the previous one. A name whose UTF-8 bytes would not
  * decode back to it (lone surrogates) makes the tracker invalid: the section is parsed then.
  */
 export class SmNameTracker {
   private readonly seen = new Set<string>();
-  private last: readonly { name: string }[] | null = null;
+  /** smPairHash of every distinct (name, value) pair: the pair filter, without parsing the section */
+  readonly pairs = new Set<number>();
+  private last: readonly { name: string; value: string }[] | null = null;
   private tooMany = false;
   valid = true;
 
-  add(sm: readonly { name: string }[]): void {
+  add(sm: readonly { name: string; value: string }[]): void {
     if (sm === this.last || sm.length === 0) return;
-    // only frozen lists are skipped next time: their names cannot change
+    // only frozen lists are skipped next time: their names and values cannot change
     this.last = Object.isFrozen(sm) ? sm : null;
     for (let i = 0; i < sm.length; i++) {
       const name = sm[i]!.name;
+      this.pairs.add(smPairHash(name, sm[i]!.value));
       if (this.seen.has(name) || this.tooMany) continue;
       if (Buffer.from(name, 'utf8').toString('utf8') !== name) this.valid = false;
       if (this.seen.size >= MAX_SM_NAMES) this.tooMany = true;
@@ -103,6 +106,7 @@ export class SmNameTracker {
 
   reset(): void {
     this.seen.clear();
+    this.pairs.clear();
     this.last = null;
     this.tooMany = false;
     this.valid = true;

@@ -121,6 +121,13 @@ export function buildSmPairFilter(sm: Uint8Array, entries: number): Uint8Array {
       hashes.add(pairHashBytes(sm, n0, n0 + nl, v0, v0 + vl));
     }
   }
+  const out = smPairFilterOf(hashes);
+  hashes.clear();
+  return out;
+}
+
+/** The filter holding the given pair hashes (smPairHash); the empty form for none. */
+export function smPairFilterOf(hashes: ReadonlySet<number>): Uint8Array {
   if (hashes.size === 0) return new Uint8Array(4);
   let log2 = MIN_LOG2;
   while (log2 < MAX_LOG2 && 2 ** log2 < hashes.size * BITS_PER_PAIR) log2++;
@@ -132,7 +139,6 @@ export function buildSmPairFilter(sm: Uint8Array, entries: number): Uint8Array {
   for (const h of hashes) setBits(bits, mask, h);
   const dv = new DataView(out.buffer);
   for (let i = 0; i < words; i++) dv.setUint32(4 + i * 4, bits[i]!, true);
-  hashes.clear();
   return out;
 }
 

@@ -29,6 +29,7 @@ function refMeta(es: readonly EntryLike[]): string {
 const LEVEL: Labels = [{ name: 'detected_level', value: 'info' }];
 const TWO: Labels = [{ name: 'a', value: 'x' }, { name: 'détail', value: 'ü' }];
 const LONE: Labels = [{ name: 'bad\ud800', value: 'v' }, { name: 'bad\udc00', value: 'w' }];
+const ODD_VALUES: Labels = [{ name: 'a', value: 'x\ud800y' }, { name: 'b', value: 'é\udc00' }, { name: 'trace_id', value: '' }];
 
 /** Entries as the ingest path has them: byte ranges of one body, strings, or plain objects. */
 function makeEntries(spec: { ts: bigint; line: string; kind: number; sm: number }[]): EntryLike[] {
@@ -38,7 +39,7 @@ function makeEntries(spec: { ts: bigint; line: string; kind: number; sm: number 
     const n = Buffer.byteLength(s.line);
     const start = at;
     at += n;
-    const sm = s.sm === 0 ? [] : s.sm === 1 ? LEVEL : s.sm === 2 ? TWO : s.sm === 3 ? LONE : Array.from({ length: 70 }, (_, k) => ({ name: `n${k}`, value: 'v' }));
+    const sm = s.sm === 0 ? [] : s.sm === 1 ? LEVEL : s.sm === 2 ? TWO : s.sm === 3 ? LONE : s.sm === 5 ? ODD_VALUES : Array.from({ length: 70 }, (_, k) => ({ name: `n${k}`, value: 'v' }));
     if (s.kind === 0) return LogEntry.fromBytes(s.ts, body, start, start + n, sm);
     if (s.kind === 1) return LogEntry.fromString(s.ts, s.line, sm);
     return { tsNs: s.ts, line: s.line, structuredMetadata: sm };
@@ -56,7 +57,7 @@ const tsArb = fc.oneof(
   fc.bigInt({ min: -2_000_000n, max: 2_000_000n }),
 );
 const specArb = fc.array(
-  fc.record({ ts: tsArb, line: fc.oneof(fc.string({ maxLength: 40 }), fc.constant('x'.repeat(700)), fc.constant('')), kind: fc.integer({ min: 0, max: 2 }), sm: fc.oneof(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 4 })) }),
+  fc.record({ ts: tsArb, line: fc.oneof(fc.string({ maxLength: 40 }), fc.constant('x'.repeat(700)), fc.constant('')), kind: fc.integer({ min: 0, max: 2 }), sm: fc.oneof(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 5 })) }),
   { minLength: 1, maxLength: 60 },
 );
 
