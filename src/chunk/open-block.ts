@@ -51,6 +51,9 @@ const onePair = new PairCache((name: string, value: string): Buffer => {
 // the same frozen detected_level list (detect.ts levelOnly), so an identity check replaces the
 // two map lookups. Only frozen lists are remembered: their pair can never change.
 let lastSm: Labels | null = null;
+/** Most meta-section bytes one entry takes: a 64-bit varint delta and a 32-bit varint length. */
+const META_MAX = 15;
+
 /** The sm-section bytes of an entry without structured metadata (a zero pair count). */
 const EMPTY_SM = Buffer.from([0]);
 let lastSmBytes: Buffer = Buffer.alloc(0);
@@ -299,8 +302,7 @@ export class OpenBlock {
     if (end !== base + bytes) throw new Error('OpenBlock: line ranges outside their buffer');
     lines.len = end;
     const meta = this.meta;
-    meta.ensure(20 * n);
-    const mb = meta.buf;
+    let mb = meta.buf;
     let p = meta.len;
     let prevMs = this.prevMs;
     let prevRem = this.prevRem;
@@ -314,6 +316,12 @@ export class OpenBlock {
       const ms = msCol[i]!;
       const rem = remCol[i]!;
       this.noteTs(ms, rem);
+      if (p + META_MAX > mb.length) {
+        // room for the rest at the worst case (grows rarely: the hint sizes it for typical deltas)
+        meta.len = p;
+        meta.ensure(META_MAX * (k - i));
+        mb = meta.buf;
+      }
       p = putUvarint(mb, p, this.entries === 0 ? 0 : tsDelta(ms, rem, prevMs, prevRem));
       p = putUvarint(mb, p, r[2 * i + 1]! - r[2 * i]!);
       prevMs = ms;

@@ -192,6 +192,20 @@ describe('StreamHead.appendBatch (entries as columns)', () => {
     }), { numRuns: 150 });
   });
 
+  it('grows the meta section when entries need more than the size hint (long deltas and lines)', () => {
+    const spec = Array.from({ length: 3000 }, (_, i) => ({
+      ts: i % 2 ? 9_000_000_000_000_000_000n - BigInt(i) : -9_000_000_000_000_000_000n + BigInt(i),
+      line: i % 500 === 0 ? 'z'.repeat(20000) : `l${i}`,
+      level: i % 4,
+    }));
+    const one = new StreamHead(1 << 20);
+    const cols = new StreamHead(1 << 20);
+    const b = makeBatch(spec);
+    for (const e of b.materialize()) one.appendEntry(e, 7, 1);
+    cols.appendBatch(b, 7, 1);
+    expect(cols.snapshot().map(bytesOf)).toEqual(one.snapshot().map(bytesOf));
+  });
+
   it('materialize gives each entry its timestamp, line and detected_level', () => {
     const b = makeBatch([{ ts: 5n, line: 'a', level: 0 }, { ts: -1n, line: 'bc', level: 2 }]);
     const [x, y] = b.materialize();
