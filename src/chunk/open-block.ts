@@ -308,10 +308,6 @@ export class OpenBlock {
     let prevRem = this.prevRem;
     const msCol = b.ms;
     const remCol = b.rem;
-    const lv = b.level;
-    const smb = this.sm;
-    let code = -1;
-    let cb: Buffer = EMPTY_SM;
     for (let i = from; i < k; i++) {
       const ms = msCol[i]!;
       const rem = remCol[i]!;
@@ -326,20 +322,33 @@ export class OpenBlock {
       p = putUvarint(mb, p, r[2 * i + 1]! - r[2 * i]!);
       prevMs = ms;
       prevRem = rem;
-      const c = lv[i]!;
-      if (c !== code) {
-        code = c;
-        cb = c === 0 ? EMPTY_SM : onePair.get(DETECTED_LEVEL, levelValue(c));
-        this.smNames.add(levelSm(c));
-      }
-      if (smb.len + cb.length > smb.buf.length) smb.ensure(cb.length);
-      const dst = smb.buf;
-      const at = smb.len;
-      for (let q = 0; q < cb.length; q++) dst[at + q] = cb[q]!;
-      smb.len = at + cb.length;
       this.entries++;
     }
     meta.len = p;
+    // the sm section: one record per entry, the same bytes through a run of one level code, so
+    // each run is written once and doubled with copyWithin (a byte loop per entry cost ~65 ns)
+    const lv = b.level;
+    const smb = this.sm;
+    let i = from;
+    while (i < k) {
+      const c = lv[i]!;
+      let j = i + 1;
+      while (j < k && lv[j] === c) j++;
+      const cb = c === 0 ? EMPTY_SM : onePair.get(DETECTED_LEVEL, levelValue(c));
+      this.smNames.add(levelSm(c));
+      const total = (j - i) * cb.length;
+      smb.ensure(total);
+      const dst = smb.buf;
+      const at = smb.len;
+      dst.set(cb, at);
+      for (let w = cb.length; w < total; ) {
+        const m = Math.min(w, total - w);
+        dst.copyWithin(at + w, at, at + m);
+        w += m;
+      }
+      smb.len = at + total;
+      i = j;
+    }
     this.prevMs = prevMs;
     this.prevRem = prevRem;
     this.lastLineLen = r[2 * k - 1]! - r[2 * k - 2]!;
