@@ -68,6 +68,12 @@ export interface Logger {
   error(obj: object | string, msg?: string): void;
 }
 
+/** The newest timestamp a stream ever accepted (head or chunks): where its out-of-order window ends. */
+function highestAccepted(stream: StreamRecord): bigint {
+  const h = stream.head.highestTs;
+  return stream.flushedMaxTs !== null && stream.flushedMaxTs > h ? stream.flushedMaxTs : h;
+}
+
 /** Per-entry error the ingester reports (Loki's "entry with timestamp ... ignored" form). */
 export class IngestRejection {
   constructor(readonly status: number, readonly message: string) {}
@@ -224,8 +230,7 @@ export class Ingester {
       const rate = limits ? this.streamRate(stream, tenant, limits, now) : null;
       // Track the newest accepted ts and last entry inside this request too. Timestamps are
       // compared as (ms, ns remainder) numbers (entry.ts): no bigint per entry.
-      let highest = h.highestTs;
-      if (stream.flushedMaxTs !== null && stream.flushedMaxTs > highest) highest = stream.flushedMaxTs;
+      const highest = highestAccepted(stream);
       let hiMs = msOf(highest);
       let hiRem = remOf(highest);
       let lastMs = h.lastMs;
@@ -339,8 +344,7 @@ export class Ingester {
    */
   private takesWholeBatch(stream: StreamRecord, b: EntryBatch, maxBehindMs: number, rate: TokenBucket | null): boolean {
     const h = stream.head;
-    let highest = h.highestTs;
-    if (stream.flushedMaxTs !== null && stream.flushedMaxTs > highest) highest = stream.flushedMaxTs;
+    const highest = highestAccepted(stream);
     let hiMs = msOf(highest);
     let hiRem = remOf(highest);
     let lastMs = h.lastMs;

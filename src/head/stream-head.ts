@@ -137,33 +137,16 @@ export class StreamHead {
   appendEntries(entries: readonly EntryLike[], pos: number, now: number): number {
     const n = entries.length;
     if (n === 0) return 0;
-    let minMs = this.minMs, minRem = this.minRem, maxMs = this.maxMs, maxRem = this.maxRem;
-    let hiMs = this.highestMs, hiRem = this.highestRem;
-    let ms = 0, rem = 0, bytes = 0;
+    const ms = new Float64Array(n);
+    const rem = new Int32Array(n);
+    let bytes = 0;
     for (let i = 0; i < n; i++) {
       const e = entries[i]!;
-      ms = entryMs(e);
-      rem = entryRem(e);
+      ms[i] = entryMs(e);
+      rem[i] = entryRem(e);
       bytes += lineLength(e);
-      if (i === 0 && this.entries === 0) {
-        minMs = maxMs = ms;
-        minRem = maxRem = rem;
-      } else {
-        if (ms < minMs || (ms === minMs && rem < minRem)) { minMs = ms; minRem = rem; }
-        if (ms > maxMs || (ms === maxMs && rem > maxRem)) { maxMs = ms; maxRem = rem; }
-      }
-      if (ms > hiMs || (ms === hiMs && rem > hiRem)) { hiMs = ms; hiRem = rem; }
     }
-    if (this.entries === 0) {
-      this.firstPos = pos;
-      this.startedAt = now;
-    }
-    this.minMs = minMs; this.minRem = minRem; this.maxMs = maxMs; this.maxRem = maxRem;
-    this.highestMs = hiMs; this.highestRem = hiRem;
-    this.lastMs = ms; this.lastRem = rem;
-    this.entries += n;
-    this.lastPos = pos;
-    this.lastAppendAt = now;
+    this.noteTimes(ms, rem, n, pos, now);
     let i = 0;
     while (i < n) {
       if (this.open === null) this.open = new OpenBlock(this.blockSize, this.sizeHint);
@@ -178,16 +161,27 @@ export class StreamHead {
   appendBatch(b: EntryBatch, pos: number, now: number): number {
     const n = b.n;
     if (n === 0) return 0;
-    const msCol = b.ms;
-    const remCol = b.rem;
     const r = b.ranges;
+    const bytes = sumRanges(r, n);
+    this.noteTimes(b.ms, b.rem, n, pos, now);
+    let i = 0;
+    while (i < n) {
+      if (this.open === null) this.open = new OpenBlock(this.blockSize, this.sizeHint);
+      const open = this.open;
+      i = open.appendBatch(b, i, n, this.blockSize);
+      if (open.lineBytes >= this.blockSize) this.cutBlock();
+    }
+    return bytes;
+  }
+
+  /** Takes n appended timestamps (in order) into the head's first/min/max/highest/last and positions. */
+  private noteTimes(msCol: Float64Array, remCol: Int32Array, n: number, pos: number, now: number): void {
     let minMs = this.minMs, minRem = this.minRem, maxMs = this.maxMs, maxRem = this.maxRem;
     let hiMs = this.highestMs, hiRem = this.highestRem;
-    let ms = 0, rem = 0, bytes = 0;
+    let ms = 0, rem = 0;
     for (let i = 0; i < n; i++) {
       ms = msCol[i]!;
       rem = remCol[i]!;
-      bytes += r[2 * i + 1]! - r[2 * i]!;
       if (i === 0 && this.entries === 0) {
         minMs = maxMs = ms;
         minRem = maxRem = rem;
@@ -207,14 +201,6 @@ export class StreamHead {
     this.entries += n;
     this.lastPos = pos;
     this.lastAppendAt = now;
-    let i = 0;
-    while (i < n) {
-      if (this.open === null) this.open = new OpenBlock(this.blockSize, this.sizeHint);
-      const open = this.open;
-      i = open.appendBatch(b, i, n, this.blockSize);
-      if (open.lineBytes >= this.blockSize) this.cutBlock();
-    }
-    return bytes;
   }
 
   /** Closes the open block; `keepBuffers`: its memory is reused for the next one (more appends expected). */
@@ -306,4 +292,11 @@ export class StreamHead {
     this.flushingSlabs.delete(blocks);
     for (const s of ss) slabPool.release(s);
   }
+}
+
+/** Σ (end - start) of the first n ranges. */
+function sumRanges(r: Int32Array, n: number): number {
+  let bytes = 0;
+  for (let i = 0; i < n; i++) bytes += r[2 * i + 1]! - r[2 * i]!;
+  return bytes;
 }

@@ -12,6 +12,20 @@ import { lz4Bound, mallocTrimAsync, nativeBinaryPath, nativeKernels, typescriptK
 
 const impls: ScanKernels[] = [typescriptKernels, ...(nativeKernels ? [nativeKernels] : [])];
 
+/** Lines back to back in one buffer, and their [start, end) ranges. */
+function packLines(texts: readonly string[]): { b: Buffer; ranges: Int32Array } {
+  const b = Buffer.from(texts.join(''), 'utf8');
+  const ranges = new Int32Array(texts.length * 2);
+  let p = 0;
+  texts.forEach((t, i) => {
+    const n = Buffer.byteLength(t);
+    ranges[2 * i] = p;
+    ranges[2 * i + 1] = p + n;
+    p += n;
+  });
+  return { b, ranges };
+}
+
 describe('malloc_trim', () => {
   it('runs on the thread pool, returning a boolean (false without the addon)', async () => {
     const r = await mallocTrimAsync();
@@ -58,10 +72,7 @@ describe('levelScan (detected_level keyword pass)', () => {
     if (!nativeKernels) return;
     fc.assert(fc.property(fc.array(fc.array(tok, { maxLength: 12 }), { minLength: 1, maxLength: 20 }), (lines) => {
       const texts = lines.map((l) => l.join(''));
-      const b = Buffer.from(texts.join(''), 'utf8');
-      const ranges = new Int32Array(texts.length * 2);
-      let p = 0;
-      texts.forEach((t, i) => { const n = Buffer.byteLength(t); ranges[2 * i] = p; ranges[2 * i + 1] = p + n; p += n; });
+      const { b, ranges } = packLines(texts);
       const a = new Int32Array(texts.length);
       const c = new Int32Array(texts.length);
       typescriptKernels.levelScan(b, ranges, texts.length, cls, rb, words, off, a);
@@ -127,10 +138,7 @@ describe('levelScan (detected_level keyword pass)', () => {
     const tok2 = fc.constantFrom('info', 'INFO', 'Error', 'error', 'warn', ':', 'x', ' ', 'z', 'zinfo', '=', 'é', '[');
     fc.assert(fc.property(fc.array(fc.array(tok2, { maxLength: 30 }), { minLength: 1, maxLength: 10 }), (lines) => {
       const texts = lines.map((l) => l.join(''));
-      const b = Buffer.from(texts.join(''), 'utf8');
-      const ranges = new Int32Array(texts.length * 2);
-      let p = 0;
-      texts.forEach((t, i) => { const n = Buffer.byteLength(t); ranges[2 * i] = p; ranges[2 * i + 1] = p + n; p += n; });
+      const { b, ranges } = packLines(texts);
       const a = new Int32Array(texts.length);
       const c = new Int32Array(texts.length);
       typescriptKernels.levelScan(b, ranges, texts.length, other, rb, words, off, a);
@@ -151,10 +159,7 @@ describe('levelScan (detected_level keyword pass)', () => {
     odd[0xc3] = 0; // and the first byte of 'é' as plain
     fc.assert(fc.property(fc.array(fc.array(tok, { maxLength: 12 }), { minLength: 1, maxLength: 20 }), (lines) => {
       const texts = lines.map((l) => l.join(''));
-      const b = Buffer.from(texts.join(''), 'utf8');
-      const ranges = new Int32Array(texts.length * 2);
-      let p = 0;
-      texts.forEach((t, i) => { const n = Buffer.byteLength(t); ranges[2 * i] = p; ranges[2 * i + 1] = p + n; p += n; });
+      const { b, ranges } = packLines(texts);
       const a = new Int32Array(texts.length);
       const c = new Int32Array(texts.length);
       typescriptKernels.levelScan(b, ranges, texts.length, odd, rb, words, off, a);
