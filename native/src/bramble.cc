@@ -1191,13 +1191,12 @@ static napi_value ScanStream(napi_env env, napi_callback_info info) {
 
 // ---------------------------------------------------------------------------------------------
 // LZ4 block compression (the format lz4Decode reads: u32-LE size prefix + raw LZ4 block).
-// depth 1 is LZ4's fast algorithm (one hash probe, skipping faster through incompressible
-// input); depth > 1 follows a 64 KiB hash chain up to `depth` candidates and keeps the longest
-// match ("HC"-style, for chunks rewritten at compaction: slower to write, same decode speed).
-// Output honours the block format's end rules (last 5 bytes literals, no match starting in the
-// last 12), so any LZ4 decoder accepts it.
-// Hash table: 4096 entries for the fast search (16 KiB, stays in L1 as in LZ4's reference
-// implementation), 65536 for the chain search; only as many entries as the input can fill are
+// depth 1 is LZ4's fast algorithm (lz4_compress_fast: one hash probe, skipping faster through
+// incompressible input); depth > 1 follows a 64 KiB hash chain up to `depth` candidates and keeps
+// the longest match ("HC"-style, for chunks rewritten at compaction: slower to write, same decode
+// speed). Output honours the block format's end rules (last 5 bytes literals, no match starting
+// in the last 12), so any LZ4 decoder accepts it.
+// Hash table of the chain search: 65536 entries; only as many entries as the input can fill are
 // used and cleared, so the small meta and metadata sections cost little.
 static const int LZ4_HASH_BITS_MAX = 16;
 static thread_local int32_t lz4_head[1 << LZ4_HASH_BITS_MAX];
@@ -1265,8 +1264,141 @@ static uint8_t* lz4_sequence(uint8_t* op, const uint8_t* lit, size_t litLen, siz
 
 static size_t lz4_bound(size_t n) { return 4 + n + n / 255 + 16; }
 
+// The fast search (depth 1): LZ4's reference loop (LZ4_compress_generic) for inputs of any
+// size. The hash of the next position is computed while the current one is probed; after
+// 64 probes without a match the step grows by one every 64 probes (incompressible stretches
+// are crossed quickly, log text rarely gets there); a match is extended backwards over the
+// literals before it; after a match, position end-2 is inserted and position end probed at once.
+// Hash: 6 bytes times a 64-bit prime. Matches of 4-5 bytes are then only found by chance, but
+// on log text they save little, and skipping them makes fewer, longer sequences: faster, and
+// with the large table the output is no bigger than with a 5-byte hash (bench/lz4-fast.ts:
+// 5 bytes 2^14 0.2827, 6 bytes 2^14 0.2849, 2^15 0.2833, 2^16 0.2824; 7 bytes 2^16 0.2861 but
+// faster still). Table: 2^16 u16 entries (128 KiB, in L2) holding positions mod 65536:
+// the candidate is ip - (u16)(ip - entry), always inside the 64 KiB window and the input, so
+// entries never need a distance check or -1 marker and the table is cleared with memset; an
+// offset of 0 (a stale entry exactly 64 KiB back) is rejected, any other stale entry just fails
+// the 4-byte compare. Small inputs clear and use fewer entries.
+#define LZ4_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LZ4_UNLIKELY(x) __builtin_expect(!!(x), 0)
+static const int LZ4_FAST_BITS_MAX = 16;
+static thread_local uint16_t lz4_fast_table[1 << LZ4_FAST_BITS_MAX];
+
+static inline uint64_t rd64(const uint8_t* p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+// hash of the 6 bytes at p (reads 8: callers keep p + 8 <= input end), zstd's 6-byte prime;
+// little-endian byte order (on big-endian targets it hashes other bytes: a valid table, fewer matches)
+static inline uint32_t lz4_hash6(const uint8_t* p, int shift) {
+  return (uint32_t)(((rd64(p) << 16) * 227718039650203ULL) >> shift);
+}
+
+static size_t lz4_compress_fast(const uint8_t* src, size_t n, uint8_t* dst) {
+  dst[0] = (uint8_t)n;
+  dst[1] = (uint8_t)(n >> 8);
+  dst[2] = (uint8_t)(n >> 16);
+  dst[3] = (uint8_t)(n >> 24);
+  uint8_t* op = dst + 4;
+  const uint8_t* anchor = src;
+  const uint8_t* const iend = src + n;
+  if (n >= 13) {
+    int bits = 8;
+    while (bits < LZ4_FAST_BITS_MAX && ((size_t)1 << bits) < n) bits++;
+    const int shift = 64 - bits;
+    uint16_t* const table = lz4_fast_table;
+    memset(table, 0, sizeof(uint16_t) << bits);
+    // a match starts at most at iend - 12 and ends at most at iend - 5; every position hashed
+    // or probed is <= iend - 11, so its 8-byte read ends inside the input
+    const uint8_t* const mflimitPlusOne = iend - 11;
+    const uint8_t* const matchlimit = iend - 5;
+    const uint8_t* ip = src;
+    table[lz4_hash6(ip, shift)] = 0;
+    ip++;
+    uint32_t forwardH = lz4_hash6(ip, shift);
+    for (;;) {
+      const uint8_t* match;
+      {
+        const uint8_t* forwardIp = ip;
+        size_t step = 1;
+        unsigned searchMatchNb = 1u << 6;
+        for (;;) {
+          const uint32_t h = forwardH;
+          ip = forwardIp;
+          const uint16_t d = (uint16_t)((uint32_t)(ip - src) - table[h]);
+          forwardIp += step;
+          step = searchMatchNb++ >> 6;
+          if (LZ4_UNLIKELY(forwardIp > mflimitPlusOne)) goto last_literals;
+          forwardH = lz4_hash6(forwardIp, shift);
+          table[h] = (uint16_t)(ip - src);
+          if (d != 0 && rd32(ip - d) == rd32(ip)) {
+            match = ip - d;
+            break;
+          }
+        }
+      }
+      // catch up: the bytes before both also match
+      while (ip > anchor && match > src && LZ4_UNLIKELY(ip[-1] == match[-1])) {
+        ip--;
+        match--;
+      }
+      uint8_t* token = op++;
+      {
+        const size_t litLen = (size_t)(ip - anchor);
+        if (litLen >= 15) {
+          *token = 15 << 4;
+          op = lz4_len(op, litLen - 15);
+        } else {
+          *token = (uint8_t)(litLen << 4);
+        }
+        lz4_wildcopy8(op, anchor, litLen);
+        op += litLen;
+      }
+      for (;;) {
+        const size_t off = (size_t)(ip - match);
+        op[0] = (uint8_t)off;
+        op[1] = (uint8_t)(off >> 8);
+        op += 2;
+        size_t ml = lz4_count(match + 4, ip + 4, matchlimit);
+        ip += ml + 4;
+        if (ml >= 15) {
+          *token += 15;
+          op = lz4_len(op, ml - 15);
+        } else {
+          *token += (uint8_t)ml;
+        }
+        anchor = ip;
+        if (LZ4_UNLIKELY(ip >= mflimitPlusOne)) goto last_literals;
+        table[lz4_hash6(ip - 2, shift)] = (uint16_t)(ip - 2 - src);
+        // another match right here (no literals)?
+        const uint32_t h = lz4_hash6(ip, shift);
+        const uint16_t d = (uint16_t)((uint32_t)(ip - src) - table[h]);
+        table[h] = (uint16_t)(ip - src);
+        if (!(d != 0 && rd32(ip - d) == rd32(ip))) break;
+        match = ip - d;
+        token = op++;
+        *token = 0;
+      }
+      ip++;
+      forwardH = lz4_hash6(ip, shift);
+    }
+  }
+last_literals:
+  const size_t last = (size_t)(iend - anchor);
+  if (last >= 15) {
+    *op++ = 15 << 4;
+    op = lz4_len(op, last - 15);
+  } else {
+    *op++ = (uint8_t)(last << 4);
+  }
+  memcpy(op, anchor, last);
+  op += last;
+  return (size_t)(op - dst);
+}
+
 // Compresses src[0..n) into dst (at least lz4_bound(n) bytes); returns the bytes written.
 static size_t lz4_compress_raw(const uint8_t* src, size_t n, uint8_t* dst, int depth) {
+  if (depth <= 1) return lz4_compress_fast(src, n, dst);
   dst[0] = (uint8_t)n;
   dst[1] = (uint8_t)(n >> 8);
   dst[2] = (uint8_t)(n >> 16);
@@ -1277,8 +1409,7 @@ static size_t lz4_compress_raw(const uint8_t* src, size_t n, uint8_t* dst, int d
     const size_t mflimit = n - 12;
     const uint8_t* matchEnd = src + n - 5;
     int bits = 8;
-    const int maxBits = depth <= 1 ? 12 : LZ4_HASH_BITS_MAX;
-    while (bits < maxBits && ((size_t)1 << bits) < n) bits++;
+    while (bits < LZ4_HASH_BITS_MAX && ((size_t)1 << bits) < n) bits++;
     for (size_t i = 0; i < ((size_t)1 << bits); i++) lz4_head[i] = -1;
     size_t ip = 0;
     size_t inserted = 0;  // positions below this are in the chain (depth > 1)
@@ -1286,14 +1417,7 @@ static size_t lz4_compress_raw(const uint8_t* src, size_t n, uint8_t* dst, int d
       const uint32_t seq = rd32(src + ip);
       const uint32_t h = lz4_hash(seq, bits);
       size_t bestLen = 0, bestOff = 0;
-      if (depth <= 1) {
-        int32_t cand = lz4_head[h];
-        lz4_head[h] = (int32_t)ip;
-        if (cand >= 0 && ip - (size_t)cand <= 65535 && rd32(src + cand) == seq) {
-          bestLen = 4 + lz4_count(src + cand + 4, src + ip + 4, matchEnd);
-          bestOff = ip - (size_t)cand;
-        }
-      } else {
+      {
         // bring the chain up to ip (positions skipped inside the previous match)
         while (inserted < ip) {
           uint32_t hh = lz4_hash(rd32(src + inserted), bits);
@@ -1325,7 +1449,7 @@ static size_t lz4_compress_raw(const uint8_t* src, size_t n, uint8_t* dst, int d
         inserted = ip + 1;
       }
       if (bestLen < 4) {
-        ip += depth <= 1 ? 1 + ((ip - anchor) >> 6) : 1;
+        ip++;
         continue;
       }
       // extend backwards over literals that also match

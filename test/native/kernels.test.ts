@@ -205,6 +205,78 @@ describe('lz4CompressInto', () => {
       expect(Buffer.from(uncompressSync(Buffer.from(dst.subarray(0, deep)))).equals(Buffer.from(src))).toBe(true);
     });
   }
+  // sizes around the format's end rules (13 = smallest input with a match, last 5 literals, no
+  // match in the last 12), the hash table's size steps, the 64 KiB window and the largest block
+  const EDGE = [0, 1, 2, 4, 5, 8, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 24, 31, 32, 33, 255, 256, 257, 269, 270, 271,
+    4095, 4096, 4097, 16383, 16384, 16385, 65535, 65536, 65537, 65548, 131071, 131072, 131073, 262144, 294911, 294912];
+  // deterministic contents from a seed (fast-check arrays of 288 KiB are slow to generate)
+  const fill = (kind: number, size: number, seed: number): Uint8Array => {
+    let s = seed >>> 0 || 1;
+    const rnd = (): number => {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      return s >>> 0;
+    };
+    const out = new Uint8Array(size);
+    if (kind === 0) {
+      for (let i = 0; i < size; i++) out[i] = rnd() & 255; // incompressible: the bound's worst case
+    } else if (kind === 1 || kind === 2) {
+      // log lines (kind 2: with random binary runs between them)
+      const words = ['GET', 'POST', '/api/v1/query', 'error', 'info', 'user', 'session', 'closed', 'opened', 'for', 'from', 'port', 'status=200', 'took'];
+      let i = 0;
+      while (i < size) {
+        const r = rnd();
+        const line = kind === 2 && r % 7 === 0
+          ? String.fromCharCode(...Array.from({ length: 1 + (r >>> 8) % 40 }, () => rnd() & 255))
+          : `2026-11-29T10:${String(r % 60).padStart(2, '0')}:${String((r >>> 6) % 60).padStart(2, '0')}.${(r >>> 12) % 1000}Z host-${r % 7} ` +
+            Array.from({ length: 2 + (r >>> 20) % 8 }, () => words[rnd() % words.length]!).join(' ') + ` ${rnd() % 100000}\n`;
+        for (let k = 0; k < line.length && i < size; k++) out[i++] = line.charCodeAt(k) & 255;
+      }
+    } else if (kind === 3) {
+      // a random period (1..300 bytes, long overlapping matches), occasionally mutated
+      const p = 1 + (rnd() % 300);
+      for (let i = 0; i < size; i++) out[i] = i < p ? rnd() & 255 : rnd() % 500 === 0 ? rnd() & 255 : out[i - p]!;
+    } else {
+      // period exactly 64 KiB: table entries one window back give offset 0 (must be rejected)
+      // and offset 65536 (out of reach); period 65535 gives the largest offset
+      const p = kind === 4 ? 65536 : 65535;
+      for (let i = 0; i < size; i++) out[i] = i < p ? rnd() & 255 : out[i - p]!;
+    }
+    return out;
+  };
+  it('native: every size and kind of input decodes back exactly (native and TypeScript decoders), within lz4Bound, writing nothing past it', () => {
+    if (!nativeKernels) return;
+    const size = fc.oneof(fc.constantFrom(...EDGE), fc.integer({ min: 0, max: 294912 }), fc.integer({ min: 0, max: 600 }));
+    const big = fc.constantFrom(65537, 131072, 200000, 294912);
+    const input = fc.oneof(
+      fc.tuple(fc.integer({ min: 0, max: 3 }), size, fc.integer()),
+      fc.tuple(fc.constantFrom(4, 5), big, fc.integer()),
+    );
+    fc.assert(fc.property(input, fc.constantFrom(1, 1, 1, 4), fc.integer({ min: 0, max: 9 }), ([kind, n, seed], depth, at) => {
+      const src = fill(kind, n, seed);
+      const bound = lz4Bound(n);
+      const guard = 64;
+      const mem = new Uint8Array(at + bound + guard).fill(0xa5);
+      const dst = mem.subarray(0, at + bound);
+      const w = nativeKernels!.lz4CompressInto(src, dst, at, depth);
+      expect(w).toBeGreaterThanOrEqual(5);
+      expect(w).toBeLessThanOrEqual(bound);
+      for (let i = 0; i < at; i++) expect(mem[i]).toBe(0xa5);
+      for (let i = at + bound; i < mem.length; i++) expect(mem[i]).toBe(0xa5);
+      const block = dst.subarray(at, at + w);
+      for (const d of impls) expect(Buffer.from(d.lz4Decode(block, n)).equals(Buffer.from(src))).toBe(true);
+      if (n > 0) expect(Buffer.from(uncompressSync(Buffer.from(block))).equals(Buffer.from(src))).toBe(true);
+    }), { numRuns: 400 });
+  });
+  it('native: log text at depth 1 compresses at least as well as lz4-napi', () => {
+    if (!nativeKernels) return;
+    for (const [n, seed] of [[262144, 1], [294912, 2], [65536, 3], [5000, 4]] as const) {
+      const src = fill(1, n, seed);
+      const dst = new Uint8Array(lz4Bound(n));
+      expect(nativeKernels.lz4CompressInto(src, dst, 0, 1)).toBeLessThanOrEqual(compressSync(Buffer.from(src)).length);
+    }
+  });
   it('refuses a destination shorter than lz4Bound', () => {
     for (const k of impls) expect(() => k.lz4CompressInto(new Uint8Array(100), new Uint8Array(50), 0, 1)).toThrow(RangeError);
   });
