@@ -53,9 +53,12 @@ export class SlabPool {
     return this.free.length;
   }
 
-  /** Lets every pooled slab go (to the GC) when ingest has gone quiet. */
-  drain(): void {
+  /** Lets every pooled slab go (to the GC) when ingest has gone quiet; returns their bytes. */
+  drain(): number {
+    let bytes = 0;
+    for (const s of this.free) bytes += s.bytes.length;
     this.free.length = 0;
+    return bytes;
   }
 }
 

@@ -87,9 +87,12 @@ export function pooledLineBuffers(): number {
   return linePool.length;
 }
 
-/** Lets every pooled line buffer go (to the GC) when ingest has gone quiet. */
-export function drainLinePool(): void {
+/** Lets every pooled line buffer go (to the GC) when ingest has gone quiet; returns their bytes. */
+export function drainLinePool(): number {
+  let bytes = 0;
+  for (const b of linePool) bytes += b.length;
   linePool.length = 0;
+  return bytes;
 }
 
 class SharedBuf {

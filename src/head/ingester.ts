@@ -60,6 +60,8 @@ export interface IngesterMetrics {
   outOfOrderRejected: number;
   streamLimitRejected: number;
   rateLimitedEntries: number;
+  /** pushes under way right now (waiting for head room or for their WAL write): ingest is not quiet */
+  pushesInFlight: number;
 }
 
 export interface Logger {
@@ -91,7 +93,7 @@ export class Ingester {
   private flushing: Promise<void> | null = null;
   /** listeners told about every accepted entry (pattern mining, tail) */
   private readonly observers: EntryObserver[] = [];
-  readonly metrics: IngesterMetrics = { linesIngested: 0, bytesIngested: 0, chunksFlushed: 0, chunkBytesFlushed: 0, duplicatesDropped: 0, outOfOrderRejected: 0, streamLimitRejected: 0, rateLimitedEntries: 0 };
+  readonly metrics: IngesterMetrics = { linesIngested: 0, bytesIngested: 0, chunksFlushed: 0, chunkBytesFlushed: 0, duplicatesDropped: 0, outOfOrderRejected: 0, streamLimitRejected: 0, rateLimitedEntries: 0, pushesInFlight: 0 };
   /** per-stream token buckets (Loki's StreamRateLimiter), limits re-read every 10s */
   private readonly streamRates = new WeakMap<StreamRecord, { bucket: TokenBucket; recheckAt: number }>();
 
@@ -315,9 +317,11 @@ export class Ingester {
         this.metrics.bytesIngested += stream.head.appendEntries(ws.entries, pos, now);
         this.metrics.linesIngested += ws.entries.length;
       }
+      this.metrics.pushesInFlight++;
       try {
         await durable;
       } finally {
+        this.metrics.pushesInFlight--;
         // written (or failed): the WAL no longer reads the record
         if (record !== null) this.records.release(record);
       }
@@ -483,10 +487,16 @@ export class Ingester {
    */
   async waitForHeadRoom(): Promise<void> {
     const cap = this.opts.maxHeadBytes ?? 0;
-    for (let i = 0; cap > 0 && this.headTotal > cap && this.flushing !== null && i < 4; i++) {
-      this.headWaits++;
-      await this.flushing.catch(() => {});
-      this.flushFull();
+    if (cap <= 0 || this.headTotal <= cap || this.flushing === null) return;
+    this.metrics.pushesInFlight++;
+    try {
+      for (let i = 0; this.headTotal > cap && this.flushing !== null && i < 4; i++) {
+        this.headWaits++;
+        await this.flushing.catch(() => {});
+        this.flushFull();
+      }
+    } finally {
+      this.metrics.pushesInFlight--;
     }
   }
 

@@ -4,10 +4,11 @@
 //   collection, which may not come for minutes while the JS heap itself is small: RSS stayed
 //   ~70 MiB higher through the bench's queries. After every 16 MiB of chunks written, one full
 //   collection (a ~25-35 ms pause at 0.5 GiB) at most every 2 s gives them back.
-// - The garbage of an ingest burst (entries promoted while their push waited for fsync): once
-//   pushes stop for a trim period after 64 MiB or more came in, one collection.
+// - The garbage of an ingest burst: once pushes stop for 250 ms after 64 MiB or more came in,
+//   one collection.
 // - The pools of block memory (slabs, open blocks' line buffers: up to ~40 MiB) serve ingest
-//   only: once pushes stop for a trim period they are emptied, for that collection to free.
+//   only: once 250 ms pass without a push they are emptied, and a collection frees them
+//   (queries right after a burst would otherwise run on top of them).
 // - Blocks, chunk files and query buffers of a few hundred KiB come and go all the time; glibc
 //   keeps freed pages inside its arenas unless asked. Handing them back every 5 s (malloc_trim,
 //   on a thread-pool thread, off the event loop) keeps RSS flat under sustained load.
@@ -19,14 +20,20 @@ import { drainLinePool } from '../chunk/open-block.js';
 /** Chunk bytes flushed (heads freed) between two forced full GCs. */
 const GC_AFTER_FLUSHED_BYTES = 16 * 1024 * 1024;
 const GC_MIN_INTERVAL_MS = 2000;
+/** The collection after the pools were emptied waits only this long after the previous one. */
+const GC_AFTER_DRAIN_GAP_MS = 500;
 /** Line bytes ingested in a burst before the quiet after it gets a full GC. */
 const GC_AFTER_INGESTED_BYTES = 64 * 1024 * 1024;
-const TRIM_PERIOD_MS = 5_000;
+/** How often the reclaimer looks (is ingest quiet?); glibc is asked to trim every TRIM_TICKS looks. */
+const TICK_MS = 250;
+const TRIM_TICKS = 20;
 
 /** What the reclaimer watches: the ingester's running totals. */
 export interface IngestTotals {
   chunkBytesFlushed: number;
   bytesIngested: number;
+  /** pushes under way (held back by the head cap, or waiting for their WAL write): not quiet */
+  pushesInFlight: number;
 }
 
 /** What it reports (the server's /metrics counters). */
@@ -42,6 +49,7 @@ export class Reclaimer {
   private gcAt = 0;
   private gcQueued = false;
   private ingestedAtLastTick = 0;
+  private ticks = 0;
   private trimming = false;
   private timer: NodeJS.Timeout | null = null;
 
@@ -49,7 +57,7 @@ export class Reclaimer {
 
   /** Starts the periodic trim (and burst check). */
   start(): void {
-    this.timer = setInterval(() => this.tick(), TRIM_PERIOD_MS);
+    this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
 
@@ -60,9 +68,14 @@ export class Reclaimer {
 
   /** The ingester's flush hook: a full GC once enough chunk bytes were flushed since the last. */
   afterFlush(): void {
-    if (this.gcQueued || this.totals().chunkBytesFlushed - this.gcAtFlushed < GC_AFTER_FLUSHED_BYTES) return;
+    if (this.totals().chunkBytesFlushed - this.gcAtFlushed >= GC_AFTER_FLUSHED_BYTES) this.queueGc();
+  }
+
+  /** One full GC as soon as `gapMs` have passed since the last (once, however often asked). */
+  private queueGc(gapMs = GC_MIN_INTERVAL_MS): void {
+    if (this.gcQueued) return;
     this.gcQueued = true;
-    setTimeout(() => this.runGc(), Math.max(0, this.gcAt + GC_MIN_INTERVAL_MS - performance.now())).unref();
+    setTimeout(() => this.runGc(), Math.max(0, this.gcAt + gapMs - performance.now())).unref();
   }
 
   private runGc(): void {
@@ -79,15 +92,17 @@ export class Reclaimer {
   }
 
   private tick(): void {
-    const now = this.totals().bytesIngested;
-    const quiet = now === this.ingestedAtLastTick;
+    const t = this.totals();
+    const now = t.bytesIngested;
+    const quiet = now === this.ingestedAtLastTick && t.pushesInFlight === 0;
     this.ingestedAtLastTick = now;
     if (quiet) {
-      slabPool.drain();
-      drainLinePool();
+      // what the pools let go is freed by the next full GC: ask for one when that is a lot
+      // (soon: ingest has stopped, and a query may be starting on top of that memory)
+      if (slabPool.drain() + drainLinePool() >= GC_AFTER_FLUSHED_BYTES) this.queueGc(GC_AFTER_DRAIN_GAP_MS);
     }
     if (quiet && !this.gcQueued && now - this.gcAtIngested >= GC_AFTER_INGESTED_BYTES && performance.now() - this.gcAt >= GC_MIN_INTERVAL_MS) this.runGc();
-    if (this.trimming) return;
+    if (++this.ticks % TRIM_TICKS !== 0 || this.trimming) return;
     this.trimming = true;
     const t0 = performance.now();
     void mallocTrimAsync()

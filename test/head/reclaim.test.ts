@@ -1,5 +1,6 @@
 // The reclaimer runs a full GC after every 16 MiB of chunks flushed (at most one per 2 s), and
-// once pushes pause after a burst of 64 MiB or more (checked every 5 s). Driven here with fake
+// once pushes pause (none under way, none arrived for 250 ms) after a burst of 64 MiB or more;
+// such a pause also empties the block memory pools. Driven here with fake
 // timers and made-up ingest totals; the GC itself is real (counted in the metrics). The trim is
 // tested with the native kernels.
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -14,7 +15,7 @@ afterEach(() => {
 });
 
 function setup() {
-  const totals: IngestTotals = { chunkBytesFlushed: 0, bytesIngested: 0 };
+  const totals: IngestTotals = { chunkBytesFlushed: 0, bytesIngested: 0, pushesInFlight: 0 };
   const metrics = { forcedGcs: 0, forcedGcSeconds: 0, mallocTrimSeconds: 0 };
   const r = new Reclaimer(() => totals, metrics);
   return { totals, metrics, r };
@@ -47,12 +48,15 @@ describe('reclaimer', () => {
     const { totals, metrics, r } = setup();
     r.start();
     try {
+      await vi.advanceTimersByTimeAsync(2000); // (the first collection may come 2 s after start)
       totals.bytesIngested = 30 * MiB;
-      await vi.advanceTimersByTimeAsync(5000);
-      totals.bytesIngested = 70 * MiB; // still growing: no collection yet
-      await vi.advanceTimersByTimeAsync(5000);
+      await vi.advanceTimersByTimeAsync(1000);
+      totals.bytesIngested = 70 * MiB;
+      totals.pushesInFlight = 1; // a push still under way (e.g. waiting for its fsync): not quiet
+      await vi.advanceTimersByTimeAsync(1000);
       expect(metrics.forcedGcs).toBe(0);
-      await vi.advanceTimersByTimeAsync(5000); // quiet for a period after 70 MiB
+      totals.pushesInFlight = 0;
+      await vi.advanceTimersByTimeAsync(300); // 250 ms without pushes after 70 MiB
       expect(metrics.forcedGcs).toBe(1);
       await vi.advanceTimersByTimeAsync(15000); // nothing new came in
       expect(metrics.forcedGcs).toBe(1);
@@ -64,11 +68,11 @@ describe('reclaimer', () => {
     }
   });
 
-  it('empties the block memory pools once pushes stop for a period, not while they come', async () => {
+  it('empties the block memory pools once pushes pause, not while they come or wait', async () => {
     vi.useFakeTimers();
-    const { totals, r } = setup();
+    const { totals, metrics, r } = setup();
     const fillPools = (): void => {
-      slabPool.release(new BlockSlab(SLAB_BYTES));
+      for (let i = 0; i < 17; i++) slabPool.release(new BlockSlab(SLAB_BYTES));
       const b = new OpenBlock(256 * 1024, { meta: 64, lines: 256 * 1024, sm: 32 });
       b.append(1n, 'x', []);
       b.cut();
@@ -76,14 +80,21 @@ describe('reclaimer', () => {
     };
     r.start();
     try {
+      await vi.advanceTimersByTimeAsync(2000);
       fillPools();
       totals.bytesIngested = 1 * MiB;
-      await vi.advanceTimersByTimeAsync(5000); // pushes came in during this period
+      await vi.advanceTimersByTimeAsync(250); // pushes came in during this tick
+      totals.pushesInFlight = 2; // and more are under way
+      await vi.advanceTimersByTimeAsync(1000);
       expect(slabPool.size).toBeGreaterThan(0);
       expect(pooledLineBuffers()).toBeGreaterThan(0);
-      await vi.advanceTimersByTimeAsync(5000); // quiet
+      expect(metrics.forcedGcs).toBe(0);
+      totals.pushesInFlight = 0;
+      await vi.advanceTimersByTimeAsync(250); // quiet
       expect(slabPool.size).toBe(0);
       expect(pooledLineBuffers()).toBe(0);
+      await vi.advanceTimersByTimeAsync(600);
+      expect(metrics.forcedGcs).toBe(1); // 17 MiB let go: one collection frees them, soon
     } finally {
       r.stop();
     }
