@@ -6,7 +6,7 @@
 //   collection (a ~25-35 ms pause at 0.5 GiB) at most every 2 s gives them back.
 // - The garbage of an ingest burst: once pushes stop for 250 ms after 64 MiB or more came in,
 //   one collection.
-// - The pools of block memory (slabs, open blocks' line buffers: up to ~40 MiB) serve ingest
+// - The pools of block memory (slabs, open blocks' line buffers: up to ~25 MiB) serve ingest
 //   only: once 250 ms pass without a push they are emptied, and a collection frees them
 //   (queries right after a burst would otherwise run on top of them).
 // - Blocks, chunk files and query buffers of a few hundred KiB come and go all the time; glibc
