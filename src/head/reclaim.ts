@@ -9,6 +9,9 @@
 // - The pools of block memory (slabs, open blocks' line buffers: up to ~25 MiB) serve ingest
 //   only: once 250 ms pass without a push they are emptied, and a collection frees them
 //   (queries right after a burst would otherwise run on top of them).
+// - Block memory dies outside the JS heap, so V8 may not collect it for a long time when little
+//   JS garbage is made (a steady trickle of pushes): after 24 MiB of ArrayBuffer growth since
+//   the last forced collection, one more.
 // - Blocks, chunk files and query buffers of a few hundred KiB come and go all the time; glibc
 //   keeps freed pages inside its arenas unless asked. Handing them back every 5 s (malloc_trim,
 //   on a thread-pool thread, off the event loop) keeps RSS flat under sustained load.
@@ -20,6 +23,13 @@ import { drainLinePool } from '../chunk/open-block.js';
 /** Chunk bytes flushed (heads freed) between two forced full GCs. */
 const GC_AFTER_FLUSHED_BYTES = 16 * 1024 * 1024;
 const GC_MIN_INTERVAL_MS = 2000;
+/**
+ * Growth of the main thread's ArrayBuffer memory (process.memoryUsage().arrayBuffers: heads' block
+ * buffers and slabs included) since the last forced GC that asks for another. Dead block memory
+ * is only freed by a full collection, and since pushes make almost no JS garbage any more, V8's
+ * own collections are rare under a steady trickle of pushes.
+ */
+const GC_AFTER_ARRAY_BUFFER_GROWTH = 24 * 1024 * 1024;
 /** The collection after the pools were emptied waits only this long after the previous one. */
 const GC_AFTER_DRAIN_GAP_MS = 500;
 /** Line bytes ingested in a burst before the quiet after it gets a full GC. */
@@ -49,14 +59,25 @@ export class Reclaimer {
   private gcAt = 0;
   private gcQueued = false;
   private ingestedAtLastTick = 0;
+  /** arrayBuffers right after the last forced GC (what was live then) */
+  private arrayBuffersAfterGc = 0;
   private ticks = 0;
   private trimming = false;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly totals: () => IngestTotals, private readonly metrics: ReclaimMetrics) {}
+  /**
+   * `arrayBuffers`: the main thread's ArrayBuffer bytes (default: process.memoryUsage's; tests
+   * pass their own).
+   */
+  constructor(
+    private readonly totals: () => IngestTotals,
+    private readonly metrics: ReclaimMetrics,
+    private readonly arrayBuffers: () => number = () => process.memoryUsage().arrayBuffers,
+  ) {}
 
   /** Starts the periodic trim (and burst check). */
   start(): void {
+    this.arrayBuffersAfterGc = this.arrayBuffers();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
@@ -85,6 +106,7 @@ export class Reclaimer {
     this.gcAtIngested = t.bytesIngested;
     this.gcAt = performance.now();
     const ms = majorGc();
+    this.arrayBuffersAfterGc = this.arrayBuffers();
     if (ms !== null) {
       this.metrics.forcedGcs++;
       this.metrics.forcedGcSeconds += ms / 1000;
@@ -101,6 +123,7 @@ export class Reclaimer {
       // (soon: ingest has stopped, and a query may be starting on top of that memory)
       if (slabPool.drain() + drainLinePool() >= GC_AFTER_FLUSHED_BYTES) this.queueGc(GC_AFTER_DRAIN_GAP_MS);
     }
+    if (this.arrayBuffers() - this.arrayBuffersAfterGc >= GC_AFTER_ARRAY_BUFFER_GROWTH) this.queueGc();
     if (quiet && !this.gcQueued && now - this.gcAtIngested >= GC_AFTER_INGESTED_BYTES && performance.now() - this.gcAt >= GC_MIN_INTERVAL_MS) this.runGc();
     if (++this.ticks % TRIM_TICKS !== 0 || this.trimming) return;
     this.trimming = true;

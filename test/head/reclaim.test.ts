@@ -17,8 +17,9 @@ afterEach(() => {
 function setup() {
   const totals: IngestTotals = { chunkBytesFlushed: 0, bytesIngested: 0, pushesInFlight: 0 };
   const metrics = { forcedGcs: 0, forcedGcSeconds: 0, mallocTrimSeconds: 0 };
-  const r = new Reclaimer(() => totals, metrics);
-  return { totals, metrics, r };
+  const ab = { bytes: 100 * MiB };
+  const r = new Reclaimer(() => totals, metrics, () => ab.bytes);
+  return { totals, metrics, r, ab };
 }
 
 describe('reclaimer', () => {
@@ -95,6 +96,33 @@ describe('reclaimer', () => {
       expect(pooledLineBuffers()).toBe(0);
       await vi.advanceTimersByTimeAsync(600);
       expect(metrics.forcedGcs).toBe(1); // 17 MiB let go: one collection frees them, soon
+    } finally {
+      r.stop();
+    }
+  });
+
+  it('collects once ArrayBuffer memory grew 24 MiB since the last forced collection, pushes or not', async () => {
+    vi.useFakeTimers();
+    const { totals, metrics, r, ab } = setup();
+    r.start();
+    try {
+      await vi.advanceTimersByTimeAsync(2500);
+      totals.pushesInFlight = 1; // a steady trickle of pushes: never quiet
+      for (let i = 1; i <= 5; i++) {
+        totals.bytesIngested = i * MiB;
+        ab.bytes = 100 * MiB + i * 4 * MiB; // up to +20 MiB: dead blocks V8 has not collected
+        await vi.advanceTimersByTimeAsync(250);
+      }
+      expect(metrics.forcedGcs).toBe(0);
+      ab.bytes = 125 * MiB; // +25 MiB
+      await vi.advanceTimersByTimeAsync(2500); // (at most 2 s after the previous forced collection)
+      expect(metrics.forcedGcs).toBe(1);
+      // (the fake figure stays at 125 MiB: what was live after that collection is the new base)
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(metrics.forcedGcs).toBe(1);
+      ab.bytes = 150 * MiB;
+      await vi.advanceTimersByTimeAsync(2500);
+      expect(metrics.forcedGcs).toBe(2);
     } finally {
       r.stop();
     }
