@@ -51,12 +51,13 @@ const onePair = new PairCache((name: string, value: string): Buffer => {
 // the same frozen detected_level list (detect.ts levelOnly), so an identity check replaces the
 // two map lookups. Only frozen lists are remembered: their pair can never change.
 let lastSm: Labels | null = null;
-/** Most meta-section bytes one entry takes: a 64-bit varint delta and a 32-bit varint length. */
-const META_MAX = 15;
+let lastSmBytes: Buffer = Buffer.alloc(0);
 
 /** The sm-section bytes of an entry without structured metadata (a zero pair count). */
 const EMPTY_SM = Buffer.from([0]);
-let lastSmBytes: Buffer = Buffer.alloc(0);
+
+/** Most meta-section bytes one entry takes: a 64-bit varint delta and a 32-bit varint length. */
+const META_MAX = 15;
 
 /**
  * Line buffers of open blocks a flush dropped before any query saw them, for the next open
@@ -254,8 +255,7 @@ export class OpenBlock {
       for (let i = from; i < k; i++) lines.len += writeLine(entries[i]!, lines.buf, lines.len);
     }
     const meta = this.meta;
-    meta.ensure(20 * n);
-    const mb = meta.buf;
+    let mb = meta.buf;
     let p = meta.len;
     let prevMs = this.prevMs;
     let prevRem = this.prevRem;
@@ -264,6 +264,7 @@ export class OpenBlock {
       const ms = entryMs(e);
       const rem = entryRem(e);
       this.noteTs(ms, rem);
+      if (p + META_MAX > mb.length) mb = this.metaRoom(p, k - i);
       p = putUvarint(mb, p, this.entries === 0 ? 0 : tsDelta(ms, rem, prevMs, prevRem));
       p = putUvarint(mb, p, lineLength(e));
       prevMs = ms;
@@ -315,12 +316,7 @@ export class OpenBlock {
       const ms = msCol[i]!;
       const rem = remCol[i]!;
       this.noteTs(ms, rem);
-      if (p + META_MAX > mb.length) {
-        // room for the rest at the worst case (grows rarely: the hint sizes it for typical deltas)
-        meta.len = p;
-        meta.ensure(META_MAX * (k - i));
-        mb = meta.buf;
-      }
+      if (p + META_MAX > mb.length) mb = this.metaRoom(p, k - i);
       p = putUvarint(mb, p, this.entries === 0 ? 0 : tsDelta(ms, rem, prevMs, prevRem));
       p = putUvarint(mb, p, r[2 * i + 1]! - r[2 * i]!);
       prevMs = ms;
@@ -356,6 +352,17 @@ export class OpenBlock {
     this.prevRem = prevRem;
     this.lastLineLen = r[2 * k - 1]! - r[2 * k - 2]!;
     return k;
+  }
+
+  /**
+   * The meta buffer with room for `left` more entries at the worst case, the section being `p`
+   * bytes long now. Asked only when the next entry may not fit: the size hint makes growth rare,
+   * where reserving the worst case for a whole batch up front grew nearly every fresh block.
+   */
+  private metaRoom(p: number, left: number): Buffer {
+    this.meta.len = p;
+    this.meta.ensure(META_MAX * left);
+    return this.meta.buf;
   }
 
   /** Takes (ms, rem) into the first/min/max timestamps (before `entries` counts the entry). */

@@ -539,11 +539,7 @@ function validateBatch(
   const lv = b.level;
   if (!discoverLevels || labelLevel !== undefined) {
     // no detection: lines must still be valid UTF-8 (the object path would replace them)
-    for (let i = 0; i < n; i++) {
-      const s = r[2 * i]!;
-      const e = r[2 * i + 1]!;
-      if (!isAsciiRange(src, s, e) && !isUtf8(src.subarray(s, e))) return -1;
-    }
+    for (let i = 0; i < n; i++) if (!isUtf8Range(src, r[2 * i]!, r[2 * i + 1]!)) return -1;
     if (labelLevel === undefined) return lineBytes;
     const c = levelCode(labelLevel);
     if (c < 0) return -1;
@@ -562,7 +558,7 @@ function validateBatch(
       // the keyword kernels leave non-ASCII and JSON lines to the string path
       const s = r[2 * i]!;
       const e = r[2 * i + 1]!;
-      if (!isAsciiRange(src, s, e) && !isUtf8(src.subarray(s, e))) return -1;
+      if (!isUtf8Range(src, s, e)) return -1;
       v = detectLevelFromLogLine(d, src.toString('utf8', s, e));
     }
     if (v !== lastV) {
@@ -581,10 +577,14 @@ function isAsciiRange(b: Buffer, start: number, end: number): boolean {
   return true;
 }
 
+/** Is b[start, end) valid UTF-8? (the ASCII loop first: nearly every log line is ASCII) */
+function isUtf8Range(b: Buffer, start: number, end: number): boolean {
+  return isAsciiRange(b, start, end) || isUtf8(b.subarray(start, end));
+}
+
 /** A bytes line that is not valid UTF-8 becomes its decoded string (U+FFFD), as every line did before the bytes path. */
 function checkUtf8(e: LogEntry): LogEntry {
-  const src = e.src!;
-  if (isUtf8(src.subarray(e.start, e.end))) return e;
+  if (isUtf8Range(e.src!, e.start, e.end)) return e;
   return e.withLine(e.line, e.structuredMetadata);
 }
 
@@ -668,7 +668,7 @@ export function validatePush(streams: PushStream[], tenant: string, limits: Push
           level = pre !== null ? pre[i] : detectLevelFromBytes(detector, e0.src, e0.start, e0.end);
           bytesChecked = level !== undefined;
         }
-        if (!bytesChecked && !isAsciiRange(e0.src, e0.start, e0.end)) e = checkUtf8(e0);
+        if (!bytesChecked) e = checkUtf8(e0);
       }
       let lineLen = lineLength(e);
       if (limits.maxLineSizeTruncate && maxLine !== 0 && lineLen > maxLine) {

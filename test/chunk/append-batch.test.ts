@@ -200,10 +200,17 @@ describe('StreamHead.appendBatch (entries as columns)', () => {
     }));
     const one = new StreamHead(1 << 20);
     const cols = new StreamHead(1 << 20);
+    const objs = new StreamHead(1 << 20);
     const b = makeBatch(spec);
     for (const e of b.materialize()) one.appendEntry(e, 7, 1);
     cols.appendBatch(b, 7, 1);
+    objs.appendEntries(b.materialize(), 7, 1); // the object path grows its meta section the same way
     expect(cols.snapshot().map(bytesOf)).toEqual(one.snapshot().map(bytesOf));
+    expect(objs.snapshot().map(bytesOf)).toEqual(one.snapshot().map(bytesOf));
+    // and every path wrote what the bigint encoder writes (they share the growth code)
+    const [open] = cols.snapshot();
+    expect(open!.info.entries).toBe(spec.length);
+    expect(Buffer.from(open!.meta).toString('hex')).toBe(refMeta(b.materialize()));
   });
 
   it('materialize gives each entry its timestamp, line and detected_level', () => {
