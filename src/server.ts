@@ -66,7 +66,10 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
     metrics: { queries: 0, queryErrors: 0, queryDurationSum: 0, pushes: 0, pushErrors: 0, mallocTrimSeconds: 0, forcedGcs: 0, forcedGcSeconds: 0 },
     forwarder,
   };
-  const reclaimer = new Reclaimer(() => ingester.metrics, services.metrics);
+  const reclaimer = new Reclaimer(() => ingester.metrics, services.metrics, {
+    // a scan in the worker pool counts as a running query, whichever route started it
+    queryQuietMs: () => (pool.busy > 0 ? 0 : services.scheduler.quietMs()),
+  });
   const app = buildApp(services, log, () => ready);
   const flushTimer = setInterval(() => {
     ingester.flush().catch((e) => log.error({ component: 'flush', err: (e as Error).message }, 'periodic chunk flush failed; will retry'));

@@ -14,7 +14,11 @@
 //   the last forced collection, one more.
 // - Blocks, chunk files and query buffers of a few hundred KiB come and go all the time; glibc
 //   keeps freed pages inside its arenas unless asked. Handing them back every 5 s (malloc_trim,
-//   on a thread-pool thread, off the event loop) keeps RSS flat under sustained load.
+//   on a thread-pool thread) keeps RSS flat under sustained load. The trim holds each arena's
+//   lock while it walks it, so any malloc on the event loop waits for the main arena's share:
+//   after a burst that is 45-120 ms (30+ MiB handed back, slower when scans keep both cores
+//   busy). So a trim that falls due while queries run waits until none has run for 1 s, or at
+//   most 30 s under a steady query load.
 import { mallocTrimAsync } from '../native/index.js';
 import { majorGc } from '../util/gc.js';
 import { slabPool } from '../chunk/block-slab.js';
@@ -37,6 +41,10 @@ const GC_AFTER_INGESTED_BYTES = 64 * 1024 * 1024;
 /** How often the reclaimer looks (is ingest quiet?); glibc is asked to trim every TRIM_TICKS looks. */
 const TICK_MS = 250;
 const TRIM_TICKS = 20;
+/** A trim that is due waits for this long without queries ... */
+const TRIM_QUERY_QUIET_MS = 1000;
+/** ... but not for more than this many looks (30 s). */
+const TRIM_MAX_DEFER_TICKS = 120;
 
 /** What the reclaimer watches: the ingester's running totals. */
 export interface IngestTotals {
@@ -53,6 +61,16 @@ export interface ReclaimMetrics {
   mallocTrimSeconds: number;
 }
 
+/** What the reclaimer asks of the rest of the server (tests pass their own). */
+export interface ReclaimHooks {
+  /** the main thread's ArrayBuffer bytes (default: process.memoryUsage's) */
+  arrayBuffers?: () => number;
+  /** milliseconds since the last query ended, 0 while one runs (default: never a query) */
+  queryQuietMs?: () => number;
+  /** hands free C heap pages back to the OS, off the event loop (default: malloc_trim) */
+  trim?: () => Promise<boolean>;
+}
+
 export class Reclaimer {
   private gcAtFlushed = 0;
   private gcAtIngested = 0;
@@ -62,18 +80,24 @@ export class Reclaimer {
   /** arrayBuffers right after the last forced GC (what was live then) */
   private arrayBuffersAfterGc = 0;
   private ticks = 0;
+  /** the tick at which the owed trim fell due (-1: none owed) */
+  private trimDueAt = -1;
   private trimming = false;
   private timer: NodeJS.Timeout | null = null;
 
-  /**
-   * `arrayBuffers`: the main thread's ArrayBuffer bytes (default: process.memoryUsage's; tests
-   * pass their own).
-   */
+  private readonly arrayBuffers: () => number;
+  private readonly queryQuietMs: () => number;
+  private readonly trim: () => Promise<boolean>;
+
   constructor(
     private readonly totals: () => IngestTotals,
     private readonly metrics: ReclaimMetrics,
-    private readonly arrayBuffers: () => number = () => process.memoryUsage().arrayBuffers,
-  ) {}
+    hooks: ReclaimHooks = {},
+  ) {
+    this.arrayBuffers = hooks.arrayBuffers ?? (() => process.memoryUsage().arrayBuffers);
+    this.queryQuietMs = hooks.queryQuietMs ?? (() => Infinity);
+    this.trim = hooks.trim ?? mallocTrimAsync;
+  }
 
   /** Starts the periodic trim (and burst check). */
   start(): void {
@@ -125,10 +149,13 @@ export class Reclaimer {
     }
     if (this.arrayBuffers() - this.arrayBuffersAfterGc >= GC_AFTER_ARRAY_BUFFER_GROWTH) this.queueGc();
     if (quiet && !this.gcQueued && now - this.gcAtIngested >= GC_AFTER_INGESTED_BYTES && performance.now() - this.gcAt >= GC_MIN_INTERVAL_MS) this.runGc();
-    if (++this.ticks % TRIM_TICKS !== 0 || this.trimming) return;
+    if (++this.ticks % TRIM_TICKS === 0 && this.trimDueAt < 0) this.trimDueAt = this.ticks;
+    if (this.trimDueAt < 0 || this.trimming) return;
+    if (this.queryQuietMs() < TRIM_QUERY_QUIET_MS && this.ticks - this.trimDueAt < TRIM_MAX_DEFER_TICKS) return;
+    this.trimDueAt = -1;
     this.trimming = true;
     const t0 = performance.now();
-    void mallocTrimAsync()
+    void this.trim()
       .catch(() => false)
       .finally(() => {
         this.trimming = false;

@@ -8,6 +8,7 @@ import { parseExpr, prettyPrint } from '../logql/syntax/index.js';
 import { param } from '../query/params.js';
 import { requestParams } from './params.js';
 import type { Services } from './services.js';
+import { mallocStats } from '../native/index.js';
 
 export const BUILD_INFO = {
   version: '3.5.0',
@@ -121,7 +122,8 @@ export function registerOpsRoutes(app: FastifyInstance, s: Services, isReady: ()
       '# HELP nodejs_external_memory_bytes Memory held by Buffers, SharedArrayBuffers and native objects.',
       '# TYPE nodejs_external_memory_bytes gauge',
       `nodejs_external_memory_bytes ${mem.external}`,
-      '# HELP bramble_malloc_trim_seconds_total Time spent handing freed C heap pages back to the OS (malloc_trim every 5 s, on a thread-pool thread).',
+      ...mallocLines(),
+      '# HELP bramble_malloc_trim_seconds_total Time spent handing freed C heap pages back to the OS (malloc_trim every 5 s, on a thread-pool thread; put off while queries run).',
       '# TYPE bramble_malloc_trim_seconds_total counter',
       `bramble_malloc_trim_seconds_total ${s.metrics.mallocTrimSeconds}`,
       '# HELP bramble_forced_gc_total Full V8 collections run after flushes freed heads (every 16 MiB of chunks written).',
@@ -148,4 +150,21 @@ export function registerOpsRoutes(app: FastifyInstance, s: Services, isReady: ()
     ];
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(lines.join('\n') + '\n' + s.compactor.metricsText() + (s.forwarder?.metricsText() ?? ''));
   });
+}
+
+/** glibc's view of the C heap (absent without the addon or glibc ≥ 2.33). */
+function mallocLines(): string[] {
+  const m = mallocStats();
+  if (!m) return [];
+  return [
+    '# HELP bramble_malloc_heap_bytes Bytes glibc\'s malloc arenas took from the OS (allocations below MALLOC_MMAP_THRESHOLD_).',
+    '# TYPE bramble_malloc_heap_bytes gauge',
+    `bramble_malloc_heap_bytes ${m.heapBytes}`,
+    '# HELP bramble_malloc_free_bytes Free bytes inside the malloc arenas (pages already handed back by malloc_trim included).',
+    '# TYPE bramble_malloc_free_bytes gauge',
+    `bramble_malloc_free_bytes ${m.freeBytes}`,
+    '# HELP bramble_malloc_mmap_bytes Bytes of allocations mmapped on their own (MALLOC_MMAP_THRESHOLD_ and above).',
+    '# TYPE bramble_malloc_mmap_bytes gauge',
+    `bramble_malloc_mmap_bytes ${m.mmapBytes}`,
+  ];
 }

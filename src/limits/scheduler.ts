@@ -18,6 +18,8 @@ interface Waiter {
 
 export class QueryScheduler {
   private running = 0;
+  /** performance.now() when the last running query ended (running dropped to 0) */
+  private idleAt = -Infinity;
   private readonly queues = new Map<string, Waiter[]>();
   /** tenants with waiters, in round-robin order */
   private readonly order: string[] = [];
@@ -29,6 +31,11 @@ export class QueryScheduler {
 
   get inFlight(): number {
     return this.running;
+  }
+
+  /** Milliseconds since the last query ended: 0 while one runs, Infinity before the first. */
+  quietMs(): number {
+    return this.running > 0 ? 0 : performance.now() - this.idleAt;
   }
 
   queued(tenant?: string): number {
@@ -79,6 +86,7 @@ export class QueryScheduler {
       done = true;
       this.running--;
       this.dispatch();
+      if (this.running === 0) this.idleAt = performance.now();
     };
   }
 

@@ -18,7 +18,7 @@ function setup() {
   const totals: IngestTotals = { chunkBytesFlushed: 0, bytesIngested: 0, pushesInFlight: 0 };
   const metrics = { forcedGcs: 0, forcedGcSeconds: 0, mallocTrimSeconds: 0 };
   const ab = { bytes: 100 * MiB };
-  const r = new Reclaimer(() => totals, metrics, () => ab.bytes);
+  const r = new Reclaimer(() => totals, metrics, { arrayBuffers: () => ab.bytes });
   return { totals, metrics, r, ab };
 }
 
@@ -123,6 +123,48 @@ describe('reclaimer', () => {
       ab.bytes = 150 * MiB;
       await vi.advanceTimersByTimeAsync(2500);
       expect(metrics.forcedGcs).toBe(2);
+    } finally {
+      r.stop();
+    }
+  });
+
+  it('trims every 5 s, but waits while queries run until 1 s without one, at most 30 s', async () => {
+    vi.useFakeTimers();
+    const totals: IngestTotals = { chunkBytesFlushed: 0, bytesIngested: 0, pushesInFlight: 0 };
+    const metrics = { forcedGcs: 0, forcedGcSeconds: 0, mallocTrimSeconds: 0 };
+    const q = { quiet: Infinity };
+    let trims = 0;
+    const r = new Reclaimer(() => totals, metrics, {
+      arrayBuffers: () => 0,
+      queryQuietMs: () => q.quiet,
+      trim: async () => {
+        trims++;
+        return true;
+      },
+    });
+    r.start();
+    try {
+      await vi.advanceTimersByTimeAsync(4900);
+      expect(trims).toBe(0);
+      await vi.advanceTimersByTimeAsync(200);
+      expect(trims).toBe(1); // no queries: on time
+      q.quiet = 0; // a query runs from here on
+      await vi.advanceTimersByTimeAsync(7000);
+      expect(trims).toBe(1);
+      q.quiet = 900; // the last one ended 0.9 s ago: still waiting
+      await vi.advanceTimersByTimeAsync(500);
+      expect(trims).toBe(1);
+      q.quiet = 1000;
+      await vi.advanceTimersByTimeAsync(250);
+      expect(trims).toBe(2); // the owed trim, once
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(trims).toBe(2);
+      // a steady query load: the trim due at 15 s waits 30 s, not longer
+      q.quiet = 0;
+      await vi.advanceTimersByTimeAsync(44_900 - 13_850);
+      expect(trims).toBe(2);
+      await vi.advanceTimersByTimeAsync(200);
+      expect(trims).toBe(3);
     } finally {
       r.stop();
     }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, removeDir, startTestServer, type TestServer } from '../helpers/server.js';
+import { mallocStats } from '../../src/native/index.js';
 
 describe('operational endpoints', () => {
   let s: TestServer;
@@ -48,6 +49,15 @@ describe('operational endpoints', () => {
     const after = await (await fetch(s.url + '/metrics')).text();
     expect(after).toMatch(/^loki_ingester_memory_chunks 0$/m);
     expect(after).toMatch(/^loki_ingester_chunks_flushed_total 1$/m);
+    // glibc's arenas (the reclaimer's malloc_trim gives their free pages back), when mallinfo2 exists
+    const heap = /^bramble_malloc_heap_bytes (\d+)$/m.exec(after);
+    const free = /^bramble_malloc_free_bytes (\d+)$/m.exec(after);
+    expect(heap === null).toBe(mallocStats() === null);
+    if (heap) {
+      expect(Number(heap[1])).toBeGreaterThan(0);
+      expect(Number(free![1])).toBeLessThanOrEqual(Number(heap[1]));
+      expect(after).toMatch(/^bramble_malloc_mmap_bytes \d+$/m);
+    }
   });
 
   it('reports the main event-loop lag since the previous scrape (the benchmark reads it around scans)', async () => {

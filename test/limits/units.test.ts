@@ -146,6 +146,23 @@ describe('QueryScheduler', () => {
     r1();
     expect(s.inFlight).toBe(0);
   });
+  it('tells how long no query has run (the reclaimer trims then)', async () => {
+    const s = new QueryScheduler(2, 5);
+    expect(s.quietMs()).toBe(Infinity);
+    const r1 = await s.acquire('a');
+    const r2 = await s.acquire('b');
+    expect(s.quietMs()).toBe(0);
+    r1();
+    expect(s.quietMs()).toBe(0); // one still runs
+    await new Promise((r) => setTimeout(r, 30));
+    r2();
+    r2(); // a second release changes nothing
+    const q = s.quietMs();
+    expect(q).toBeGreaterThanOrEqual(0);
+    expect(q).toBeLessThan(25);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(s.quietMs()).toBeGreaterThanOrEqual(25);
+  });
 });
 
 describe('basic / bearer credentials', () => {

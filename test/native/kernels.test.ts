@@ -8,7 +8,8 @@ import { compressSync, uncompressSync } from 'lz4-napi';
 import snappy from 'snappyjs';
 import { snappyDecodedLen } from '../../src/push/protobuf.js';
 import { logfmtLevel } from '../../src/push/detect.js';
-import { lz4Bound, mallocTrimAsync, nativeBinaryPath, nativeKernels, typescriptKernels, type ScanKernels } from '../../src/native/index.js';
+import { lz4Bound, mallocStats, mallocTrimAsync, nativeBinaryPath, nativeKernels, typescriptKernels, type ScanKernels } from '../../src/native/index.js';
+import { majorGc } from '../../src/util/gc.js';
 
 const impls: ScanKernels[] = [typescriptKernels, ...(nativeKernels ? [nativeKernels] : [])];
 
@@ -31,6 +32,28 @@ describe('malloc_trim', () => {
     const r = await mallocTrimAsync();
     expect(typeof r).toBe('boolean');
     if (nativeKernels === null) expect(r).toBe(false);
+  });
+});
+
+describe('mallocStats (glibc mallinfo2, as /metrics reports it)', () => {
+  const glibc = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime;
+  const hasMallinfo2 = nativeKernels !== null && glibc !== undefined && Number(glibc.split('.')[1]) >= 33;
+  it('is null exactly when the addon, glibc or mallinfo2 is missing', () => {
+    expect(mallocStats() === null).toBe(!hasMallinfo2);
+  });
+  it.runIf(hasMallinfo2)('counts a 4 MiB allocation as used C heap, and its free as not', () => {
+    const used = (): number => {
+      const m = mallocStats()!;
+      expect(m.freeBytes).toBeLessThanOrEqual(m.heapBytes);
+      return m.heapBytes - m.freeBytes + m.mmapBytes;
+    };
+    const before = used();
+    let b: Buffer | null = Buffer.allocUnsafeSlow(4 * 1024 * 1024);
+    b.fill(1);
+    expect(used() - before).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+    b = null;
+    majorGc();
+    expect(used() - before).toBeLessThan(1024 * 1024);
   });
 });
 
