@@ -6,9 +6,10 @@
 //   collection (a ~25-35 ms pause at 0.5 GiB) at most every 2 s gives them back.
 // - The garbage of an ingest burst: once pushes stop for 250 ms after 64 MiB or more came in,
 //   one collection.
-// - The pools of block memory (slabs, open blocks' line buffers: up to ~25 MiB) serve ingest
-//   only: once 250 ms pass without a push they are emptied, and a collection frees them
-//   (queries right after a burst would otherwise run on top of them).
+// - The pools of block memory (slabs, open blocks' line buffers: up to ~25 MiB) and of push
+//   bodies and WAL records (a few MiB) serve ingest only: once 250 ms pass without a push they
+//   are emptied, and a collection frees them (queries right after a burst would otherwise run on
+//   top of them).
 // - Block memory dies outside the JS heap, so V8 may not collect it for a long time when little
 //   JS garbage is made (a steady trickle of pushes): after 24 MiB of ArrayBuffer growth since
 //   the last forced collection, one more.
@@ -23,6 +24,7 @@ import { mallocTrimAsync } from '../native/index.js';
 import { majorGc } from '../util/gc.js';
 import { slabPool } from '../chunk/block-slab.js';
 import { drainLinePool } from '../chunk/open-block.js';
+import { drainBufferPools } from '../util/buffer-pool.js';
 
 /** Chunk bytes flushed (heads freed) between two forced full GCs. */
 const GC_AFTER_FLUSHED_BYTES = 16 * 1024 * 1024;
@@ -145,7 +147,7 @@ export class Reclaimer {
     if (quiet) {
       // what the pools let go is freed by the next full GC: ask for one when that is a lot
       // (soon: ingest has stopped, and a query may be starting on top of that memory)
-      if (slabPool.drain() + drainLinePool() >= GC_AFTER_FLUSHED_BYTES) this.queueGc(GC_AFTER_DRAIN_GAP_MS);
+      if (slabPool.drain() + drainLinePool() + drainBufferPools() >= GC_AFTER_FLUSHED_BYTES) this.queueGc(GC_AFTER_DRAIN_GAP_MS);
     }
     if (this.arrayBuffers() - this.arrayBuffersAfterGc >= GC_AFTER_ARRAY_BUFFER_GROWTH) this.queueGc();
     if (quiet && !this.gcQueued && now - this.gcAtIngested >= GC_AFTER_INGESTED_BYTES && performance.now() - this.gcAt >= GC_MIN_INTERVAL_MS) this.runGc();

@@ -3,6 +3,22 @@
 // Allocating them afresh each time makes the C allocator either map and fault in fresh pages
 // per push (costly in CPU) or keep growing its heap (costly in RSS); reusing a handful of
 // buffers avoids both. Only buffers handed out by acquire() are taken back, each once.
+// They serve ingest only: once pushes pause, the reclaimer empties every pool
+// (drainBufferPools), so a burst's buffers (up to 16 MiB each) do not stay for good.
+
+/** Every pool made (weakly: a pool dies with its owner, e.g. an ingester in the tests). */
+const pools = new Set<WeakRef<BufferPool>>();
+
+/** Empties every live pool; returns the bytes let go (freed by the next GC). */
+export function drainBufferPools(): number {
+  let n = 0;
+  for (const ref of pools) {
+    const p = ref.deref();
+    if (p) n += p.drain();
+    else pools.delete(ref);
+  }
+  return n;
+}
 
 export class BufferPool {
   private readonly free: ArrayBuffer[] = [];
@@ -16,7 +32,9 @@ export class BufferPool {
     private readonly maxFree = 4,
     private readonly maxSize = 16 << 20,
     private readonly minSize = 64 << 10,
-  ) {}
+  ) {
+    pools.add(new WeakRef(this));
+  }
 
   /** A buffer of exactly n bytes (contents undefined). Give it back with release() when done. */
   acquire(n: number): Buffer {
@@ -51,6 +69,13 @@ export class BufferPool {
     let smallest = 0;
     for (let i = 1; i < this.free.length; i++) if (this.free[i]!.byteLength < this.free[smallest]!.byteLength) smallest = i;
     if (this.free[smallest]!.byteLength < ab.byteLength) this.free[smallest] = ab;
+  }
+
+  /** Lets go of every buffer held for reuse (lent ones come back as usual); returns their bytes. */
+  drain(): number {
+    const n = this.freeBytes;
+    this.free.length = 0;
+    return n;
   }
 
   /** Bytes held for reuse. */

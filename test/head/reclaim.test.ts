@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Reclaimer, type IngestTotals } from '../../src/head/reclaim.js';
 import { BlockSlab, SLAB_BYTES, slabPool } from '../../src/chunk/block-slab.js';
 import { OpenBlock, pooledLineBuffers } from '../../src/chunk/open-block.js';
+import { BufferPool } from '../../src/util/buffer-pool.js';
 
 const MiB = 1024 * 1024;
 
@@ -72,7 +73,9 @@ describe('reclaimer', () => {
   it('empties the block memory pools once pushes pause, not while they come or wait', async () => {
     vi.useFakeTimers();
     const { totals, metrics, r } = setup();
+    const bodies = new BufferPool(4);
     const fillPools = (): void => {
+      bodies.release(bodies.acquire(3 * MiB));
       for (let i = 0; i < 17; i++) slabPool.release(new BlockSlab(SLAB_BYTES));
       const b = new OpenBlock(256 * 1024, { meta: 64, lines: 256 * 1024, sm: 32 });
       b.append(1n, 'x', []);
@@ -89,11 +92,13 @@ describe('reclaimer', () => {
       await vi.advanceTimersByTimeAsync(1000);
       expect(slabPool.size).toBeGreaterThan(0);
       expect(pooledLineBuffers()).toBeGreaterThan(0);
+      expect(bodies.freeBytes).toBe(4 * MiB);
       expect(metrics.forcedGcs).toBe(0);
       totals.pushesInFlight = 0;
       await vi.advanceTimersByTimeAsync(250); // quiet
       expect(slabPool.size).toBe(0);
       expect(pooledLineBuffers()).toBe(0);
+      expect(bodies.freeBytes).toBe(0);
       await vi.advanceTimersByTimeAsync(600);
       expect(metrics.forcedGcs).toBe(1); // 17 MiB let go: one collection frees them, soon
     } finally {

@@ -2,9 +2,25 @@
 // (each once: a double release must not let two users share a buffer), keeps at most maxFree,
 // and leaves small and huge requests to plain allocation.
 import { describe, expect, it } from 'vitest';
-import { BufferPool } from '../../src/util/buffer-pool.js';
+import { BufferPool, drainBufferPools } from '../../src/util/buffer-pool.js';
 
 describe('BufferPool', () => {
+  it('drainBufferPools lets go of what every pool holds; lent buffers still come back after', () => {
+    const p = new BufferPool(4, 1 << 22, 1024);
+    const q = new BufferPool(4, 1 << 22, 1024);
+    const a = p.acquire(100_000);
+    const b = p.acquire(3000);
+    const c = q.acquire(50_000);
+    p.release(a);
+    q.release(c);
+    expect(p.freeBytes + q.freeBytes).toBe(131072 + 65536);
+    expect(drainBufferPools()).toBeGreaterThanOrEqual(131072 + 65536);
+    expect(p.freeBytes + q.freeBytes).toBe(0);
+    expect(p.acquire(100_000).buffer).not.toBe(a.buffer);
+    p.release(b); // lent before the drain: taken back
+    expect(p.acquire(3000).buffer).toBe(b.buffer);
+  });
+
   it('reuses a released buffer for a request that fits', () => {
     const p = new BufferPool(2, 1 << 22, 1024);
     const a = p.acquire(100_000);
