@@ -56,7 +56,7 @@ export interface ScanKernels {
    * (codes[i] >= 0 with bit 8 set; other slots untouched): out[2i] = -1 when no key of `keys`
    * (lowercased, priority order, keys[keyOff[k]..keyOff[k+1])) has a value, -2 when the line holds
    * an escaped quoted value (the string path must unquote it), else the best key's value is
-   * buf[out[2i], out[2i+1]). push/detect.ts logfmtLevelBytes is the string-returning original.
+   * buf[out[2i], out[2i+1]). push/detect.ts logfmtLevel is the string original (it also answers the -2 lines).
    */
   logfmtLevels(buf: Uint8Array, ranges: Int32Array, n: number, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array, out: Int32Array): void;
   /**

@@ -575,96 +575,6 @@ const BYTE_CLASS = (() => {
   return t;
 })();
 
-function eqFoldBytes(b: Uint8Array, s: number, e: number, lower: string): boolean {
-  if (e - s !== lower.length) return false;
-  for (let i = s; i < e; i++) {
-    let c = b[i]!;
-    if (c >= 65 && c <= 90) c += 32;
-    if (c !== lower.charCodeAt(i - s)) return false;
-  }
-  return true;
-}
-
-function logfmtLevelBytes(b: Buffer, start: number, n: number, hints: readonly string[], hintsLower: readonly string[]): string | undefined {
-  let pos = start;
-  let best = hints.length;
-  let res: string | undefined;
-  while (pos < n) {
-    while (pos < n && b[pos]! <= 32) pos++;
-    if (pos >= n) break;
-    const ks = pos;
-    let ke = -1; // key = b[ks, ke) when ke >= 0
-    let vs = -1;
-    let ve = -1;
-    let value: string | undefined;
-    let hasEqual = false;
-    let stop = false;
-    while (pos < n) {
-      const c = b[pos]!;
-      if (c === 61) {
-        if (pos > ks) ke = pos;
-        else stop = true;
-        hasEqual = true;
-        break;
-      }
-      if (c === 34) { stop = true; break; }
-      if (c <= 32) { ke = pos; break; }
-      pos++;
-    }
-    if (pos >= n && !stop && !hasEqual) ke = pos;
-    if (stop) break;
-    if (hasEqual) {
-      pos++;
-      if (pos < n) {
-        const c = b[pos]!;
-        if (c === 34) {
-          let esc = false;
-          let hasEsc = false;
-          let q = pos + 1;
-          let closed = -1;
-          for (; q < n; q++) {
-            const d = b[q]!;
-            if (esc) esc = false;
-            else if (d === 92) { esc = true; hasEsc = true; }
-            else if (d === 34) { closed = q; break; }
-          }
-          if (closed < 0) break;
-          if (hasEsc) {
-            value = logfmtUnquote(b.toString('latin1', pos, closed + 1));
-            if (value === undefined) break;
-          } else if (closed > pos + 1) { vs = pos + 1; ve = closed; }
-          pos = closed + 1;
-        } else if (c > 32) {
-          const s0 = pos;
-          let bad = false;
-          while (pos < n) {
-            const d = b[pos]!;
-            if (d === 61 || d === 34) { bad = true; break; }
-            if (d <= 32) break;
-            pos++;
-          }
-          if (bad) break;
-          vs = s0;
-          ve = pos;
-        }
-      }
-    }
-    if (ke >= 0) {
-      const kl = ke - ks;
-      for (let x = 0; x < best; x++) {
-        const h = hintsLower[x]!;
-        if (h.length === kl && eqFoldBytes(b, ks, ke, h)) {
-          res = value ?? (vs >= 0 ? b.toString('latin1', vs, ve) : '');
-          best = x;
-          if (x === 0) return res;
-          break;
-        }
-      }
-    }
-  }
-  return res;
-}
-
 /**
  * detectLevelFromLogLine over the bytes b[start, end); undefined when the line is not pure ASCII
  * or may be JSON (the caller then decodes the line and uses the string version).
@@ -716,9 +626,10 @@ function keysOf(d: LevelDetector): { keys: Uint8Array; off: Int32Array } {
 function finishLevel(d: LevelDetector, b: Buffer, start: number, end: number, code: number, values: Int32Array, at: number): string | undefined {
   if (code < 0) return undefined;
   if ((code & 256) !== 0) {
-    // the logfmt kernel's answer: the value's range, none (-1), or an escaped value (-2: the string path)
+    // the logfmt kernel's answer: the value's range, none (-1), or an escaped value (-2: the
+    // string path unquotes it; the kernel saw an ASCII line, so latin1 decodes it exactly)
     const vs = values[at]!;
-    const v = vs >= 0 ? b.toString('latin1', vs, values[at + 1]!) : vs === -2 ? logfmtLevelBytes(b, start, end, d.fields, d.fieldsLower) : undefined;
+    const v = vs >= 0 ? b.toString('latin1', vs, values[at + 1]!) : vs === -2 ? logfmtLevel(b.toString('latin1', start, end), d.fields, d.fieldsLower) : undefined;
     if (v !== undefined) {
       const k = knownLevel(v);
       if (k !== undefined) return k;
