@@ -8,7 +8,7 @@
 //
 // A fresh mapping costs a page fault per 4 KiB written (~12 µs each on the bench VM, about
 // 0.7 CPU-s per GiB ingested for the slabs alone), so a slab whose blocks were written to a chunk
-// file and that no query snapshot ever saw goes back to a pool (SlabPool, up to 16 MiB) and
+// file and that no query snapshot ever saw goes back to a pool (SlabPool, up to 32 MiB) and
 // the next head writes its blocks there instead of into new memory.
 export const SLAB_BYTES = 1 << 20;
 
@@ -66,4 +66,4 @@ export class SlabPool {
  * The pool every stream head shares (16 MiB at most): a flush under the head cap frees dozens of
  * heads' slabs at once, and the same streams need as many again moments later.
  */
-export const slabPool = new SlabPool(16);
+export const slabPool = new SlabPool(32);

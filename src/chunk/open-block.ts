@@ -67,7 +67,7 @@ const META_MAX = 15;
  * emptied when ingest goes quiet (head/reclaim.ts).
  */
 const linePool: Buffer[] = [];
-const LINE_POOL_MAX = 32;
+const LINE_POOL_MAX = 64;
 /** Buffers below this size come from malloc's heap, not their own mapping: not worth keeping. */
 const LINE_POOL_MIN = 128 * 1024;
 
