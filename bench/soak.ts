@@ -354,15 +354,31 @@ function slope(xs: number[], ys: number[]): number {
   return den === 0 ? 0 : num / den;
 }
 
-/** The server's event-loop lag maximum since the last scrape and its in-memory head bytes. */
-async function scrapeMetrics(url: string): Promise<{ lag: number | null; headBytes: number | null }> {
+/** Gauges of the server's memory the soak follows, by /metrics name (a breakdown of its RSS). */
+const MEMORY_GAUGES: [string, string][] = [
+  ['v8Heap', 'nodejs_heap_size_total_bytes'],
+  ['external', 'nodejs_external_memory_bytes'],
+  ['mallocHeap', 'bramble_malloc_heap_bytes'],
+  ['mallocFree', 'bramble_malloc_free_bytes'],
+  ['mallocMmap', 'bramble_malloc_mmap_bytes'],
+  ['workersHeap', 'bramble_scan_workers_heap_bytes'],
+  ['workersExternal', 'bramble_scan_workers_external_bytes'],
+];
+
+/** The server's event-loop lag maximum since the last scrape, its in-memory head bytes and memory gauges. */
+async function scrapeMetrics(url: string): Promise<{ lag: number | null; headBytes: number | null; memory: Record<string, number> }> {
+  const memory: Record<string, number> = {};
   try {
     const t = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
     const m = /^bramble_event_loop_lag_max_seconds (\S+)$/m.exec(t);
     const h = /^bramble_head_bytes (\S+)$/m.exec(t);
-    return { lag: m ? Number(m[1]) : null, headBytes: h ? Number(h[1]) : null };
+    for (const [key, name] of MEMORY_GAUGES) {
+      const g = new RegExp(`^${name} (\\S+)$`, 'm').exec(t);
+      if (g) memory[key] = Number(g[1]);
+    }
+    return { lag: m ? Number(m[1]) : null, headBytes: h ? Number(h[1]) : null, memory };
   } catch {
-    return { lag: null, headBytes: null };
+    return { lag: null, headBytes: null, memory };
   }
 }
 
@@ -457,6 +473,7 @@ async function main(): Promise<void> {
   const rss: { t: number; rss: number }[] = [];
   const lags: number[] = [];
   const heads: { t: number; bytes: number }[] = [];
+  const memory: { t: number; m: Record<string, number> }[] = [];
   const sampler = setInterval(() => {
     try {
       rss.push({ t: (Date.now() - startMs) / 1000, rss: memInfo(srv.pid).rss });
@@ -468,6 +485,7 @@ async function main(): Promise<void> {
     void scrapeMetrics(srv.url).then((m) => {
       if (m.lag !== null) lags.push(m.lag);
       if (m.headBytes !== null) heads.push({ t: (Date.now() - startMs) / 1000, bytes: m.headBytes });
+      if (Object.keys(m.memory).length > 0) memory.push({ t: (Date.now() - startMs) / 1000, m: m.memory });
     });
   }, 5000);
   const progress = setInterval(() => {
@@ -505,6 +523,11 @@ async function main(): Promise<void> {
   if (last.lag !== null) lags.push(last.lag);
   log(`soak done after ${elapsedS.toFixed(0)} s; verifying ${push.lines} acknowledged lines ...`);
   const v = await verify(srv.url, streams, spots, startMs);
+  // Memory once the load is gone: heads flushed, then 8 s for the reclaimer's collection and trim.
+  // What stays is the server's floor; a floor that rises with the soak's length is a leak.
+  await fetch(`${srv.url}/flush`, { method: 'POST' }).catch(() => {});
+  await delay(8000);
+  const settled = { rssMiB: memInfo(srv.pid).rss / MiB, memoryMiB: Object.fromEntries(Object.entries((await scrapeMetrics(srv.url)).memory).map(([k, b]) => [k, b / MiB])) };
   const diskInfo = srv.dataDir;
   await srv.stop();
   srv.cleanup(o.keep);
@@ -515,6 +538,12 @@ async function main(): Promise<void> {
   const slopeMiBPerMin = slope(half.map((r) => r.t / 60), half.map((r) => r.rss / MiB));
   // Medians per quarter of the soak: a plateau shows as flat later quarters despite GC sawtooth.
   const quarterMedians = [0, 1, 2, 3].map((q) => quantile(rss.filter((r) => r.t >= (q * elapsedS) / 4 && r.t < ((q + 1) * elapsedS) / 4).map((r) => r.rss / MiB), 0.5));
+  // the same per quarter for each memory gauge: which part of RSS grows
+  const memoryQuarterMiB: Record<string, number[]> = {};
+  for (const [key] of MEMORY_GAUGES) {
+    if (!memory.some((x) => key in x.m)) continue;
+    memoryQuarterMiB[key] = [0, 1, 2, 3].map((q) => quantile(memory.filter((x) => x.t >= (q * elapsedS) / 4 && x.t < ((q + 1) * elapsedS) / 4 && key in x.m).map((x) => x.m[key]! / MiB), 0.5));
+  }
   const queryRows = [...qs.byName].map(([name, s]) => ({ name, calls: s.calls, errors: s.errors, p50Ms: quantile(s.ms, 0.5), p99Ms: quantile(s.ms, 0.99), maxMs: Math.max(...s.ms) }));
   const result = {
     when: new Date().toISOString(),
@@ -532,6 +561,8 @@ async function main(): Promise<void> {
     tail,
     rss: { samples: rss.length, minMiB: Math.min(...rssMiB), medianMiB: quantile(rssMiB, 0.5), maxMiB: Math.max(...rssMiB), secondHalfSlopeMiBPerMin: slopeMiBPerMin, quarterMediansMiB: quarterMedians, series: rss.map((r) => [Math.round(r.t), Math.round(r.rss / MiB)]) },
     headBytes: { medianMiB: quantile(heads.map((h) => h.bytes / MiB), 0.5), maxMiB: Math.max(0, ...heads.map((h) => h.bytes / MiB)), series: heads.map((h) => [Math.round(h.t), Math.round(h.bytes / MiB)]) },
+    memoryQuarterMediansMiB: memoryQuarterMiB,
+    settled,
     eventLoopLag: { scrapes: lags.length, maxMs: Math.max(0, ...lags) * 1000, p50OfMaxesMs: quantile(lags, 0.5) * 1000 },
     serverCpuS: cpu,
     serverCpuPct: (cpu / elapsedS) * 100,
@@ -556,6 +587,8 @@ async function main(): Promise<void> {
   out.push(`  tail        ${tail.entries} entries in ${tail.frames} frames, errors ${tail.errors.length}`);
   out.push(`  RSS         min ${f1(result.rss.minMiB)} / median ${f1(result.rss.medianMiB)} / max ${f1(result.rss.maxMiB)} MiB over ${rss.length} samples; 2nd-half slope ${slopeMiBPerMin.toFixed(2)} MiB/min; quarter medians ${quarterMedians.map((m) => m.toFixed(0)).join(' / ')} MiB`);
   out.push(`  head bytes  median ${f1(result.headBytes.medianMiB)} / max ${f1(result.headBytes.maxMiB)} MiB in memory (bramble_head_bytes)`);
+  out.push(`  memory      quarter medians (MiB): ${Object.entries(memoryQuarterMiB).map(([k, v]) => `${k} ${v.map((m) => m.toFixed(0)).join('/')}`).join(', ')}`);
+  out.push(`  settled     8 s after the load and a flush: RSS ${f1(settled.rssMiB)} MiB; ${Object.entries(settled.memoryMiB).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
   out.push(`  event loop  max lag ${f1(result.eventLoopLag.maxMs)} ms (median of per-5s maxima ${f1(result.eventLoopLag.p50OfMaxesMs)} ms)`);
   out.push(`  server CPU  ${f1(cpu)} s (${f1(result.serverCpuPct)}% of one core)`);
   out.push(`  verify      ${v.streamsExpected} streams, ${v.linesExpected} lines acknowledged, ${v.linesCounted} counted, ${v.streamsMismatched} streams mismatched; ${v.spotChecked} exact spot-checks, ${v.spotFailed} failed`);
