@@ -8,7 +8,7 @@
 //
 // A fresh mapping costs a page fault per 4 KiB written (~12 µs each on the bench VM, about
 // 0.7 CPU-s per GiB ingested for the slabs alone), so a slab whose blocks were written to a chunk
-// file and that no query snapshot ever saw goes back to a pool (SlabPool, up to 32 MiB) and
+// file and that no query snapshot ever saw goes back to a pool (SlabPool, up to 24 MiB) and
 // the next head writes its blocks there instead of into new memory.
 export const SLAB_BYTES = 1 << 20;
 
@@ -53,17 +53,19 @@ export class SlabPool {
     return this.free.length;
   }
 
-  /** Lets every pooled slab go (to the GC) when ingest has gone quiet; returns their bytes. */
-  drain(): number {
+  /**
+   * Lets pooled slabs go (to the GC) when ingest has gone quiet, until `maxBytes` went (all by
+   * default); returns their bytes.
+   */
+  drain(maxBytes = Infinity): number {
     let bytes = 0;
-    for (const s of this.free) bytes += s.bytes.length;
-    this.free.length = 0;
+    while (bytes < maxBytes && this.free.length > 0) bytes += this.free.pop()!.bytes.length;
     return bytes;
   }
 }
 
 /**
- * The pool every stream head shares (16 MiB at most): a flush under the head cap frees dozens of
+ * The pool every stream head shares (24 MiB at most): a flush under the head cap frees dozens of
  * heads' slabs at once, and the same streams need as many again moments later.
  */
-export const slabPool = new SlabPool(32);
+export const slabPool = new SlabPool(24);

@@ -67,7 +67,7 @@ const META_MAX = 15;
  * emptied when ingest goes quiet (head/reclaim.ts).
  */
 const linePool: Buffer[] = [];
-const LINE_POOL_MAX = 64;
+const LINE_POOL_MAX = 48;
 /** Buffers below this size come from malloc's heap, not their own mapping: not worth keeping. */
 const LINE_POOL_MIN = 128 * 1024;
 
@@ -89,10 +89,9 @@ export function pooledLineBuffers(): number {
 }
 
 /** Lets every pooled line buffer go (to the GC) when ingest has gone quiet; returns their bytes. */
-export function drainLinePool(): number {
+export function drainLinePool(maxBytes = Infinity): number {
   let bytes = 0;
-  for (const b of linePool) bytes += b.length;
-  linePool.length = 0;
+  while (bytes < maxBytes && linePool.length > 0) bytes += linePool.pop()!.length;
   return bytes;
 }
 

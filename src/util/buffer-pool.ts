@@ -9,13 +9,14 @@
 /** Every pool made (weakly: a pool dies with its owner, e.g. an ingester in the tests). */
 const pools = new Set<WeakRef<BufferPool>>();
 
-/** Empties every live pool; returns the bytes let go (freed by the next GC). */
-export function drainBufferPools(): number {
+/** Empties the live pools until `maxBytes` went (all by default); returns the bytes let go (freed by the next GC). */
+export function drainBufferPools(maxBytes = Infinity): number {
   let n = 0;
   for (const ref of pools) {
     const p = ref.deref();
-    if (p) n += p.drain();
-    else pools.delete(ref);
+    if (p) {
+      if (n < maxBytes) n += p.drain(maxBytes - n);
+    } else pools.delete(ref);
   }
   return n;
 }
@@ -71,10 +72,10 @@ export class BufferPool {
     if (this.free[smallest]!.byteLength < ab.byteLength) this.free[smallest] = ab;
   }
 
-  /** Lets go of every buffer held for reuse (lent ones come back as usual); returns their bytes. */
-  drain(): number {
-    const n = this.freeBytes;
-    this.free.length = 0;
+  /** Lets go of the buffers held for reuse until `maxBytes` went (lent ones come back as usual); returns their bytes. */
+  drain(maxBytes = Infinity): number {
+    let n = 0;
+    while (n < maxBytes && this.free.length > 0) n += this.free.pop()!.byteLength;
     return n;
   }
 

@@ -1,6 +1,6 @@
 // The reclaimer runs a full GC after every 16 MiB of chunks flushed (at most one per 2 s), and
 // once pushes pause (none under way, none arrived for 250 ms) after a burst of 64 MiB or more;
-// such a pause also empties the block memory pools. Driven here with fake
+// such a pause also empties the memory pools, 16 MiB per collection. Driven here with fake
 // timers and made-up ingest totals; the GC itself is real (counted in the metrics). The trim is
 // tested with the native kernels.
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -95,12 +95,15 @@ describe('reclaimer', () => {
       expect(bodies.freeBytes).toBe(4 * MiB);
       expect(metrics.forcedGcs).toBe(0);
       totals.pushesInFlight = 0;
-      await vi.advanceTimersByTimeAsync(250); // quiet
+      await vi.advanceTimersByTimeAsync(250); // quiet: 16 MiB go at once, and a collection frees them
+      expect(slabPool.size).toBe(1);
+      await vi.advanceTimersByTimeAsync(600); // the rest (~5 MiB) after that collection
       expect(slabPool.size).toBe(0);
       expect(pooledLineBuffers()).toBe(0);
       expect(bodies.freeBytes).toBe(0);
-      await vi.advanceTimersByTimeAsync(600);
-      expect(metrics.forcedGcs).toBe(1); // 17 MiB let go: one collection frees them, soon
+      expect(metrics.forcedGcs).toBe(1);
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(metrics.forcedGcs).toBe(1); // under 8 MiB: left to V8
     } finally {
       r.stop();
     }
@@ -170,6 +173,30 @@ describe('reclaimer', () => {
       expect(trims).toBe(2);
       await vi.advanceTimersByTimeAsync(200);
       expect(trims).toBe(3);
+    } finally {
+      r.stop();
+    }
+  });
+
+  it('lets pooled memory go 16 MiB at a time, one collection each, 0.5 s apart', async () => {
+    vi.useFakeTimers();
+    const { metrics, r } = setup();
+    const gcTimes: number[] = [];
+    r.start();
+    try {
+      await vi.advanceTimersByTimeAsync(2000);
+      for (let i = 0; i < 32; i++) slabPool.release(new BlockSlab(SLAB_BYTES));
+      expect(slabPool.size).toBe(32);
+      for (let t = 0; t < 3000; t += 50) {
+        const before = metrics.forcedGcs;
+        await vi.advanceTimersByTimeAsync(50);
+        if (metrics.forcedGcs > before) gcTimes.push(t);
+        // never more than one step out of the pool ahead of its collection
+        expect(32 - slabPool.size).toBeLessThanOrEqual(16 * (metrics.forcedGcs + 1));
+      }
+      expect(slabPool.size).toBe(0);
+      expect(metrics.forcedGcs).toBe(2);
+      expect(gcTimes[1]! - gcTimes[0]!).toBeGreaterThanOrEqual(450);
     } finally {
       r.stop();
     }
