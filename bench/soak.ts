@@ -472,6 +472,8 @@ async function main(): Promise<void> {
 
   const rss: { t: number; rss: number }[] = [];
   const lags: number[] = [];
+  /** when each scrape's maximum was seen (s since the start), to place the worst stalls */
+  const lagAt: number[] = [];
   const heads: { t: number; bytes: number }[] = [];
   const memory: { t: number; m: Record<string, number> }[] = [];
   const sampler = setInterval(() => {
@@ -483,7 +485,10 @@ async function main(): Promise<void> {
   }, 3000);
   const lagTimer = setInterval(() => {
     void scrapeMetrics(srv.url).then((m) => {
-      if (m.lag !== null) lags.push(m.lag);
+      if (m.lag !== null) {
+        lags.push(m.lag);
+        lagAt.push((Date.now() - startMs) / 1000);
+      }
       if (m.headBytes !== null) heads.push({ t: (Date.now() - startMs) / 1000, bytes: m.headBytes });
       if (Object.keys(m.memory).length > 0) memory.push({ t: (Date.now() - startMs) / 1000, m: m.memory });
     });
@@ -520,7 +525,10 @@ async function main(): Promise<void> {
   const elapsedS = (Date.now() - startMs) / 1000;
   const cpu = cpuSeconds(srv.pid) - cpu0;
   const last = await scrapeMetrics(srv.url);
-  if (last.lag !== null) lags.push(last.lag);
+  if (last.lag !== null) {
+    lags.push(last.lag);
+    lagAt.push((Date.now() - startMs) / 1000);
+  }
   log(`soak done after ${elapsedS.toFixed(0)} s; verifying ${push.lines} acknowledged lines ...`);
   const v = await verify(srv.url, streams, spots, startMs);
   // Memory once the load is gone: heads flushed, then 8 s for the reclaimer's collection and trim.
@@ -563,7 +571,11 @@ async function main(): Promise<void> {
     headBytes: { medianMiB: quantile(heads.map((h) => h.bytes / MiB), 0.5), maxMiB: Math.max(0, ...heads.map((h) => h.bytes / MiB)), series: heads.map((h) => [Math.round(h.t), Math.round(h.bytes / MiB)]) },
     memoryQuarterMediansMiB: memoryQuarterMiB,
     settled,
-    eventLoopLag: { scrapes: lags.length, maxMs: Math.max(0, ...lags) * 1000, p50OfMaxesMs: quantile(lags, 0.5) * 1000 },
+    eventLoopLag: {
+      scrapes: lags.length, maxMs: Math.max(0, ...lags) * 1000, p50OfMaxesMs: quantile(lags, 0.5) * 1000,
+      // the five worst 5-s windows: [end of the window in s since the start, max lag ms]
+      worst: lags.map((l, i) => [Math.round(lagAt[i]!), Math.round(l * 1000)]).sort((a, b) => b[1]! - a[1]!).slice(0, 5),
+    },
     serverCpuS: cpu,
     serverCpuPct: (cpu / elapsedS) * 100,
     verify: v,
@@ -589,7 +601,7 @@ async function main(): Promise<void> {
   out.push(`  head bytes  median ${f1(result.headBytes.medianMiB)} / max ${f1(result.headBytes.maxMiB)} MiB in memory (bramble_head_bytes)`);
   out.push(`  memory      quarter medians (MiB): ${Object.entries(memoryQuarterMiB).map(([k, v]) => `${k} ${v.map((m) => m.toFixed(0)).join('/')}`).join(', ')}`);
   out.push(`  settled     8 s after the load and a flush: RSS ${f1(settled.rssMiB)} MiB; ${Object.entries(settled.memoryMiB).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
-  out.push(`  event loop  max lag ${f1(result.eventLoopLag.maxMs)} ms (median of per-5s maxima ${f1(result.eventLoopLag.p50OfMaxesMs)} ms)`);
+  out.push(`  event loop  max lag ${f1(result.eventLoopLag.maxMs)} ms (median of per-5s maxima ${f1(result.eventLoopLag.p50OfMaxesMs)} ms); worst windows ${result.eventLoopLag.worst.map(([t, ms]) => `${ms} ms at ${t} s`).join(', ')} of ${f1(elapsedS)} s`);
   out.push(`  server CPU  ${f1(cpu)} s (${f1(result.serverCpuPct)}% of one core)`);
   out.push(`  verify      ${v.streamsExpected} streams, ${v.linesExpected} lines acknowledged, ${v.linesCounted} counted, ${v.streamsMismatched} streams mismatched; ${v.spotChecked} exact spot-checks, ${v.spotFailed} failed`);
   for (const m of [...push.errorSamples, ...qs.errorSamples, ...tail.errors, ...v.mismatchSamples, ...v.spotSamples]) out.push(`    ! ${m}`);
