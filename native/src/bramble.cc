@@ -1546,12 +1546,12 @@ static napi_value MallocTrimAsync(napi_env env, napi_callback_info info) {
   return promise;
 }
 
-// mallocStats(): [heapBytes, freeBytes, topBytes, mmapBytes] | null — glibc's mallinfo2 (summed
-// over every arena): bytes the arenas hold from the OS, free bytes inside them (which malloc_trim
-// may hand back; already-returned pages still count), the releasable top of the main heap, and
-// bytes of chunks mmapped on their own. It walks each arena's free lists under that arena's
-// lock: microseconds for the few thousand free chunks a server has. mallinfo2 came with glibc 2.33; it is looked up at run
-// time so the addon also loads on older glibc (then null, as without glibc).
+// mallocStats(): [heapBytes, freeBytes, mmapBytes] | null — glibc's mallinfo2 (summed over every
+// arena): bytes the arenas hold from the OS, free bytes inside them (which malloc_trim may hand
+// back; already-returned pages still count), and bytes of chunks mmapped on their own. It walks
+// each arena's free lists under that arena's lock: microseconds for the few thousand free chunks
+// a server has. mallinfo2 came with glibc 2.33; it is looked up at run time so the addon also
+// loads on older glibc (then null, as without glibc).
 #if defined(__GLIBC__)
 struct Mallinfo2Compat {
   size_t arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
@@ -1565,9 +1565,9 @@ static napi_value MallocStats(napi_env env, napi_callback_info) {
   static Mallinfo2Fn fn = reinterpret_cast<Mallinfo2Fn>(dlsym(RTLD_DEFAULT, "mallinfo2"));
   if (fn) {
     Mallinfo2Compat m = fn();
-    double v[4] = {(double)m.arena, (double)m.fordblks, (double)m.keepcost, (double)m.hblkhd};
-    CHECK(napi_create_array_with_length(env, 4, &result));
-    for (uint32_t i = 0; i < 4; i++) {
+    double v[3] = {(double)m.arena, (double)m.fordblks, (double)m.hblkhd};
+    CHECK(napi_create_array_with_length(env, 3, &result));
+    for (uint32_t i = 0; i < 3; i++) {
       napi_value x;
       CHECK(napi_create_double(env, v[i], &x));
       CHECK(napi_set_element(env, result, i, x));

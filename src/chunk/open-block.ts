@@ -88,7 +88,7 @@ export function pooledLineBuffers(): number {
   return linePool.length;
 }
 
-/** Lets every pooled line buffer go (to the GC) when ingest has gone quiet; returns their bytes. */
+/** Lets pooled line buffers go (to the GC) when ingest has gone quiet, until `maxBytes` went (all by default); returns their bytes. */
 export function drainLinePool(maxBytes = Infinity): number {
   let bytes = 0;
   while (bytes < maxBytes && linePool.length > 0) bytes += linePool.pop()!.length;

@@ -442,7 +442,7 @@ interface NativeBinding {
   snappyDecodeInto?(src: Uint8Array, start: number, dst: Uint8Array): number;
   levelScan?(buf: Uint8Array, ranges: Int32Array, n: number, cls: Uint8Array, rightBoundary: Uint8Array, words: Uint8Array, wordOff: Int32Array, out: Int32Array): void;
   mallocTrimAsync?(): Promise<boolean>;
-  mallocStats?(): [number, number, number, number] | null;
+  mallocStats?(): [number, number, number] | null;
   copyRanges?(src: Uint8Array, ranges: Int32Array, n: number, dst: Uint8Array, at: number): number;
   logfmtLevels?(buf: Uint8Array, ranges: Int32Array, n: number, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array, out: Int32Array): void;
   scanStream?(buf: Uint8Array, start: number, end: number, out: Float64Array): number;
@@ -539,7 +539,7 @@ export interface MallocStats {
 /** glibc's malloc statistics; null without the addon, glibc, or mallinfo2 (glibc < 2.33). */
 export function mallocStats(): MallocStats | null {
   const m = binding?.mallocStats?.();
-  return m ? { heapBytes: m[0], freeBytes: m[1], mmapBytes: m[3] } : null;
+  return m ? { heapBytes: m[0], freeBytes: m[1], mmapBytes: m[2] } : null;
 }
 
 /** The kernels the engine uses: native when built, else TypeScript. */

@@ -4,7 +4,7 @@
 // timers and made-up ingest totals; the GC itself is real (counted in the metrics). The trim is
 // tested with the native kernels.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Reclaimer, type IngestTotals } from '../../src/head/reclaim.js';
+import { Reclaimer, type IngestTotals, type ReclaimHooks } from '../../src/head/reclaim.js';
 import { BlockSlab, SLAB_BYTES, slabPool } from '../../src/chunk/block-slab.js';
 import { OpenBlock, pooledLineBuffers } from '../../src/chunk/open-block.js';
 import { BufferPool } from '../../src/util/buffer-pool.js';
@@ -15,11 +15,11 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-function setup() {
+function setup(hooks: ReclaimHooks = {}) {
   const totals: IngestTotals = { chunkBytesFlushed: 0, bytesIngested: 0, pushesInFlight: 0 };
   const metrics = { forcedGcs: 0, forcedGcSeconds: 0, mallocTrimSeconds: 0 };
   const ab = { bytes: 100 * MiB };
-  const r = new Reclaimer(() => totals, metrics, { arrayBuffers: () => ab.bytes });
+  const r = new Reclaimer(() => totals, metrics, { arrayBuffers: () => ab.bytes, ...hooks });
   return { totals, metrics, r, ab };
 }
 
@@ -138,12 +138,9 @@ describe('reclaimer', () => {
 
   it('trims every 5 s, but waits while queries run until 1 s without one, at most 30 s', async () => {
     vi.useFakeTimers();
-    const totals: IngestTotals = { chunkBytesFlushed: 0, bytesIngested: 0, pushesInFlight: 0 };
-    const metrics = { forcedGcs: 0, forcedGcSeconds: 0, mallocTrimSeconds: 0 };
     const q = { quiet: Infinity };
     let trims = 0;
-    const r = new Reclaimer(() => totals, metrics, {
-      arrayBuffers: () => 0,
+    const { r } = setup({
       queryQuietMs: () => q.quiet,
       trim: async () => {
         trims++;
