@@ -3,7 +3,8 @@
 // building a block's trigram bloom filter; LZ4 block compression (fast and hash-chain); on the ingest path, snappy block decoding of push bodies;
 // copying a batch of line byte ranges into an open block; the logfmt step of level detection;
 // the common shape of a push's stream messages (protobuf);
-// and glibc's malloc_trim, so the server can hand freed heap pages back to the OS. src/native/index.ts
+// glibc's malloc_trim, so the server can hand freed heap pages back to the OS; and page-aligned
+// memory for the write-ahead log's O_DIRECT writes. src/native/index.ts
 // loads this addon when it was built and otherwise uses TypeScript implementations with identical results.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -1628,6 +1629,42 @@ static napi_value CopyRanges(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// alignedBuffer(size: number, align: number): ArrayBuffer — size zeroed bytes at an address that
+// is a multiple of align (a power of two, at least 8): O_DIRECT writes need their memory aligned
+// to the device's block size, which no JavaScript allocation promises. Freed when the
+// ArrayBuffer is collected.
+static void FreeAligned(napi_env, void* data, void*) { free(data); }
+
+static napi_value AlignedBuffer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  double sizeD, alignD;
+  if (argc < 2 || napi_get_value_double(env, argv[0], &sizeD) != napi_ok || napi_get_value_double(env, argv[1], &alignD) != napi_ok ||
+      !(sizeD >= 1 && sizeD <= (double)(1u << 30)) || !(alignD >= 8 && alignD <= 65536)) {
+    napi_throw_type_error(env, nullptr, "alignedBuffer(size: 1..2^30, align: 8..65536)");
+    return nullptr;
+  }
+  size_t size = (size_t)sizeD, align = (size_t)alignD;
+  if ((align & (align - 1)) != 0) {
+    napi_throw_type_error(env, nullptr, "alignedBuffer: align must be a power of two");
+    return nullptr;
+  }
+  void* p = nullptr;
+  if (posix_memalign(&p, align, size) != 0 || !p) {
+    napi_throw_error(env, nullptr, "out of memory");
+    return nullptr;
+  }
+  memset(p, 0, size);
+  napi_value result;
+  if (napi_create_external_arraybuffer(env, p, size, FreeAligned, nullptr, &result) != napi_ok) {
+    free(p);
+    napi_throw_error(env, nullptr, "alignedBuffer: external ArrayBuffers are not allowed in this runtime");
+    return nullptr;
+  }
+  return result;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"lz4Decode", nullptr, Lz4Decode, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -1641,6 +1678,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"copyRanges", nullptr, CopyRanges, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"logfmtLevels", nullptr, LogfmtLevels, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scanStream", nullptr, ScanStream, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"alignedBuffer", nullptr, AlignedBuffer, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -446,6 +446,7 @@ interface NativeBinding {
   copyRanges?(src: Uint8Array, ranges: Int32Array, n: number, dst: Uint8Array, at: number): number;
   logfmtLevels?(buf: Uint8Array, ranges: Int32Array, n: number, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array, out: Int32Array): void;
   scanStream?(buf: Uint8Array, start: number, end: number, out: Float64Array): number;
+  alignedBuffer?(size: number, align: number): ArrayBuffer;
 }
 
 /**
@@ -540,6 +541,19 @@ export interface MallocStats {
 export function mallocStats(): MallocStats | null {
   const m = binding?.mallocStats?.();
   return m ? { heapBytes: m[0], freeBytes: m[1], mmapBytes: m[2] } : null;
+}
+
+/**
+ * `size` zeroed bytes at an address that is a multiple of `align` (for O_DIRECT writes); null
+ * without the addon or where the runtime forbids memory it does not allocate itself.
+ */
+export function alignedBuffer(size: number, align: number): Uint8Array | null {
+  if (!binding?.alignedBuffer) return null;
+  try {
+    return new Uint8Array(binding.alignedBuffer(size, align));
+  } catch {
+    return null;
+  }
 }
 
 /** The kernels the engine uses: native when built, else TypeScript. */

@@ -4,11 +4,15 @@
 // covers it. Each record has a position (segment << 32 | offset) so the ingester can tell, after a
 // restart, which records a flushed chunk already holds.
 //
-// Record: u32 payload length | u32 crc32(payload) | payload (appended as one or several parts)
+// Segments are written with O_DIRECT where the filesystem allows it (segment-file.ts).
+//
+// Record: u32 payload length | u32 crc32(payload) | payload (appended as one or several parts).
+// A length of 0 ends a segment: no record is empty, and a direct write's page padding is zeros.
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, ftruncateSync, fstatSync } from 'node:fs';
-import { open as openAsync, unlink as unlinkAsync, type FileHandle } from 'node:fs/promises';
+import { unlink as unlinkAsync } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { openSegment, stagingBuffer, type SegmentFile } from './segment-file.js';
 
 const HEADER = 8;
 const SEG_SHIFT = 2 ** 32;
@@ -43,6 +47,15 @@ export interface WalMetrics {
   fsyncs: number;
   bytesWritten: number;
   records: number;
+  /** segments whose filesystem opened them with O_DIRECT but refused direct writes */
+  directRefused: number;
+}
+
+export interface WalOptions {
+  /** write segments with O_DIRECT where the filesystem allows it (default true) */
+  directIO?: boolean;
+  /** the staging buffer for direct writes (default: a page-aligned one from the addon; tests) */
+  stage?: Uint8Array;
 }
 
 export class Wal {
@@ -50,13 +63,20 @@ export class Wal {
   private segOffset = 0;
   private pending: Pending[] = [];
   private writing = false;
-  private fh: FileHandle | null = null;
+  private fh: SegmentFile | null = null;
   private fhSeg = -1;
   private closed = false;
-  readonly metrics: WalMetrics = { fsyncs: 0, bytesWritten: 0, records: 0 };
+  /** the page-aligned staging buffer of direct writes; null: buffered writes */
+  private stage: Uint8Array | null | undefined;
+  readonly metrics: WalMetrics = { fsyncs: 0, bytesWritten: 0, records: 0, directRefused: 0 };
 
-  constructor(private readonly dir: string, private readonly segmentSize: number) {
+  constructor(private readonly dir: string, private readonly segmentSize: number, private readonly opts: WalOptions = {}) {
     mkdirSync(dir, { recursive: true });
+  }
+
+  /** Whether the segment being written bypasses the page cache (for tests and the start-up log). */
+  get directIO(): boolean {
+    return this.fh?.direct === true && !this.fh.refused;
   }
 
   private segments(): number[] {
@@ -83,6 +103,7 @@ export class Wal {
       while (off < data.length) {
         if (off + HEADER > data.length) { reason = 'torn record header'; break; }
         const len = data.readUInt32LE(off);
+        if (len === 0) { reason = isZero(data, off) ? '' : 'empty record'; break; }
         if (len > MAX_RECORD || off + HEADER + len > data.length) { reason = 'torn record'; break; }
         const payload = data.subarray(off + HEADER, off + HEADER + len);
         if (crc32(payload) !== data.readUInt32LE(off + 4)) { reason = 'checksum mismatch'; break; }
@@ -92,7 +113,8 @@ export class Wal {
         off += HEADER + len;
       }
       if (off < data.length) {
-        stats.truncated.push({ segment: segName(seg), offset: off, droppedBytes: data.length - off, reason });
+        // a direct write's zero padding is no loss: cut it off without a report
+        if (reason) stats.truncated.push({ segment: segName(seg), offset: off, droppedBytes: data.length - off, reason });
         const fd = openSync(path, 'r+');
         try {
           ftruncateSync(fd, off);
@@ -145,16 +167,25 @@ export class Wal {
     return { pos, durable };
   }
 
-  private async openSeg(seg: number): Promise<FileHandle> {
+  private async openSeg(seg: number): Promise<SegmentFile> {
     if (this.fh && this.fhSeg === seg) return this.fh;
     if (this.fh) {
-      await this.fh.datasync();
-      await this.fh.close();
+      await this.closeSeg(this.fh);
+      this.fh = null;
       this.metrics.fsyncs++;
     }
-    this.fh = await openAsync(join(this.dir, segName(seg)), 'a');
+    if (this.stage === undefined) this.stage = this.opts.directIO === false ? null : (this.opts.stage ?? stagingBuffer());
+    this.fh = await openSegment(join(this.dir, segName(seg)), this.stage);
     this.fhSeg = seg;
     return this.fh;
+  }
+
+  private async closeSeg(fh: SegmentFile): Promise<void> {
+    if (fh.refused) {
+      this.stage = null; // this filesystem refuses direct writes: stop trying
+      this.metrics.directRefused++;
+    }
+    await fh.close();
   }
 
   private async writeLoop(): Promise<void> {
@@ -169,22 +200,18 @@ export class Wal {
             const seg = batch[i]!.seg;
             let j = i;
             const bufs: Uint8Array[] = [];
+            let len = 0;
             while (j < batch.length && batch[j]!.seg === seg) {
-              bufs.push(batch[j]!.header, ...batch[j]!.payload);
+              const p = batch[j]!;
+              bufs.push(p.header, ...p.payload);
+              len += p.header.length;
+              for (const x of p.payload) len += x.length;
               j++;
             }
             const fh = await this.openSeg(seg);
-            const before = (await fh.stat()).size;
-            try {
-              await fh.writev(bufs);
-              await fh.datasync();
-            } catch (e) {
-              // Leave no partial record behind: cut the file back to where this batch began.
-              try { await fh.truncate(before); } catch { /* best effort */ }
-              throw e;
-            }
+            await fh.append(bufs, len); // leaves no partial record behind when it throws
             this.metrics.fsyncs++;
-            for (const b of bufs) this.metrics.bytesWritten += b.length;
+            this.metrics.bytesWritten += len;
             this.metrics.records += j - i;
             for (let k = i; k < j; k++) batch[k]!.resolve();
             i = j;
@@ -197,7 +224,7 @@ export class Wal {
           const queued = this.pending;
           this.pending = [];
           for (const p of queued) p.reject(err);
-          if (this.fh) { try { await this.fh.close(); } catch { /* ignore */ } }
+          if (this.fh) { try { await this.closeSeg(this.fh); } catch { /* ignore */ } }
           this.fh = null;
           this.fhSeg = -1;
           this.seg++;
@@ -256,9 +283,13 @@ export class Wal {
     await this.sync();
     this.closed = true;
     if (this.fh) {
-      await this.fh.datasync();
-      await this.fh.close();
+      await this.closeSeg(this.fh);
       this.fh = null;
     }
   }
+}
+
+function isZero(b: Uint8Array, from: number): boolean {
+  for (let i = from; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
 }

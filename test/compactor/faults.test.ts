@@ -88,15 +88,21 @@ describe('disk full (ENOSPC)', () => {
       await s.close();
       removeDir(s.dataDir);
     });
-    // Inject ENOSPC into every FileHandle write (WAL and chunk files use FileHandle.writev).
+    // Inject ENOSPC into every FileHandle write (chunk files and buffered WAL segments use
+    // writev, direct WAL segments write).
     const fh = await open(`${s.dataDir}/probe`, 'w');
-    const proto = Object.getPrototypeOf(fh) as { writev: (...a: unknown[]) => Promise<unknown> };
+    type Write = (...a: unknown[]) => Promise<unknown>;
+    const proto = Object.getPrototypeOf(fh) as { writev: Write; write: Write };
     await fh.close();
     const orig = proto.writev;
+    const origWrite = proto.write;
     let full = true;
+    const enospc = () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
     proto.writev = function (this: unknown, ...a: unknown[]) {
-      if (full) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
-      return orig.apply(this, a);
+      return full ? enospc() : orig.apply(this, a);
+    };
+    proto.write = function (this: unknown, ...a: unknown[]) {
+      return full ? enospc() : origWrite.apply(this, a);
     };
     try {
       const t0 = nowNs() - 60_000n * MS;
@@ -119,6 +125,7 @@ describe('disk full (ENOSPC)', () => {
       expect(q.lines.map((l) => l[1])).toEqual(['first', 'second']);
     } finally {
       proto.writev = orig;
+      proto.write = origWrite;
     }
   });
 });

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, removeDir, startTestServer, type TestServer } from '../helpers/server.js';
-import { mallocStats } from '../../src/native/index.js';
+import { alignedBuffer, mallocStats } from '../../src/native/index.js';
+import { takesODirect } from '../helpers/fs.js';
 
 describe('operational endpoints', () => {
   let s: TestServer;
@@ -42,6 +43,8 @@ describe('operational endpoints', () => {
     expect(text).toMatch(/^loki_distributor_lines_received_total 1$/m);
     expect(text).toMatch(/^loki_ingester_memory_chunks 1$/m);
     expect(text).toMatch(/^bramble_wal_fsyncs_total [1-9]/m);
+    // the WAL segment in use bypasses the page cache where the data dir's filesystem allows it
+    expect(text).toMatch(new RegExp(`^bramble_wal_direct_io ${alignedBuffer(4096, 4096) && takesODirect(s.dataDir) ? 1 : 0}$`, 'm'));
     // the heads' memory and its cap (default 64 MiB), which the benchmark reports side by side
     expect(text).toMatch(/^bramble_head_bytes [1-9]/m);
     expect(text).toMatch(/^bramble_head_max_bytes 67108864$/m);
