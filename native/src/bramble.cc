@@ -3,8 +3,8 @@
 // building a block's trigram bloom filter; LZ4 block compression (fast and hash-chain); on the ingest path, snappy block decoding of push bodies;
 // copying a batch of line byte ranges into an open block; the logfmt step of level detection;
 // the common shape of a push's stream messages (protobuf);
-// glibc's malloc_trim, so the server can hand freed heap pages back to the OS; and page-aligned
-// memory for the write-ahead log's O_DIRECT writes. src/native/index.ts
+// glibc's malloc_trim, so the server can hand freed heap pages back to the OS; releasing the
+// pages of pooled buffers; and page-aligned memory for the write-ahead log's O_DIRECT writes. src/native/index.ts
 // loads this addon when it was built and otherwise uses TypeScript implementations with identical results.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -18,6 +18,10 @@
 #if defined(__GLIBC__)
 #include <dlfcn.h>
 #include <malloc.h>
+#endif
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
 #endif
 // 16-byte table lookups for levelScan's byte classes: SSSE3's pshufb on x86-64 (chosen at run
 // time; every x86-64 CPU since 2006 has it) or NEON's tbl (every arm64). Other targets, and x86
@@ -1665,6 +1669,34 @@ static napi_value AlignedBuffer(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// releasePages(view: Uint8Array): number — hands the whole pages inside the view's bytes back to
+// the OS (madvise MADV_DONTNEED): they read as zeros afterwards and cost a page fault each when
+// written again, but the memory stays mapped and the view usable. For pooled buffers nothing
+// reads (block slabs, line buffers): their RSS goes at once, without waiting for a collection
+// to free them. The partial pages at either end (holding malloc's chunk header or a neighbour)
+// are left alone. Returns the bytes released (0 where madvise is missing or fails).
+static napi_value ReleasePages(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint8_t* p;
+  size_t len;
+  if (argc < 1 || !typed_bytes(env, argv[0], &p, &len)) {
+    napi_throw_type_error(env, nullptr, "releasePages(view: Uint8Array)");
+    return nullptr;
+  }
+  double released = 0;
+#if defined(__linux__)
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t from = ((uintptr_t)p + page - 1) & ~(page - 1);
+  uintptr_t to = ((uintptr_t)p + len) & ~(page - 1);
+  if (to > from && madvise((void*)from, to - from, MADV_DONTNEED) == 0) released = (double)(to - from);
+#endif
+  napi_value result;
+  CHECK(napi_create_double(env, released, &result));
+  return result;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"lz4Decode", nullptr, Lz4Decode, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -1679,6 +1711,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"logfmtLevels", nullptr, LogfmtLevels, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scanStream", nullptr, ScanStream, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"alignedBuffer", nullptr, AlignedBuffer, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"releasePages", nullptr, ReleasePages, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -10,6 +10,8 @@
 // 0.7 CPU-s per GiB ingested for the slabs alone), so a slab whose blocks were written to a chunk
 // file and that no query snapshot ever saw goes back to a pool (SlabPool, up to 24 MiB) and
 // the next head writes its blocks there instead of into new memory.
+import { releasePages } from '../native/index.js';
+
 export const SLAB_BYTES = 1 << 20;
 
 export class BlockSlab {
@@ -54,12 +56,17 @@ export class SlabPool {
   }
 
   /**
-   * Lets pooled slabs go (to the GC) when ingest has gone quiet, until `maxBytes` went (all by
-   * default); returns their bytes.
+   * Lets pooled slabs go when ingest has gone quiet, until `maxBytes` went (all by default):
+   * their pages go back to the OS at once (with the addon), the mappings to the next GC; returns
+   * their bytes.
    */
   drain(maxBytes = Infinity): number {
     let bytes = 0;
-    while (bytes < maxBytes && this.free.length > 0) bytes += this.free.pop()!.bytes.length;
+    while (bytes < maxBytes && this.free.length > 0) {
+      const s = this.free.pop()!;
+      releasePages(s.bytes);
+      bytes += s.bytes.length;
+    }
     return bytes;
   }
 }

@@ -3,7 +3,7 @@
 // a zero-copy snapshot (the bytes below the current lengths never change) and a cut only has to
 // compress. Timestamps are kept as exact (ms, ns remainder) numbers (entry.ts) and a batch of
 // entries whose lines are byte ranges of one push body is copied in one native call.
-import { copyRanges, lz4Bound, lz4CompressInto } from '../native/index.js';
+import { copyRanges, lz4Bound, lz4CompressInto, releasePages } from '../native/index.js';
 import type { BlockSlab } from './block-slab.js';
 import type { Labels } from '../util/labels.js';
 import { LogEntry, entryMs, entryRem, lineLength, msOf, nsOf, remOf, writeLine, type EntryLike } from '../push/entry.js';
@@ -74,10 +74,14 @@ const LINE_POOL_MIN = 128 * 1024;
 /** A pooled line buffer of at least `cap` bytes, else a new one. */
 function sharedBuffer(cap: number): Buffer {
   if (cap >= LINE_POOL_MIN) {
-    const b = linePool.pop();
-    if (b !== undefined) {
-      if (b.length >= cap) return b;
-      linePool.push(b);
+    // the most recently pooled buffer that is big enough
+    for (let i = linePool.length - 1; i >= 0; i--) {
+      const b = linePool[i]!;
+      if (b.length >= cap) {
+        linePool[i] = linePool[linePool.length - 1]!;
+        linePool.pop();
+        return b;
+      }
     }
   }
   return Buffer.from(new SharedArrayBuffer(cap));
@@ -88,10 +92,17 @@ export function pooledLineBuffers(): number {
   return linePool.length;
 }
 
-/** Lets pooled line buffers go (to the GC) when ingest has gone quiet, until `maxBytes` went (all by default); returns their bytes. */
+/**
+ * Lets pooled line buffers go when ingest has gone quiet, until `maxBytes` went (all by default):
+ * pages to the OS at once (with the addon), mappings to the next GC; returns their bytes.
+ */
 export function drainLinePool(maxBytes = Infinity): number {
   let bytes = 0;
-  while (bytes < maxBytes && linePool.length > 0) bytes += linePool.pop()!.length;
+  while (bytes < maxBytes && linePool.length > 0) {
+    const b = linePool.pop()!;
+    releasePages(b);
+    bytes += b.length;
+  }
   return bytes;
 }
 
@@ -146,13 +157,17 @@ export class OpenBlock {
    * doubling from 4 KiB, while thousands of quiet streams still start small.
    */
   constructor(expectedLineBytes: number, hint?: { meta: number; lines: number; sm: number }) {
+    const full = expectedLineBytes + (expectedLineBytes >>> 3);
     if (hint) {
       this.meta = new SharedBuf(Math.max(4096, hint.meta + (hint.meta >>> 3)));
-      this.lines = new SharedBuf(Math.max(4096, Math.min(hint.lines, expectedLineBytes) + (expectedLineBytes >>> 3)), expectedLineBytes + (expectedLineBytes >>> 3));
+      // After a block of at least half the block size, the full size: then pooled line buffers
+      // are all one size and any of them fits (sized by the previous block they differed by a
+      // few lines' bytes, and a pooled buffer could be a little too small).
+      this.lines = new SharedBuf(hint.lines >= expectedLineBytes >>> 1 ? full : Math.max(4096, hint.lines + (expectedLineBytes >>> 3)), full);
       this.sm = new SharedBuf(Math.max(1024, hint.sm + (hint.sm >>> 3)));
     } else {
       this.meta = new SharedBuf(4096);
-      this.lines = new SharedBuf(Math.min(4096, expectedLineBytes), expectedLineBytes + (expectedLineBytes >>> 3));
+      this.lines = new SharedBuf(Math.min(4096, expectedLineBytes), full);
       this.sm = new SharedBuf(1024);
     }
   }

@@ -207,7 +207,10 @@ export class StreamHead {
   cutBlock(keepBuffers = true): void {
     if (this.open === null || this.open.entries === 0) return;
     this.cutLastLine = new Uint8Array(this.open.lastLine()); // a copy: the block's buffer is reused or dropped
-    this.sizeHint = this.open.sizes();
+    // The next block's buffer sizes: a full block's, not those of the remainder a flush cuts
+    // (sized by that, the stream's next block grew from a small buffer through fresh ones).
+    const sizes = this.open.sizes();
+    if (keepBuffers || this.sizeHint === undefined || sizes.lines >= this.sizeHint.lines) this.sizeHint = sizes;
     const b = this.open.cut(this.slabFor);
     this.closed.push(b);
     this.closedBytes += blockBytes(b);

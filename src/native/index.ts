@@ -447,6 +447,7 @@ interface NativeBinding {
   logfmtLevels?(buf: Uint8Array, ranges: Int32Array, n: number, codes: Int32Array, keys: Uint8Array, keyOff: Int32Array, out: Int32Array): void;
   scanStream?(buf: Uint8Array, start: number, end: number, out: Float64Array): number;
   alignedBuffer?(size: number, align: number): ArrayBuffer;
+  releasePages?(view: Uint8Array): number;
 }
 
 /**
@@ -554,6 +555,16 @@ export function alignedBuffer(size: number, align: number): Uint8Array | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Hands the whole pages inside a buffer nothing reads any more back to the OS at once (they read
+ * as zeros afterwards); returns the bytes released, 0 without the addon. For pooled memory about
+ * to be dropped: its RSS goes now instead of at the next full collection, and that collection
+ * then unmaps empty mappings.
+ */
+export function releasePages(view: Uint8Array): number {
+  return binding?.releasePages ? binding.releasePages(view) : 0;
 }
 
 /** The kernels the engine uses: native when built, else TypeScript. */

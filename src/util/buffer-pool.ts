@@ -6,6 +6,8 @@
 // They serve ingest only: once pushes pause, the reclaimer empties every pool
 // (drainBufferPools), so a burst's buffers (up to 16 MiB each) do not stay for good.
 
+import { releasePages } from '../native/index.js';
+
 /** Every pool made (weakly: a pool dies with its owner, e.g. an ingester in the tests). */
 const pools = new Set<WeakRef<BufferPool>>();
 
@@ -72,10 +74,17 @@ export class BufferPool {
     if (this.free[smallest]!.byteLength < ab.byteLength) this.free[smallest] = ab;
   }
 
-  /** Lets go of the buffers held for reuse until `maxBytes` went (lent ones come back as usual); returns their bytes. */
+  /**
+   * Lets go of the buffers held for reuse until `maxBytes` went (lent ones come back as usual):
+   * pages to the OS at once (with the addon), the rest to the next GC; returns their bytes.
+   */
   drain(maxBytes = Infinity): number {
     let n = 0;
-    while (n < maxBytes && this.free.length > 0) n += this.free.pop()!.byteLength;
+    while (n < maxBytes && this.free.length > 0) {
+      const ab = this.free.pop()!;
+      releasePages(new Uint8Array(ab));
+      n += ab.byteLength;
+    }
     return n;
   }
 

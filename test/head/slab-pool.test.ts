@@ -7,6 +7,8 @@ import { SLAB_BYTES, SlabPool, slabPool, BlockSlab } from '../../src/chunk/block
 import { LogEntry } from '../../src/push/entry.js';
 import { decodeLines, decodeMeta } from '../../src/chunk/block-reader.js';
 import type { BlockData } from '../../src/chunk/block.js';
+import { pooledLineBuffers } from '../../src/chunk/open-block.js';
+import { nativeKernels } from '../../src/native/index.js';
 
 const T0 = 1795132800000000000n;
 
@@ -53,6 +55,20 @@ describe('SlabPool', () => {
     p.release(p.acquire(1));
     expect(p.acquire(SLAB_BYTES + 1).bytes.length).toBe(SLAB_BYTES + 1);
     expect(p.size).toBe(1);
+  });
+});
+
+describe('SlabPool.drain', () => {
+  it('hands a drained slab\'s pages back to the OS at once (with the addon): they read as zeros', () => {
+    const p = new SlabPool(2);
+    const s = p.acquire(10);
+    s.bytes.fill(3);
+    p.release(s);
+    expect(p.drain()).toBe(SLAB_BYTES);
+    expect(p.size).toBe(0);
+    const zeros = s.bytes.reduce((n, x) => n + (x === 0 ? 1 : 0), 0);
+    if (nativeKernels) expect(zeros).toBeGreaterThanOrEqual(SLAB_BYTES - 2 * 4096);
+    else expect(zeros).toBe(0);
   });
 });
 
@@ -108,5 +124,25 @@ describe('StreamHead slabs', () => {
     fill(other, 400, 'f');
     other.cutBlock();
     expect(text(h.snapshot())).toEqual(want);
+  });
+});
+
+describe('StreamHead line buffers', () => {
+  it('sizes the block after a flush like a full block, not like the remainder the flush cut', () => {
+    // 256 KiB blocks: line buffers that size are pooled; a remainder of a few KiB is not
+    const h = new StreamHead(256 * 1024);
+    const line = 'x'.repeat(1000);
+    let i = 0;
+    const add = (n: number): void => {
+      for (let k = 0; k < n; k++, i++) h.appendEntry(LogEntry.fromString(T0 + BigInt(i), `${i} ${line}`, []), 1, 0);
+    };
+    add(300); // one full block cut (~256 KiB), then ~40 KiB in the open block
+    const { blocks } = h.takeForFlush(); // cuts the remainder; the open block's buffer goes to the pool
+    h.flushDone(blocks);
+    h.flushWritten(blocks);
+    const pooled = pooledLineBuffers();
+    expect(pooled).toBeGreaterThan(0);
+    add(1); // the next block takes a full-size buffer from the pool
+    expect(pooledLineBuffers()).toBe(pooled - 1);
   });
 });
