@@ -8,12 +8,14 @@
 //   one collection.
 // - The pools of block memory (slabs, open blocks' line buffers: up to ~37 MiB) and of push
 //   bodies and WAL records (a few MiB) serve ingest only: once 250 ms pass without a push they
-//   are emptied (queries right after a burst would otherwise run on top of them). With the
-//   addon their pages go back to the OS as they are dropped (madvise, ~4 ms per 16 MiB here);
-//   collections then unmap the emptied mappings. 16 MiB at a time, each step followed by its own
-//   collection 0.5 s after the last: one collection freeing all ~45 MiB (unmapping each slab,
-//   then still resident, while the scans of the first query after the burst ran) paused the
-//   event loop 45-64 ms, against 14-24 ms for the others.
+//   are emptied, 16 MiB per look (queries right after a burst would otherwise run on top of
+//   them). With the addon their pages go back to the OS as they are dropped (madvise, 3-8 ms per
+//   16 MiB here) and V8 unmaps the empty mappings whenever it collects. Without it only a
+//   collection frees them: each 16 MiB step is then followed by its own forced collection 0.5 s
+//   after the last (one collection freeing all ~45 MiB, unmapping each slab while the scans of
+//   the first query after the burst ran, paused the event loop 45-64 ms). The bench's
+//   collections after the steps took 25-35 ms each, during the first queries: with the addon
+//   there are none.
 // - Block memory dies outside the JS heap, so V8 may not collect it for a long time when little
 //   JS garbage is made (a steady trickle of pushes): after 24 MiB of ArrayBuffer growth since
 //   the last forced collection, one more.
@@ -24,7 +26,7 @@
 //   after a burst that is 45-120 ms (30+ MiB handed back, slower when scans keep both cores
 //   busy). So a trim that falls due while queries run waits until none has run for 1 s, or at
 //   most 30 s under a steady query load.
-import { mallocTrimAsync } from '../native/index.js';
+import { canReleasePages, mallocTrimAsync } from '../native/index.js';
 import { majorGc } from '../util/gc.js';
 import { slabPool } from '../chunk/block-slab.js';
 import { drainLinePool } from '../chunk/open-block.js';
@@ -79,6 +81,8 @@ export interface ReclaimHooks {
   queryQuietMs?: () => number;
   /** hands free C heap pages back to the OS, off the event loop (default: malloc_trim) */
   trim?: () => Promise<boolean>;
+  /** whether pools hand their pages back as they are drained (default: with the addon) */
+  releasesPages?: boolean;
 }
 
 export class Reclaimer {
@@ -100,6 +104,7 @@ export class Reclaimer {
   private readonly arrayBuffers: () => number;
   private readonly queryQuietMs: () => number;
   private readonly trim: () => Promise<boolean>;
+  private readonly releasesPages: boolean;
 
   constructor(
     private readonly totals: () => IngestTotals,
@@ -109,6 +114,7 @@ export class Reclaimer {
     this.arrayBuffers = hooks.arrayBuffers ?? (() => process.memoryUsage().arrayBuffers);
     this.queryQuietMs = hooks.queryQuietMs ?? (() => Infinity);
     this.trim = hooks.trim ?? mallocTrimAsync;
+    this.releasesPages = hooks.releasesPages ?? canReleasePages();
   }
 
   /** Starts the periodic trim (and burst check). */
@@ -156,13 +162,15 @@ export class Reclaimer {
     const quiet = now === this.ingestedAtLastTick && t.pushesInFlight === 0;
     this.ingestedAtLastTick = now;
     if (quiet && !this.gcQueued) {
-      // what the pools let go is freed by the next full GC: ask for one when that is a lot
-      // (soon: ingest has stopped, and a query may be starting on top of that memory)
       let n = slabPool.drain(DRAIN_STEP_BYTES);
       if (n < DRAIN_STEP_BYTES) n += drainLinePool(DRAIN_STEP_BYTES - n);
       if (n < DRAIN_STEP_BYTES) n += drainBufferPools(DRAIN_STEP_BYTES - n);
-      this.drainedSinceGc += n;
-      if (this.drainedSinceGc >= GC_AFTER_DRAINED_BYTES) this.queueGc(GC_AFTER_DRAIN_GAP_MS);
+      // without page release what the pools let go is freed by the next full GC: ask for one
+      // when that is a lot (soon: ingest has stopped, and a query may be starting on top of it)
+      if (!this.releasesPages) {
+        this.drainedSinceGc += n;
+        if (this.drainedSinceGc >= GC_AFTER_DRAINED_BYTES) this.queueGc(GC_AFTER_DRAIN_GAP_MS);
+      }
     }
     if (this.arrayBuffers() - this.arrayBuffersAfterGc >= GC_AFTER_ARRAY_BUFFER_GROWTH) this.queueGc();
     if (quiet && !this.gcQueued && now - this.gcAtIngested >= GC_AFTER_INGESTED_BYTES && performance.now() - this.gcAt >= GC_MIN_INTERVAL_MS) this.runGc();

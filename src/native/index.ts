@@ -567,6 +567,11 @@ export function releasePages(view: Uint8Array): number {
   return binding?.releasePages ? binding.releasePages(view) : 0;
 }
 
+/** Whether releasePages does anything here (the addon is loaded and has it). */
+export function canReleasePages(): boolean {
+  return binding?.releasePages !== undefined;
+}
+
 /** The kernels the engine uses: native when built, else TypeScript. */
 export const kernels: ScanKernels = nativeKernels ?? typescriptKernels;
 

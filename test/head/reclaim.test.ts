@@ -1,7 +1,7 @@
 // The reclaimer runs a full GC after every 16 MiB of chunks flushed (at most one per 2 s), and
 // once pushes pause (none under way, none arrived for 250 ms) after a burst of 64 MiB or more;
-// such a pause also empties the memory pools, 16 MiB per collection. Driven here with fake
-// timers and made-up ingest totals; the GC itself is real (counted in the metrics). The trim is
+// such a pause also empties the memory pools, 16 MiB per look (per collection where the pages
+// cannot be handed back at once). Driven here with fake timers and made-up ingest totals; the GC itself is real (counted in the metrics). The trim is
 // tested with the native kernels.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Reclaimer, type IngestTotals, type ReclaimHooks } from '../../src/head/reclaim.js';
@@ -70,9 +70,9 @@ describe('reclaimer', () => {
     }
   });
 
-  it('empties the block memory pools once pushes pause, not while they come or wait', async () => {
+  it('empties the block memory pools once pushes pause, not while they come or wait (no page release: collections free them)', async () => {
     vi.useFakeTimers();
-    const { totals, metrics, r } = setup();
+    const { totals, metrics, r } = setup({ releasesPages: false });
     const bodies = new BufferPool(4);
     const fillPools = (): void => {
       bodies.release(bodies.acquire(3 * MiB));
@@ -175,9 +175,9 @@ describe('reclaimer', () => {
     }
   });
 
-  it('lets pooled memory go 16 MiB at a time, one collection each, 0.5 s apart', async () => {
+  it('lets pooled memory go 16 MiB at a time, one collection each, 0.5 s apart (no page release)', async () => {
     vi.useFakeTimers();
-    const { metrics, r } = setup();
+    const { metrics, r } = setup({ releasesPages: false });
     const gcTimes: number[] = [];
     r.start();
     try {
@@ -194,6 +194,31 @@ describe('reclaimer', () => {
       expect(slabPool.size).toBe(0);
       expect(metrics.forcedGcs).toBe(2);
       expect(gcTimes[1]! - gcTimes[0]!).toBeGreaterThanOrEqual(450);
+    } finally {
+      r.stop();
+    }
+  });
+
+  it('with page release, lets pooled memory go 16 MiB per look and forces no collection for it', async () => {
+    vi.useFakeTimers();
+    const { totals, metrics, r } = setup({ releasesPages: true });
+    r.start();
+    try {
+      await vi.advanceTimersByTimeAsync(2000);
+      totals.pushesInFlight = 1;
+      for (let i = 0; i < 40; i++) slabPool.release(new BlockSlab(SLAB_BYTES));
+      const pooled = slabPool.size;
+      expect(pooled).toBe(24); // the pool's maximum
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(slabPool.size).toBe(pooled); // pushes under way: kept
+      totals.pushesInFlight = 0;
+      const sizes: number[] = [];
+      for (let t = 0; t < 4; t++) {
+        await vi.advanceTimersByTimeAsync(250);
+        sizes.push(slabPool.size);
+      }
+      expect(sizes).toEqual([8, 0, 0, 0]);
+      expect(metrics.forcedGcs).toBe(0);
     } finally {
       r.stop();
     }
