@@ -223,6 +223,15 @@ export class IndexDb {
     this.db.prepare('DELETE FROM pending_deletes WHERE path = ?').run(path);
   }
 
+  /** donePendingDelete for many files in one transaction. */
+  donePendingDeletes(paths: string[]): void {
+    if (paths.length === 0) return;
+    const del = this.db.prepare('DELETE FROM pending_deletes WHERE path = ?');
+    this.db.transaction(() => {
+      for (const p of paths) del.run(p);
+    })();
+  }
+
   /** Every path the index knows (indexed chunks and files waiting for deletion). */
   knownPaths(): Set<string> {
     const out = new Set<string>(this.db.prepare('SELECT path FROM chunks').pluck().all() as string[]);

@@ -1,5 +1,6 @@
 // Compactor: merging small chunks and retention (global, per-stream rules, straddling chunks).
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RetentionRules } from '../../src/compactor/retention.js';
 import { parseLabelsString } from '../../src/util/labels.js';
@@ -74,6 +75,33 @@ describe('merging small chunks', () => {
     expect(got.lines.map((l) => l[1])).toEqual(sent.map((e) => e[1]));
     // nothing left to merge
     expect((await s.services.compactor.run()).merged.inputs).toBe(0);
+  });
+});
+
+describe('removing replaced files', () => {
+  it('unlinks them off the event loop; one that cannot be removed stays pending and goes on a later pass', async () => {
+    const s = await server();
+    const base = nowNs() - 600_000n * MS;
+    for (let i = 0; i < 12; i++) {
+      expect((await push(s.url, { job: 'p' }, [[base + BigInt(i) * MS, `line ${i}`]])).status).toBe(204);
+      await flush(s.url);
+    }
+    const idx = s.services.ingester.index;
+    const oldPaths = idx.allChunks().map((c) => c.path);
+    expect((await s.services.compactor.run()).merged).toEqual({ inputs: 12, outputs: 1 });
+    // one replaced file is now a non-empty directory: unlink fails (EISDIR), not ENOENT
+    const stuck = oldPaths[5]!;
+    rmSync(stuck);
+    mkdirSync(stuck);
+    writeFileSync(join(stuck, 'x'), 'x');
+    const rep = await s.services.compactor.run();
+    expect(rep.filesRemoved).toBe(11);
+    expect(idx.pendingDeletes(Infinity, true).map((p) => p.path)).toEqual([stuck]);
+    expect(s.logs.some((l) => l.includes('cannot remove chunk file'))).toBe(true);
+    rmSync(stuck, { recursive: true });
+    expect((await s.services.compactor.run()).filesRemoved).toBe(0); // gone already (ENOENT): forgotten
+    expect(idx.pendingDeletes(Infinity, true)).toEqual([]);
+    for (const p of oldPaths) expect(existsSync(p)).toBe(false);
   });
 });
 
