@@ -10,7 +10,7 @@
 // 0.7 CPU-s per GiB ingested for the slabs alone), so a slab whose blocks were written to a chunk
 // file and that no query snapshot ever saw goes back to a pool (SlabPool, up to 24 MiB) and
 // the next head writes its blocks there instead of into new memory.
-import { releasePages } from '../native/index.js';
+import { drainPooled } from '../util/buffer-pool.js';
 
 export const SLAB_BYTES = 1 << 20;
 
@@ -61,13 +61,7 @@ export class SlabPool {
    * their bytes.
    */
   drain(maxBytes = Infinity): number {
-    let bytes = 0;
-    while (bytes < maxBytes && this.free.length > 0) {
-      const s = this.free.pop()!;
-      releasePages(s.bytes);
-      bytes += s.bytes.length;
-    }
-    return bytes;
+    return drainPooled(this.free, maxBytes, (s) => s.bytes);
   }
 }
 

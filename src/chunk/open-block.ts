@@ -3,7 +3,8 @@
 // a zero-copy snapshot (the bytes below the current lengths never change) and a cut only has to
 // compress. Timestamps are kept as exact (ms, ns remainder) numbers (entry.ts) and a batch of
 // entries whose lines are byte ranges of one push body is copied in one native call.
-import { copyRanges, lz4Bound, lz4CompressInto, releasePages } from '../native/index.js';
+import { copyRanges, lz4Bound, lz4CompressInto } from '../native/index.js';
+import { drainPooled } from '../util/buffer-pool.js';
 import type { BlockSlab } from './block-slab.js';
 import type { Labels } from '../util/labels.js';
 import { LogEntry, entryMs, entryRem, lineLength, msOf, nsOf, remOf, writeLine, type EntryLike } from '../push/entry.js';
@@ -97,13 +98,7 @@ export function pooledLineBuffers(): number {
  * pages to the OS at once (with the addon), mappings to the next GC; returns their bytes.
  */
 export function drainLinePool(maxBytes = Infinity): number {
-  let bytes = 0;
-  while (bytes < maxBytes && linePool.length > 0) {
-    const b = linePool.pop()!;
-    releasePages(b);
-    bytes += b.length;
-  }
-  return bytes;
+  return drainPooled(linePool, maxBytes, (b) => b);
 }
 
 class SharedBuf {

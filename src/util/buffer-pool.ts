@@ -8,10 +8,25 @@
 
 import { releasePages } from '../native/index.js';
 
+/**
+ * Pops pooled items off `free` until `maxBytes` went or none is left, handing each one's pages
+ * back to the OS at once (with the addon; the mappings go at the next GC); returns their bytes.
+ * The drain of every ingest pool: slabs, line buffers, push bodies and WAL records.
+ */
+export function drainPooled<T>(free: T[], maxBytes: number, bytesOf: (item: T) => Uint8Array): number {
+  let n = 0;
+  while (n < maxBytes && free.length > 0) {
+    const b = bytesOf(free.pop()!);
+    releasePages(b);
+    n += b.length;
+  }
+  return n;
+}
+
 /** Every pool made (weakly: a pool dies with its owner, e.g. an ingester in the tests). */
 const pools = new Set<WeakRef<BufferPool>>();
 
-/** Empties the live pools until `maxBytes` went (all by default); returns the bytes let go (freed by the next GC). */
+/** Empties the live pools until `maxBytes` went (all by default); returns the bytes let go. */
 export function drainBufferPools(maxBytes = Infinity): number {
   let n = 0;
   for (const ref of pools) {
@@ -79,13 +94,7 @@ export class BufferPool {
    * pages to the OS at once (with the addon), the rest to the next GC; returns their bytes.
    */
   drain(maxBytes = Infinity): number {
-    let n = 0;
-    while (n < maxBytes && this.free.length > 0) {
-      const ab = this.free.pop()!;
-      releasePages(new Uint8Array(ab));
-      n += ab.byteLength;
-    }
-    return n;
+    return drainPooled(this.free, maxBytes, (ab) => new Uint8Array(ab));
   }
 
   /** Bytes held for reuse. */

@@ -90,14 +90,14 @@ class DirectSegment implements SegmentFile {
   /** bytes of the last partial page, kept at stage[0..tail) */
   private tail = 0;
   /** the filesystem refused a direct write: later appends go through the page cache */
-  private fallback: FileHandle | null = null;
+  private fallback: BufferedSegment | null = null;
   /** set when it did (the WAL then opens further segments buffered) */
   refused = false;
 
   constructor(private readonly fh: FileHandle, private readonly stage: Uint8Array, private readonly path: string) {}
 
   async append(parts: Uint8Array[], len: number): Promise<void> {
-    if (this.fallback) return this.appendBuffered(parts, len);
+    if (this.fallback) return this.fallback.append(parts, len);
     const stage = this.stage;
     const cap = stage.length;
     let fill = this.tail;
@@ -130,8 +130,8 @@ class DirectSegment implements SegmentFile {
       if ((e as NodeJS.ErrnoException).code === 'EINVAL') {
         // the filesystem opened with O_DIRECT but refuses the writes: go buffered
         this.refused = true;
-        this.fallback = await open(this.path, 'a');
-        return this.appendBuffered(parts, len);
+        this.fallback = new BufferedSegment(await open(this.path, 'a'));
+        return this.fallback.append(parts, len);
       }
       throw e;
     }
@@ -151,25 +151,10 @@ class DirectSegment implements SegmentFile {
     }
   }
 
-  private async appendBuffered(parts: Uint8Array[], len: number): Promise<void> {
-    const fh = this.fallback!;
-    try {
-      await fh.writev(parts);
-      await fh.datasync();
-      this.end += len;
-    } catch (e) {
-      try { await fh.truncate(this.end); } catch { /* best effort */ }
-      throw e;
-    }
-  }
-
   async close(): Promise<void> {
     if (!this.fallback) await this.fh.truncate(this.end); // the last page's zero padding
     await this.fh.datasync();
     await this.fh.close();
-    if (this.fallback) {
-      await this.fallback.datasync();
-      await this.fallback.close();
-    }
+    await this.fallback?.close();
   }
 }

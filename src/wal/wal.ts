@@ -31,6 +31,8 @@ interface Pending {
   header: Buffer;
   /** the payload, possibly in several parts written back to back (no copy to join them) */
   payload: Uint8Array[];
+  /** header + payload bytes */
+  size: number;
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -74,7 +76,7 @@ export class Wal {
     mkdirSync(dir, { recursive: true });
   }
 
-  /** Whether the segment being written bypasses the page cache (for tests and the start-up log). */
+  /** Whether the segment being written bypasses the page cache (for /metrics and tests). */
   get directIO(): boolean {
     return this.fh?.direct === true && !this.fh.refused;
   }
@@ -162,7 +164,7 @@ export class Wal {
       resolve = res;
       reject = rej;
     });
-    this.pending.push({ seg: this.seg, header, payload: parts, resolve, reject });
+    this.pending.push({ seg: this.seg, header, payload: parts, size, resolve, reject });
     if (!this.writing) void this.writeLoop();
     return { pos, durable };
   }
@@ -204,8 +206,7 @@ export class Wal {
             while (j < batch.length && batch[j]!.seg === seg) {
               const p = batch[j]!;
               bufs.push(p.header, ...p.payload);
-              len += p.header.length;
-              for (const x of p.payload) len += x.length;
+              len += p.size;
               j++;
             }
             const fh = await this.openSeg(seg);
