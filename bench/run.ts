@@ -158,6 +158,9 @@ interface IngestResult {
   headCapBytes: number;
   walFsyncs: number;
   walBytes: number;
+  /** main-thread V8 collections during ingest: major ones, and all pauses (bramble_gc_* in /metrics) */
+  majorGcs: number;
+  gcPauseS: number;
 }
 
 async function ingest(srv: BenchServer, w: Workload, sampler: RssSampler): Promise<IngestResult> {
@@ -225,6 +228,8 @@ async function ingest(srv: BenchServer, w: Workload, sampler: RssSampler): Promi
   const rawMiB = w.rawBytes / MiB;
   return {
     walFsyncs: delta('bramble_wal_fsyncs_total'), walBytes: delta('bramble_wal_bytes_written_total'),
+    majorGcs: delta('bramble_gc_collections_total{kind="major"}'),
+    gcPauseS: ['minor', 'major', 'incremental', 'weakcb'].reduce((a, k) => a + delta(`bramble_gc_pause_seconds_total{kind="${k}"}`), 0),
     wallS, mibPerS: rawMiB / wallS, linesPerS: w.lines / wallS, pushes: latencies.length, retried, failed,
     pushP50: pct(latencies, 50), pushP99: pct(latencies, 99), serverCpuS, cpuSPerGiB: serverCpuS / (w.rawBytes / GiB),
     avgCores: serverCpuS / wallS, clientCpuS, otherCpuS, peakRssSampled: sampler.peak, hwm: memInfo(srv.pid).hwm,
@@ -650,7 +655,7 @@ async function main(): Promise<number> {
     idleRss = memInfo(srv.pid).rss;
     log(`idle RSS ${(idleRss / MiB).toFixed(0)} MiB; ingesting with 4 senders ...`);
     ing = await ingest(srv, w, sampler);
-    log(`ingest: ${ing.wallS.toFixed(1)} s, ${ing.mibPerS.toFixed(1)} MiB/s, ${Math.round(ing.linesPerS).toLocaleString('en-US')} lines/s, server CPU ${ing.serverCpuS.toFixed(1)} s, other CPU ${ing.otherCpuS.toFixed(1)} s`);
+    log(`ingest: ${ing.wallS.toFixed(1)} s, ${ing.mibPerS.toFixed(1)} MiB/s, ${Math.round(ing.linesPerS).toLocaleString('en-US')} lines/s, server CPU ${ing.serverCpuS.toFixed(1)} s, other CPU ${ing.otherCpuS.toFixed(1)} s, ${ing.majorGcs} major GCs (GC pauses ${(ing.gcPauseS * 1000).toFixed(0)} ms)`);
     if (ing.failed > 0) failures.push(`${ing.failed} pushes failed`);
     const m = await scrape(srv.url);
     const received = m.get('loki_distributor_lines_received_total');

@@ -133,6 +133,9 @@ export async function startBenchServer(o: ServerOptions, entry: string | null): 
   const defaults = process.env.BENCH_MALLOC === 'default';
   if (!defaults) nodeArgs.push('--max-semi-space-size=4', '--heap-growing-percent=50');
   if (o.profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.profileDir}`);
+  // BENCH_NODE_FLAGS: extra V8/Node flags for the server (e.g. --trace-gc with --keep, to read
+  // the collections in server.log), space-separated.
+  if (process.env.BENCH_NODE_FLAGS) nodeArgs.push(...process.env.BENCH_NODE_FLAGS.split(/\s+/).filter(Boolean));
   const app = o.tsx ? ['--import', 'tsx', join(o.root, 'src/main.ts')] : [entry!];
   const flags = ['-server.http-listen-address=127.0.0.1', '-server.http-listen-port=0', `-common.path-prefix=${dataDir}`, `-config.file=${configFile}`];
   let args = [...nodeArgs, ...app, ...flags];

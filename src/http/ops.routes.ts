@@ -9,6 +9,7 @@ import { param } from '../query/params.js';
 import { requestParams } from './params.js';
 import type { Services } from './services.js';
 import { mallocStats } from '../native/index.js';
+import { GC_KINDS, GcCounter } from '../util/gc.js';
 
 export const BUILD_INFO = {
   version: '3.5.0',
@@ -24,7 +25,12 @@ export function registerOpsRoutes(app: FastifyInstance, s: Services, isReady: ()
   // sampled every 10 ms; /metrics reports the window since the previous scrape and then resets it.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
-  app.addHook('onClose', async () => loopDelay.disable());
+  // Main-thread V8 collections by kind, as Go's runtime metrics show Loki's GC.
+  const gcs = new GcCounter();
+  app.addHook('onClose', async () => {
+    loopDelay.disable();
+    gcs.stop();
+  });
   app.get('/ready', async (_req, reply) => {
     if (!isReady()) return reply.code(503).type('text/plain; charset=utf-8').send('Ingester not ready: replaying WAL\n');
     return reply.type('text/plain; charset=utf-8').send('ready\n');
@@ -150,6 +156,12 @@ export function registerOpsRoutes(app: FastifyInstance, s: Services, isReady: ()
       '# HELP bramble_event_loop_lag_p99_seconds 99th percentile main-thread event-loop delay since the previous /metrics scrape.',
       '# TYPE bramble_event_loop_lag_p99_seconds gauge',
       `bramble_event_loop_lag_p99_seconds ${lagP99}`,
+      '# HELP bramble_gc_collections_total Garbage collections of the main thread\'s V8 heap, by kind.',
+      '# TYPE bramble_gc_collections_total counter',
+      ...GC_KINDS.map((kind) => `bramble_gc_collections_total{kind="${kind}"} ${gcs.count[kind]}`),
+      '# HELP bramble_gc_pause_seconds_total Main-thread pause of those collections, by kind.',
+      '# TYPE bramble_gc_pause_seconds_total counter',
+      ...GC_KINDS.map((kind) => `bramble_gc_pause_seconds_total{kind="${kind}"} ${gcs.pauseS[kind]}`),
     ];
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(lines.join('\n') + '\n' + s.compactor.metricsText() + (s.forwarder?.metricsText() ?? ''));
   });

@@ -63,6 +63,14 @@ describe('operational endpoints', () => {
     }
   });
 
+  it('reports the main thread\'s garbage collections by kind (the benchmark reports major ones during ingest)', async () => {
+    const text = await (await fetch(s.url + '/metrics')).text();
+    for (const kind of ['minor', 'major', 'incremental', 'weakcb']) {
+      expect(text).toMatch(new RegExp(`^bramble_gc_collections_total\\{kind="${kind}"\\} \\d+$`, 'm'));
+      expect(text).toMatch(new RegExp(`^bramble_gc_pause_seconds_total\\{kind="${kind}"\\} [0-9.e-]+$`, 'm'));
+    }
+  });
+
   it('reports the main event-loop lag since the previous scrape (the benchmark reads it around scans)', async () => {
     await fetch(s.url + '/metrics');
     await new Promise((r) => setTimeout(r, 100));
