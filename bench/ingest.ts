@@ -12,6 +12,7 @@ import { decodePushBody, validatePush, DEFAULT_PUSH_LIMITS, type PushLimits } fr
 import { Ingester } from '../src/head/ingester.js';
 import { nowNs } from '../src/util/time.js';
 import { BufferPool } from '../src/util/buffer-pool.js';
+import { RequestArena } from '../src/util/request-arena.js';
 import type { PushBody } from '../src/wal/record.js';
 
 const argv = process.argv.slice(2);
@@ -71,8 +72,9 @@ async function sender(): Promise<void> {
     const s0 = cpuMs();
     let raw: Buffer | null = null;
     let pushBody: PushBody | undefined;
+    const arena = new RequestArena();
     const streams = decodePushBody(body, 'application/x-protobuf', undefined, {
-      maxDecompressedBytes: 0, bodyBuffer: (n) => (raw = bodyPool.acquire(n)), onProtobufBody: (snappy, r) => { pushBody = { snappy, raw: r }; },
+      maxDecompressedBytes: 0, bodyBuffer: (n) => (raw = bodyPool.acquire(n)), arena, onProtobufBody: (snappy, r) => { pushBody = { snappy, raw: r, arena }; },
     });
     const s1 = cpuMs();
     const v = validatePush(streams, 'fake', limits, nowNs());
@@ -87,6 +89,7 @@ async function sender(): Promise<void> {
     pushMs += s3 - s2b;
     await p;
     if (raw !== null) bodyPool.release(raw); // as the push route does
+    arena.release();
     lat.push(performance.now() - t);
   }
 }

@@ -12,6 +12,7 @@ import { pushTenantOf } from './tenant.js';
 import type { LimitsConfig } from '../config/config.js';
 import { BufferPool } from '../util/buffer-pool.js';
 import { releaseBody } from './body.js';
+import { RequestArena } from '../util/request-arena.js';
 import type { PushBody } from '../wal/record.js';
 
 const pushLimitsCache = new WeakMap<LimitsConfig, PushLimits>();
@@ -69,24 +70,27 @@ export function registerPushRoutes(app: FastifyInstance, s: Services): void {
   const handle = async (req: FastifyRequest, legacy: boolean): Promise<{ status: number; body?: string }> => {
     let raw: Buffer | null = null;
     const bodyBuffer = (n: number): Buffer => (raw = bodies.acquire(n));
-    const r = await handleBody(req, legacy, bodyBuffer);
+    const arena = new RequestArena();
+    const r = await handleBody(req, legacy, bodyBuffer, arena);
     // only once the push returned (stored, or refused): no entry or WAL write refers to them any
-    // more (the WAL logs the request body itself; entries point into the decompressed one). After
-    // an exception they are left to the GC: a failed write might still hold them.
+    // more (the WAL logs the request body itself; entries point into the decompressed one and
+    // the arena's columns). After an exception they are left to the GC: a failed write might
+    // still hold them.
     if (raw !== null) bodies.release(raw);
+    arena.release();
     releaseBody(req.body);
     return r;
   };
-  const handleBody = async (req: FastifyRequest, legacy: boolean, bodyBuffer: (n: number) => Buffer): Promise<{ status: number; body?: string }> => {
+  const handleBody = async (req: FastifyRequest, legacy: boolean, bodyBuffer: (n: number) => Buffer, arena: RequestArena): Promise<{ status: number; body?: string }> => {
     let pushBody: PushBody | undefined;
-    const onProtobufBody = (snappy: Buffer, raw: Buffer): void => { pushBody = { snappy, raw }; };
+    const onProtobufBody = (snappy: Buffer, raw: Buffer): void => { pushBody = { snappy, raw, arena }; };
     const tenant = pushTenantOf(req, s.config.authEnabled);
     const tenantLimits = s.limits.get(tenant);
     const limits = pushLimitsOf(tenantLimits);
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const ct = req.headers['content-type'];
     const ce = req.headers['content-encoding'];
-    const opts = { maxDecompressedBytes: s.config.distributor.maxDecompressedBytes, discoverServiceName: tenantLimits.discoverServiceName, bodyBuffer, onProtobufBody };
+    const opts = { maxDecompressedBytes: s.config.distributor.maxDecompressedBytes, discoverServiceName: tenantLimits.discoverServiceName, bodyBuffer, arena, onProtobufBody };
     const streams = legacy ? decodeLegacyPushBody(body, ct, ce, opts) : decodePushBody(body, ct, ce, opts);
     // Decoding, validating and storing a 1 MiB push are each some 10-30 ms of CPU: yield to the
     // event loop between them, so queries and label calls interleave with a stream of pushes

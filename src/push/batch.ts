@@ -61,8 +61,10 @@ export class EntryBatch {
     readonly ms: Float64Array,
     readonly rem: Int32Array,
     readonly ranges: Int32Array,
+    /** n zero bytes for `level` (default: a new array) */
+    level?: Uint8Array,
   ) {
-    this.level = new Uint8Array(n);
+    this.level = level ?? new Uint8Array(n);
   }
 
   lineLen(i: number): number {

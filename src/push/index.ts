@@ -41,6 +41,7 @@ import {
   SERVICE_NAME_LABEL,
   type LevelDetector,
 } from './detect.js';
+import type { ArenaAlloc } from '../util/request-arena.js';
 
 export {
   parseLabelsText,
@@ -111,6 +112,11 @@ export interface DecodeOptions {
    * the push is stored, so a pooled buffer goes back only after ingester.push returns.
    */
   bodyBuffer?: (bytes: number) => Buffer;
+  /**
+   * Where the entry columns of a protobuf body go (default: new arrays); like bodyBuffer, they are
+   * read until ingester.push returns.
+   */
+  arena?: ArenaAlloc;
   /** Told the snappy and decompressed bytes of a protobuf body (the WAL can log the former). */
   onProtobufBody?: (snappy: Buffer, raw: Buffer) => void;
 }
@@ -239,7 +245,7 @@ function decodeProto(data: Buffer, max: number, opts: DecodeOptions): Pending[] 
     throw e;
   }
   try {
-    const streams = readPushRequest(raw, undefined, true);
+    const streams = readPushRequest(raw, undefined, true, opts.arena);
     const out: Pending[] = new Array(streams.length);
     for (let i = 0; i < streams.length; i++) out[i] = { labelsText: streams[i]!.labels, labels: undefined, entries: streams[i]!.entries, batch: streams[i]!.batch };
     return out;

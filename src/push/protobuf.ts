@@ -9,6 +9,7 @@ import { labelsToString, NO_LABELS, type Labels } from '../util/labels.js';
 import { LogEntry } from './entry.js';
 import { EntryBatch } from './batch.js';
 import { kernels, snappyDecodeInto, type ScanKernels } from '../native/index.js';
+import { FRESH, type ArenaAlloc } from '../util/request-arena.js';
 
 export class ProtoError extends Error {}
 export class SnappyTooLargeError extends Error {
@@ -279,6 +280,8 @@ function readEntry(b: Buffer, end: number): RawEntry {
 
 /** Does the current readPushRequest want plain streams as columns (EntryBatch)? */
 let batches = false;
+/** where the current readPushRequest's columns come from */
+let columns: ArenaAlloc = FRESH;
 
 /** scanStream's output (grown when a stream has more entries than it holds). */
 let scanOut = new Float64Array(2 + 4 * 8192);
@@ -303,9 +306,9 @@ function scanStream(b: Buffer, end: number, k: Pick<ScanKernels, 'scanStream'>):
     let plain = true;
     for (let j = 3; j < 2 + 4 * n; j += 4) if (o[j]! < 0) { plain = false; break; }
     if (plain) {
-      const ms = new Float64Array(n);
-      const rem = new Int32Array(n);
-      const ranges = new Int32Array(2 * n);
+      const ms = columns.f64(n);
+      const rem = columns.i32(n);
+      const ranges = columns.i32(2 * n);
       for (let i = 0, j = 2; i < n; i++, j += 4) {
         ms[i] = o[j]!;
         rem[i] = o[j + 1]!;
@@ -313,7 +316,7 @@ function scanStream(b: Buffer, end: number, k: Pick<ScanKernels, 'scanStream'>):
         ranges[2 * i + 1] = o[j + 3]!;
       }
       pos = end;
-      return { labels, entries: [], batch: new EntryBatch(b, n, ms, rem, ranges) };
+      return { labels, entries: [], batch: new EntryBatch(b, n, ms, rem, ranges, columns.zeros(n)) };
     }
   }
   const entries: RawEntry[] = new Array(n);
@@ -367,12 +370,22 @@ function readStream(b: Buffer, end: number, k: Pick<ScanKernels, 'scanStream'> =
 /**
  * Parses an uncompressed logproto.PushRequest. Throws ProtoError with gogo-like texts. `k`: whose
  * scanStream kernel reads stream messages first (tests compare the native one to the parser).
- * `withBatches`: streams the kernel read whole, without metadata fields, come back as columns.
+ * `withBatches`: streams the kernel read whole, without metadata fields, come back as columns,
+ * allocated from `arena` (the request's, released once the push returned).
  */
-export function readPushRequest(b: Buffer, k: Pick<ScanKernels, 'scanStream'> = kernels, withBatches = false): RawStream[] {
-  const streams: RawStream[] = [];
+export function readPushRequest(b: Buffer, k: Pick<ScanKernels, 'scanStream'> = kernels, withBatches = false, arena: ArenaAlloc = FRESH): RawStream[] {
   pos = 0;
   batches = withBatches;
+  columns = arena;
+  try {
+    return readStreams(b, k);
+  } finally {
+    columns = FRESH; // not kept past the call
+  }
+}
+
+function readStreams(b: Buffer, k: Pick<ScanKernels, 'scanStream'>): RawStream[] {
+  const streams: RawStream[] = [];
   const end = b.length;
   while (pos < end) {
     const key = readTag(b, end, 'PushRequest');

@@ -21,6 +21,7 @@ import { DETECTED_LEVEL, levelOnly } from '../push/detect.js';
 import { levelValue, type EntryBatch } from '../push/batch.js';
 import { putUvarint, VarintReader } from '../util/varint.js';
 import { PairCache } from '../util/pair-cache.js';
+import { FRESH, type ArenaAlloc } from '../util/request-arena.js';
 
 export const RECORD_PUSH = 1;
 export const RECORD_PUSH_BODY = 2;
@@ -32,6 +33,8 @@ export interface PushBody {
   raw: Buffer;
   /** the body as received when it was snappy-compressed (smaller to log), else null */
   snappy: Buffer | null;
+  /** where the record's index part goes (the request's arena; default: a new buffer) */
+  arena?: ArenaAlloc;
 }
 
 /** An entry as the WAL carries it (LogEntry: lines are copied as bytes, never re-encoded). */
@@ -187,7 +190,7 @@ export function encodePushBodyRecord(tenant: string, streams: WalStream[], body:
   head.writeUInt32LE(bodyBytes.length, p);
   p += 4;
   headSize = p;
-  const tail = Buffer.allocUnsafe(tailSize);
+  const tail = (body.arena ?? FRESH).bytes(tailSize);
   p = 0;
   tail[p++] = levels.length;
   for (const b of levelsB) {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodePushBody, validatePush, DEFAULT_PUSH_LIMITS, type PushLimits, type PushStream } from '../../src/push/index.js';
 import { writeProtoStreams } from './helpers-bytes.js';
+import { RequestArena } from '../../src/util/request-arena.js';
 
 const T0 = 1795132800000000000n;
 const DAY = 86_400_000_000_000n;
@@ -61,5 +62,23 @@ describe('validatePush on entries held as columns', () => {
       expect(objs.every((s) => s.batch === undefined)).toBe(true);
       expect(view(cols)).toEqual(view(validatePush(objs, 'fake', limits, T0)));
     }), { numRuns: 400 });
+  });
+});
+
+describe('entry columns from a request arena', () => {
+  it('decodes into the arena and validates exactly as with fresh arrays', () => {
+    fc.assert(fc.property(fc.array(streamArb, { minLength: 1, maxLength: 4 }), limitsArb, (spec, l) => {
+      const body = writeProtoStreams(spec.map((s) => ({ labels: s.labels, entries: s.entries.map((e, i) => ({ tsNs: T0 + e.dt + BigInt(i), line: LINES[e.line]! })) })));
+      const limits: PushLimits = { ...DEFAULT_PUSH_LIMITS, ...l, maxLineSizeTruncateIdentifier: '…' };
+      const dirty = new RequestArena();
+      dirty.bytes(200 << 10).fill(0xff);
+      dirty.release();
+      const arena = new RequestArena(); // takes the dirty block back: `level` must still start at 0
+      const pooled = decodePushBody(body, 'application/x-protobuf', undefined, { maxDecompressedBytes: 0, arena });
+      for (const s of pooled) if (s.batch) expect(s.batch.ms.buffer).toBe(arena.bytes(0).buffer);
+      const got = view(validatePush(pooled, 'fake', limits, T0));
+      arena.release();
+      expect(got).toEqual(view(validatePush(decode(body), 'fake', limits, T0)));
+    }), { numRuns: 200 });
   });
 });

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { decodePushBody, encodePushRequestSnappy, validatePush, DEFAULT_PUSH_LIMITS } from '../../src/push/index.js';
 import { decodePushRecord, encodePushBodyRecord, encodePushRecord, RECORD_PUSH_BODY, type PushBody, type WalStream } from '../../src/wal/record.js';
 import { nowNs } from '../../src/util/time.js';
+import { RequestArena } from '../../src/util/request-arena.js';
 
 const LINES = ['level=error msg="disk full"', 'GET /api 200', 'WARN something odd', '{"level":"info","msg":"x"}', 'plain text é', '', 'x'.repeat(120)];
 const LABELS = ['{job="a"}', '{job="b", host="h1"}', '{app="svc"}', '{job="a"}'];
@@ -89,5 +90,25 @@ describe('WAL push records', () => {
     const size1 = encodePushRecord('fake', wal).length;
     expect(size2).toBeLessThan(size1 / 2);
     expect(norm(decodePushRecord(Buffer.concat(parts)))).toEqual(norm(decodePushRecord(encodePushRecord('fake', wal))));
+  });
+
+  it('writes the index part of a columns push into the request arena, with the same bytes', () => {
+    const entries = Array.from({ length: 300 }, (_, i) => ({ tsNs: nowNs() - BigInt(1000 - i) * 1_000_000n, line: i % 3 ? `level=warn n=${i}` : `plain ${i}` }));
+    const body = encodePushRequestSnappy([{ labels: '{job="web"}', entries }, { labels: '{job="db"}', entries: entries.slice(0, 50) }]);
+    const record = (arena?: RequestArena): Buffer[] => {
+      let pb: PushBody | undefined;
+      const streams = decodePushBody(body, 'application/x-protobuf', undefined, { maxDecompressedBytes: 0, arena, onProtobufBody: (snappy, raw) => { pb = { snappy, raw, arena }; } });
+      const v = validatePush(streams, 'fake', DEFAULT_PUSH_LIMITS, nowNs());
+      const wal: WalStream[] = v.accepted.map((s) => ({ labels: s.labelsString, entries: [], batch: s.batch }));
+      expect(wal.every((s) => s.batch !== undefined)).toBe(true);
+      const parts = encodePushBodyRecord('fake', wal, pb!)!;
+      if (arena) expect(parts[2]!.buffer).toBe(arena.bytes(0).buffer);
+      return parts.map((p) => Buffer.from(p));
+    };
+    const arena = new RequestArena();
+    const pooled = record(arena);
+    arena.release();
+    expect(Buffer.concat(pooled).equals(Buffer.concat(record()))).toBe(true);
+    expect(norm(decodePushRecord(Buffer.concat(pooled))).length).toBe(351);
   });
 });
