@@ -131,7 +131,7 @@ export async function startBenchServer(o: ServerOptions, entry: string | null): 
   // Same allocator and heap settings as `npm start` and the Docker image (see package.json);
   // BENCH_MALLOC=default leaves glibc's and V8's own, to compare.
   const defaults = process.env.BENCH_MALLOC === 'default';
-  if (!defaults) nodeArgs.push('--max-semi-space-size=4', '--heap-growing-percent=50');
+  if (!defaults) nodeArgs.push('--max-semi-space-size=2', '--heap-growing-percent=50');
   if (o.profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.profileDir}`);
   // BENCH_NODE_FLAGS: extra V8/Node flags for the server (e.g. --trace-gc with --keep, to read
   // the collections in server.log), space-separated.

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `bramble` executable (package.json "bin"): runs the compiled entry in dist/, which
 // dispatches `serve` (default), `export`, `import`, `query` and `repair`.
-// The server is started with glibc's mmap threshold fixed (MALLOC_MMAP_THRESHOLD_) and a 4 MiB
+// The server is started with glibc's mmap threshold fixed (MALLOC_MMAP_THRESHOLD_) and a 2 MiB
 // V8 semi-space, as `npm start` and the Docker image do (README "Memory"); both only take effect
 // at process start, so `serve` re-executes itself once with them set, forwarding signals and
 // exit code.
@@ -19,7 +19,7 @@ const args = process.argv.slice(2);
 if (CLIENT_COMMANDS.has(args[0]) || process.env.MALLOC_MMAP_THRESHOLD_ !== undefined || process.platform !== 'linux') {
   await import(entry);
 } else {
-  const child = spawn(process.execPath, [...process.execArgv, '--max-semi-space-size=4', '--heap-growing-percent=50', entry, ...args], {
+  const child = spawn(process.execPath, [...process.execArgv, '--max-semi-space-size=2', '--heap-growing-percent=50', entry, ...args], {
     stdio: 'inherit',
     env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' },
   });

@@ -44,7 +44,7 @@ interface Slot {
 
 /**
  * A scan allocates mostly short-lived strings (decoded lines); a small young generation (6 MiB:
- * 2 MiB semi-spaces, as small as the main thread's 4 MiB ones relative to its work) keeps a
+ * 2 MiB semi-spaces, as the main thread's) keeps a
  * worker's heap under 20 MiB instead of the ~45 MiB V8 grows it to by default, for a few more
  * (cheap) scavenges.
  */
