@@ -19,6 +19,9 @@ import { structuredMetadataSize } from '../push/index.js';
 import { LogEntry, entryMs, entryRem, lineLength, msOf, nsOf, remOf, sameLine } from '../push/entry.js';
 import { BufferPool } from '../util/buffer-pool.js';
 
+/** chunk files a flush writes at once (libuv's pool has 4 threads; one stays free for the WAL) */
+const FLUSH_WRITERS = 3;
+
 export interface IngestStream {
   labels: Labels;
   labelsString: string;
@@ -428,12 +431,13 @@ export class Ingester {
   flush(all = false): Promise<void> {
     const run = async (): Promise<void> => {
       const now = Date.now();
+      const due: StreamRecord[] = [];
       for (const s of this.byId.values()) {
         const h = s.head;
         if (h.isEmpty) continue;
-        const due = all || h.closedBytes >= this.opts.chunkTargetSize || now - h.startedAt >= this.opts.maxChunkAgeMs || now - h.lastAppendAt >= this.opts.chunkIdlePeriodMs;
-        if (due) await this.flushStream(s);
+        if (all || h.closedBytes >= this.opts.chunkTargetSize || now - h.startedAt >= this.opts.maxChunkAgeMs || now - h.lastAppendAt >= this.opts.chunkIdlePeriodMs) due.push(s);
       }
+      await this.flushStreams(due);
       this.truncateWal();
     };
     return this.enqueueFlush(run);
@@ -527,13 +531,37 @@ export class Ingester {
     this.capFlushes++;
     const run = async (): Promise<void> => {
       try {
-        for (const s of pick) if (!s.head.isEmpty) await this.flushStream(s);
+        await this.flushStreams(pick);
         this.truncateWal();
       } finally {
         this.capFlushQueued = false;
       }
     };
     void this.enqueueFlush(run).catch((e) => this.log.error({ component: 'flush', err: (e as Error).message }, 'early chunk flush (max_head_bytes) failed; will retry'));
+  }
+
+  /**
+   * Flushes `list`, FLUSH_WRITERS chunk files at a time: each file is written and fsynced on its
+   * own, and one after another the fsyncs of a cap flush (tens of streams) kept pushes waiting
+   * for head room 100-360 ms. After a failure no further file is started; the first error is
+   * thrown once the ones under way are done.
+   */
+  private async flushStreams(list: StreamRecord[]): Promise<void> {
+    let next = 0;
+    let failure: { e: unknown } | null = null;
+    const writer = async (): Promise<void> => {
+      while (failure === null && next < list.length) {
+        const s = list[next++]!;
+        if (s.head.isEmpty) continue;
+        try {
+          await this.flushStream(s);
+        } catch (e) {
+          failure ??= { e };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FLUSH_WRITERS, list.length) }, writer));
+    if (failure !== null) throw (failure as { e: unknown }).e;
   }
 
   private async flushStream(s: StreamRecord): Promise<void> {

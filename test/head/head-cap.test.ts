@@ -2,6 +2,7 @@
 // early to chunk files (nothing lost, still queryable from chunks), and heads shrink below it.
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ingester } from '../../src/head/ingester.js';
@@ -97,6 +98,78 @@ describe('head memory cap', () => {
       await fill(ing, 4, 500);
       expect(ing.capFlushes).toBe(0);
       expect(ing.metrics.chunksFlushed).toBe(0);
+      await ing.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('flush writers', () => {
+  // FileHandle.sync, patched while a flush runs (the WAL is idle then): counts the chunk files
+  // being synced at once, holds each for a few ms, and can fail the first one.
+  async function patchSync(dir: string, failFirst: boolean): Promise<{ maxAtOnce: () => number; started: () => number; restore: () => void }> {
+    const fh = await open(join(dir, 'probe'), 'w');
+    type Sync = (this: unknown) => Promise<void>;
+    const proto = Object.getPrototypeOf(fh) as { sync: Sync };
+    await fh.close();
+    const orig = proto.sync;
+    let now = 0;
+    let max = 0;
+    let started = 0;
+    proto.sync = async function (this: unknown) {
+      const n = ++started;
+      max = Math.max(max, ++now);
+      try {
+        if (failFirst && n === 1) throw Object.assign(new Error('ENOSPC: no space left on device, fsync'), { code: 'ENOSPC' });
+        await new Promise((r) => setTimeout(r, 15));
+        return await orig.call(this);
+      } finally {
+        now--;
+      }
+    };
+    return { maxAtOnce: () => max, started: () => started, restore: () => { proto.sync = orig; } };
+  }
+
+  it('writes a flush\'s chunk files three at a time and flushes every stream', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bramble-cap-'));
+    try {
+      const ing = ingester(dir, 0);
+      await fill(ing, 8, 200);
+      const p = await patchSync(dir, false);
+      try {
+        await ing.flush(true);
+      } finally {
+        p.restore();
+      }
+      expect(p.started()).toBe(8);
+      expect(p.maxAtOnce()).toBe(3);
+      expect(ing.memoryChunks()).toBe(0);
+      expect(ing.metrics.chunksFlushed).toBe(8);
+      expect(storedEntries(ing)).toBe(8 * 200);
+      await ing.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('starts no further file after a failed one, throws its error and keeps every entry', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bramble-cap-'));
+    try {
+      const ing = ingester(dir, 0);
+      await fill(ing, 8, 200);
+      const p = await patchSync(dir, true);
+      try {
+        await expect(ing.flush(true)).rejects.toThrow(/ENOSPC/);
+      } finally {
+        p.restore();
+      }
+      expect(p.started()).toBe(3); // the failed one and the two already under way
+      expect(ing.metrics.chunksFlushed).toBe(2);
+      expect(storedEntries(ing)).toBe(8 * 200); // the failed stream's blocks went back to its head
+      await ing.flush(true); // writes work again
+      expect(ing.memoryChunks()).toBe(0);
+      expect(storedEntries(ing)).toBe(8 * 200);
       await ing.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
