@@ -1,10 +1,11 @@
 // Memory for one push request's lifetime, carved out of pooled 256 KiB blocks and handed back in
 // one go once the push has returned: the per-stream entry columns its body decodes into
 // (push/protobuf.ts, push/batch.ts) and the index part of its WAL record (wal/record.ts).
-// Allocated afresh, these were ~0.2 GB of ArrayBuffers per ingested GiB. V8 (Node 20) counts
-// ArrayBuffer memory allocated since the last full GC against the old generation's room, and the
-// server's heap is small (~15 MB live, ~12 MB of room with --heap-growing-percent=50), so fresh
-// buffers started a major GC every ~250 ms under sustained pushes, each finding nothing to free.
+// Allocated afresh, these were ~0.2 GB of ArrayBuffers per ingested GiB, a third of the main
+// thread's (the rest: the HTTP parser's copies of request bodies). V8 (Node 20) counts ArrayBuffer
+// memory allocated since the last major GC against the old generation's room until a scavenge
+// frees it, and the server's heap is small (~15 MB live, ~12 MB of room), so such buffers start
+// major collections that find nothing to free (README "Memory").
 import { BufferPool } from './buffer-pool.js';
 
 /** Where typed arrays and byte buffers of a request come from. */
