@@ -365,9 +365,20 @@ const MEMORY_GAUGES: [string, string][] = [
   ['workersExternal', 'bramble_scan_workers_external_bytes'],
 ];
 
-/** The server's event-loop lag maximum since the last scrape, its in-memory head bytes and memory gauges. */
-async function scrapeMetrics(url: string): Promise<{ lag: number | null; headBytes: number | null; memory: Record<string, number> }> {
+/** The main thread's collections, by /metrics counter (read once at the end). */
+const GC_COUNTERS: [string, string][] = [
+  ['major', 'bramble_gc_collections_total{kind="major"}'],
+  ['majorPauseS', 'bramble_gc_pause_seconds_total{kind="major"}'],
+  ['minor', 'bramble_gc_collections_total{kind="minor"}'],
+  ['minorPauseS', 'bramble_gc_pause_seconds_total{kind="minor"}'],
+  ['forced', 'bramble_forced_gc_total'],
+  ['forcedS', 'bramble_forced_gc_seconds_total'],
+];
+
+/** The server's event-loop lag maximum since the last scrape, its in-memory head bytes, memory gauges and GC counters. */
+async function scrapeMetrics(url: string): Promise<{ lag: number | null; headBytes: number | null; memory: Record<string, number>; gc: Record<string, number> }> {
   const memory: Record<string, number> = {};
+  const gc: Record<string, number> = {};
   try {
     const t = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
     const m = /^bramble_event_loop_lag_max_seconds (\S+)$/m.exec(t);
@@ -376,9 +387,14 @@ async function scrapeMetrics(url: string): Promise<{ lag: number | null; headByt
       const g = new RegExp(`^${name} (\\S+)$`, 'm').exec(t);
       if (g) memory[key] = Number(g[1]);
     }
-    return { lag: m ? Number(m[1]) : null, headBytes: h ? Number(h[1]) : null, memory };
+    for (const line of t.split('\n')) {
+      const sp = line.lastIndexOf(' ');
+      const c = GC_COUNTERS.find(([, name]) => name === line.slice(0, sp));
+      if (c) gc[c[0]] = Number(line.slice(sp + 1));
+    }
+    return { lag: m ? Number(m[1]) : null, headBytes: h ? Number(h[1]) : null, memory, gc };
   } catch {
-    return { lag: null, headBytes: null, memory };
+    return { lag: null, headBytes: null, memory, gc };
   }
 }
 
@@ -578,6 +594,8 @@ async function main(): Promise<void> {
     },
     serverCpuS: cpu,
     serverCpuPct: (cpu / elapsedS) * 100,
+    /** main-thread collections over the whole run (start-up and verification included) */
+    gc: last.gc,
     verify: v,
   };
   const checks: [string, boolean][] = [
@@ -603,6 +621,9 @@ async function main(): Promise<void> {
   out.push(`  settled     8 s after the load and a flush: RSS ${f1(settled.rssMiB)} MiB; ${Object.entries(settled.memoryMiB).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
   out.push(`  event loop  max lag ${f1(result.eventLoopLag.maxMs)} ms (median of per-5s maxima ${f1(result.eventLoopLag.p50OfMaxesMs)} ms); worst windows ${result.eventLoopLag.worst.map(([t, ms]) => `${ms} ms at ${t} s`).join(', ')} of ${f1(elapsedS)} s`);
   out.push(`  server CPU  ${f1(cpu)} s (${f1(result.serverCpuPct)}% of one core)`);
+  const g = last.gc;
+  const avgMs = (s: number | undefined, n: number | undefined): string => (n ? f1(((s ?? 0) / n) * 1000) : '-');
+  out.push(`  GC          main thread: ${g.major ?? '?'} major (avg pause ${avgMs(g.majorPauseS, g.major)} ms), of them ${g.forced ?? '?'} forced after flushes (avg ${avgMs(g.forcedS, g.forced)} ms); ${g.minor ?? '?'} minor (avg ${avgMs(g.minorPauseS, g.minor)} ms)`);
   out.push(`  verify      ${v.streamsExpected} streams, ${v.linesExpected} lines acknowledged, ${v.linesCounted} counted, ${v.streamsMismatched} streams mismatched; ${v.spotChecked} exact spot-checks, ${v.spotFailed} failed`);
   for (const m of [...push.errorSamples, ...qs.errorSamples, ...tail.errors, ...v.mismatchSamples, ...v.spotSamples]) out.push(`    ! ${m}`);
   for (const [name, ok] of checks) out.push(`  [${ok ? 'ok' : 'FAIL'}] ${name}`);
