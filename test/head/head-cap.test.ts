@@ -56,27 +56,31 @@ function storedEntries(ing: Ingester): number {
   return entries;
 }
 
+/** Runs `fn` on a fresh ingester (heads capped at `maxHeadBytes`, 0 = none) in a temporary dir, then closes it. */
+async function withIngester(maxHeadBytes: number, fn: (ing: Ingester, dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bramble-cap-'));
+  try {
+    const ing = ingester(dir, maxHeadBytes);
+    await fn(ing, dir);
+    await ing.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('head memory cap', () => {
-  it('flushes the biggest heads early and keeps every entry', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bramble-cap-'));
-    try {
-      const ing = ingester(dir, 256 * 1024);
+  it('flushes the biggest heads early and keeps every entry', () =>
+    withIngester(256 * 1024, async (ing) => {
       await fill(ing, 8, 1000); // 8 streams x 1000 x 211 B = 1.6 MiB of lines
       expect(ing.capFlushes).toBeGreaterThan(0);
       expect(ing.memoryBytes()).toBeLessThanOrEqual(256 * 1024 + 8 * 64 * 1024);
       expect(ing.metrics.chunksFlushed).toBeGreaterThan(0);
       expect(storedEntries(ing)).toBe(8 * 1000);
-      await ing.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('holds pushes while the heads are over the cap, so memory stays within it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bramble-cap-'));
-    try {
-      const cap = 256 * 1024;
-      const ing = ingester(dir, cap);
+  it('holds pushes while the heads are over the cap, so memory stays within it', () => {
+    const cap = 256 * 1024;
+    return withIngester(cap, async (ing) => {
       const seen: number[] = [];
       // sixteen concurrent senders: pushes arrive faster than chunks are written
       await Promise.all(Array.from({ length: 16 }, (_, first) => fill(ing, 1, 1500, { wait: true, seen, first })));
@@ -85,24 +89,15 @@ describe('head memory cap', () => {
       expect(Math.max(...seen)).toBeLessThanOrEqual(cap + onePush);
       expect(ing.capFlushes).toBeGreaterThan(2);
       expect(storedEntries(ing)).toBe(16 * 1500);
-      await ing.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
-  it('does nothing without a cap', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bramble-cap-'));
-    try {
-      const ing = ingester(dir, 0);
+  it('does nothing without a cap', () =>
+    withIngester(0, async (ing) => {
       await fill(ing, 4, 500);
       expect(ing.capFlushes).toBe(0);
       expect(ing.metrics.chunksFlushed).toBe(0);
-      await ing.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe('flush writers', () => {
@@ -131,10 +126,8 @@ describe('flush writers', () => {
     return { maxAtOnce: () => max, started: () => started, restore: () => { proto.sync = orig; } };
   }
 
-  it('writes a flush\'s chunk files three at a time and flushes every stream', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bramble-cap-'));
-    try {
-      const ing = ingester(dir, 0);
+  it('writes a flush\'s chunk files three at a time and flushes every stream', () =>
+    withIngester(0, async (ing, dir) => {
       await fill(ing, 8, 200);
       const p = await patchSync(dir, false);
       try {
@@ -147,16 +140,10 @@ describe('flush writers', () => {
       expect(ing.memoryChunks()).toBe(0);
       expect(ing.metrics.chunksFlushed).toBe(8);
       expect(storedEntries(ing)).toBe(8 * 200);
-      await ing.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('starts no further file after a failed one, throws its error and keeps every entry', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bramble-cap-'));
-    try {
-      const ing = ingester(dir, 0);
+  it('starts no further file after a failed one, throws its error and keeps every entry', () =>
+    withIngester(0, async (ing, dir) => {
       await fill(ing, 8, 200);
       const p = await patchSync(dir, true);
       try {
@@ -170,9 +157,5 @@ describe('flush writers', () => {
       await ing.flush(true); // writes work again
       expect(ing.memoryChunks()).toBe(0);
       expect(storedEntries(ing)).toBe(8 * 200);
-      await ing.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
