@@ -80,7 +80,7 @@ export class Compactor {
 
   /** Start-up work (before any flush can run): finish interrupted deletions, remove orphans. */
   recover(): { filesRemoved: number; orphansRemoved: number } {
-    const filesRemoved = this.removePending(Infinity);
+    const filesRemoved = this.removeAllPending();
     const orphansRemoved = this.cleanOrphans();
     return { filesRemoved, orphansRemoved };
   }
@@ -154,9 +154,9 @@ export class Compactor {
     return r.ok;
   }
 
-  /** Unlinks files whose deletion is due (synchronously: start-up, before serving); returns how many went. */
-  private removePending(now: number): number {
-    const due = this.index.pendingDeletes(now, now === Infinity);
+  /** Unlinks every file waiting for deletion, due or not (synchronously: start-up, before serving); returns how many went. */
+  private removeAllPending(): number {
+    const due = this.index.pendingDeletes(Infinity, true);
     const outcomes: (Error | null)[] = [];
     for (const p of due) {
       try {
@@ -170,7 +170,7 @@ export class Compactor {
   }
 
   /**
-   * removePending for a running server: the unlinks run on the thread pool, UNLINK_BATCH at a
+   * removeAllPending for a running server, for the files that are due: the unlinks run on the thread pool, UNLINK_BATCH at a
    * time, and the index forgets the removed files in one transaction. Done synchronously, the
    * unlinks of one interval's merges (hundreds of small files, each with its own index update)
    * stalled the event loop 65-134 ms a minute in the soak (compaction every minute there).
