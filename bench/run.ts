@@ -10,7 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildWorkload, loadLoghub, loghubDir, NEEDLE, type Workload } from './workload.js';
 import { cpuSeconds, diskBreakdown, machineBusySeconds, memInfo, RssSampler, selfCpuSeconds, type DiskBreakdown } from './proc.js';
-import { buildServer, startBenchServer, type BenchServer } from './server.js';
+import { buildServer, parseMetrics, startBenchServer, type BenchServer } from './server.js';
 import { peerFor, type PeerPhase, type PeerRun } from './peer.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -125,14 +125,7 @@ async function getJson(url: string): Promise<{ status: number; body: unknown; te
 }
 
 async function scrape(base: string): Promise<Map<string, number>> {
-  const text = await (await fetch(base + '/metrics')).text();
-  const m = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const sp = line.lastIndexOf(' ');
-    m.set(line.slice(0, sp), Number(line.slice(sp + 1)));
-  }
-  return m;
+  return parseMetrics(await (await fetch(base + '/metrics')).text());
 }
 
 // ---------------------------------------------------------------------------------------- ingest

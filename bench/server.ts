@@ -60,6 +60,17 @@ limits_config:
   query_timeout: 5m
 `;
 
+/** A /metrics text as series name (with labels, as written) → value; comments and blank lines skipped. */
+export function parseMetrics(text: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const sp = line.lastIndexOf(' ');
+    m.set(line.slice(0, sp), Number(line.slice(sp + 1)));
+  }
+  return m;
+}
+
 /** Compiles src/ into .tmp/bench-dist (type errors elsewhere do not stop the emit). */
 export function buildServer(root: string, log: (m: string) => void): string {
   const out = join(root, '.tmp/bench-dist');

@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import { encodePushRequestSnappy } from '../src/push/index.js';
 import { loadLoghub, loghubDir, perturb, Rng, streamDefs, type LoghubJob, type StreamDef } from './workload.js';
 import { cpuSeconds, memInfo } from './proc.js';
-import { buildServer, startBenchServer, type BenchServer } from './server.js';
+import { buildServer, parseMetrics, startBenchServer, type BenchServer } from './server.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MiB = 2 ** 20;
@@ -380,19 +380,10 @@ async function scrapeMetrics(url: string): Promise<{ lag: number | null; headByt
   const memory: Record<string, number> = {};
   const gc: Record<string, number> = {};
   try {
-    const t = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
-    const m = /^bramble_event_loop_lag_max_seconds (\S+)$/m.exec(t);
-    const h = /^bramble_head_bytes (\S+)$/m.exec(t);
-    for (const [key, name] of MEMORY_GAUGES) {
-      const g = new RegExp(`^${name} (\\S+)$`, 'm').exec(t);
-      if (g) memory[key] = Number(g[1]);
-    }
-    for (const line of t.split('\n')) {
-      const sp = line.lastIndexOf(' ');
-      const c = GC_COUNTERS.find(([, name]) => name === line.slice(0, sp));
-      if (c) gc[c[0]] = Number(line.slice(sp + 1));
-    }
-    return { lag: m ? Number(m[1]) : null, headBytes: h ? Number(h[1]) : null, memory, gc };
+    const m = parseMetrics(await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text());
+    for (const [key, name] of MEMORY_GAUGES) if (m.has(name)) memory[key] = m.get(name)!;
+    for (const [key, name] of GC_COUNTERS) if (m.has(name)) gc[key] = m.get(name)!;
+    return { lag: m.get('bramble_event_loop_lag_max_seconds') ?? null, headBytes: m.get('bramble_head_bytes') ?? null, memory, gc };
   } catch {
     return { lag: null, headBytes: null, memory, gc };
   }
