@@ -162,6 +162,9 @@ export function registerOpsRoutes(app: FastifyInstance, s: Services, isReady: ()
       '# HELP bramble_gc_pause_seconds_total Main-thread pause of those collections, by kind.',
       '# TYPE bramble_gc_pause_seconds_total counter',
       ...GC_KINDS.map((kind) => `bramble_gc_pause_seconds_total{kind="${kind}"} ${gcs.pauseS[kind]}`),
+      '# HELP bramble_gc_pause_max_seconds Longest single main-thread pause of a collection since start, by kind.',
+      '# TYPE bramble_gc_pause_max_seconds gauge',
+      ...GC_KINDS.map((kind) => `bramble_gc_pause_max_seconds{kind="${kind}"} ${gcs.maxPauseS[kind]}`),
     ];
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(lines.join('\n') + '\n' + s.compactor.metricsText() + (s.forwarder?.metricsText() ?? ''));
   });

@@ -35,16 +35,19 @@ const KIND_OF = new Map<number, GcKind>([
   [perf.NODE_PERFORMANCE_GC_WEAKCB, 'weakcb'],
 ]);
 
-/** Collections of this thread's heap since construction, by kind: counts and pause seconds. */
+/** Collections of this thread's heap since construction, by kind: counts, pause seconds and the longest pause. */
 export class GcCounter {
   readonly count: Record<GcKind, number> = { minor: 0, major: 0, incremental: 0, weakcb: 0 };
   readonly pauseS: Record<GcKind, number> = { minor: 0, major: 0, incremental: 0, weakcb: 0 };
+  /** the longest single pause of each kind */
+  readonly maxPauseS: Record<GcKind, number> = { minor: 0, major: 0, incremental: 0, weakcb: 0 };
   private readonly observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       const kind = KIND_OF.get((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1);
       if (kind === undefined) continue;
       this.count[kind]++;
       this.pauseS[kind] += e.duration / 1000;
+      if (e.duration / 1000 > this.maxPauseS[kind]) this.maxPauseS[kind] = e.duration / 1000;
     }
   });
 

@@ -63,11 +63,15 @@ describe('operational endpoints', () => {
     }
   });
 
-  it('reports the main thread\'s garbage collections by kind (the benchmark reports major ones during ingest)', async () => {
+  it('reports the main thread\'s garbage collections by kind, with the longest pause (the benchmark reports major ones during ingest)', async () => {
     const text = await (await fetch(s.url + '/metrics')).text();
     for (const kind of ['minor', 'major', 'incremental', 'weakcb']) {
       expect(text).toMatch(new RegExp(`^bramble_gc_collections_total\\{kind="${kind}"\\} \\d+$`, 'm'));
       expect(text).toMatch(new RegExp(`^bramble_gc_pause_seconds_total\\{kind="${kind}"\\} [0-9.e-]+$`, 'm'));
+      const max = Number(new RegExp(`^bramble_gc_pause_max_seconds\\{kind="${kind}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+      const sum = Number(new RegExp(`^bramble_gc_pause_seconds_total\\{kind="${kind}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+      expect(max).toBeGreaterThanOrEqual(0); // (NaN when missing)
+      expect(max).toBeLessThanOrEqual(sum);
     }
   });
 

@@ -1,6 +1,6 @@
 // majorGc: a full collection on demand without --expose-gc on the command line (the server runs
 // one after flushes so dead head blocks give their memory back); GcCounter, the /metrics count of
-// collections by kind.
+// collections by kind, with their pauses and the longest one.
 import { describe, expect, it } from 'vitest';
 import { GcCounter, majorGc } from '../../src/util/gc.js';
 
@@ -36,6 +36,10 @@ describe('GcCounter', () => {
     expect(keep.length).toBeLessThan(1000);
     expect(c.count.major).toBeGreaterThanOrEqual(1);
     expect(c.pauseS.major).toBeGreaterThan(0);
+    // the longest pause: at least the average, at most the sum
+    expect(c.maxPauseS.major).toBeGreaterThanOrEqual(c.pauseS.major / c.count.major);
+    expect(c.maxPauseS.major).toBeLessThanOrEqual(c.pauseS.major);
+    expect(c.maxPauseS.minor).toBeGreaterThanOrEqual(c.pauseS.minor / c.count.minor);
     expect(c.count.minor).toBeGreaterThanOrEqual(1);
     const after = { ...c.count };
     majorGc();
