@@ -7,9 +7,12 @@ import { getHeapStatistics } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import { packEntries, readResultBound, takeCredit, type ReplyMessage, type ResultBatch, type ScannedEntry, type TaskMessage, type WorkerMemory } from './protocol.js';
 import { ScanCancelled, scanLogs, scanSamples } from './scan.js';
+import { SCAN_THREAD_NICE, lowerThreadPriority } from './thread-priority.js';
 
 if (!parentPort) throw new Error('scan-worker must run as a worker thread');
 const port = parentPort;
+// the event loop comes first when the cores are busy (see thread-priority.ts)
+lowerThreadPriority(SCAN_THREAD_NICE);
 
 /** Series per batch of a metric scan's result. */
 const SERIES_PER_BATCH = 1024;

@@ -1,0 +1,63 @@
+// Scan threads run 10 nice steps below the server (Linux keeps a nice value per thread), so the
+// event loop gets the CPU first when scans keep every core busy; the calling thread is left alone.
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { OpenBlock } from '../../src/chunk/open-block.js';
+import { WorkerPool } from '../../src/worker/pool.js';
+import { SCAN_THREAD_NICE, lowerThreadPriority, threadId } from '../../src/worker/thread-priority.js';
+import { parseExpr } from '../../src/logql/syntax/index.js';
+import type { LogSelectorExpr } from '../../src/logql/ast.js';
+import type { LogScanTask } from '../../src/worker/protocol.js';
+import { gather } from '../helpers/pool.js';
+
+const T0 = 1795132800000000000n;
+
+/** Nice value of each thread of this process (field 19 of /proc/self/task/<tid>/stat). */
+function threadNices(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd on
+      out.set(Number(tid), Number(fields[19 - 3]));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+function task(): LogScanTask {
+  const b = new OpenBlock(1 << 16);
+  for (let i = 0; i < 10; i++) b.append(T0 + BigInt(i), `line ${i}`, []);
+  return {
+    type: 'logScan',
+    streams: [{ labels: [{ name: 'job', value: 'x' }], files: [], mem: [b.cut()] }],
+    selector: parseExpr('{job="x"}') as LogSelectorExpr,
+    fromNs: T0, toNs: T0 + 10n ** 9n, direction: 'forward', limit: 100, categorize: false,
+  };
+}
+
+let pool: WorkerPool | null = null;
+afterEach(async () => { await pool?.close(); pool = null; });
+
+describe('scan thread priority', () => {
+  it('each scan worker thread runs 10 nice steps below the thread that started it (Linux; elsewhere nothing changes)', async () => {
+    const me = threadId();
+    if (process.platform !== 'linux') {
+      expect(me).toBeNull();
+      expect(lowerThreadPriority(0)).toBeNull();
+      return;
+    }
+    expect(me).not.toBeNull();
+    const base = threadNices().get(me!)!;
+    const want = Math.min(19, base + SCAN_THREAD_NICE);
+    const before = [...threadNices().values()].filter((n) => n === want).length;
+    pool = new WorkerPool(2, 0);
+    await Promise.all([gather(pool, task()), gather(pool, task())]);
+    expect(pool.started).toBe(2);
+    const after = [...threadNices().values()].filter((n) => n === want).length;
+    expect(after - before).toBe(2);
+    expect(threadNices().get(me!)).toBe(base); // the caller's own priority is untouched
+  });
+});
