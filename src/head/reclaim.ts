@@ -3,7 +3,9 @@
 // - Flushed heads leave their blocks (SharedArrayBuffers in glibc's heap) to V8's next full
 //   collection, which may not come for minutes while the JS heap itself is small: RSS stayed
 //   ~70 MiB higher through the bench's queries. After every 16 MiB of chunks written, one full
-//   collection (a ~25-35 ms pause at 0.5 GiB) at most every 2 s gives them back.
+//   collection at most every 2 s gives them back. With the addon it is incremental (V8 marks on
+//   helper threads and in small steps, then pauses once to finish: half as many pauses over
+//   20 ms in the soak); without it gc() pauses for the whole collection (~20-35 ms).
 // - The garbage of an ingest burst: once pushes stop for 250 ms after 64 MiB or more came in,
 //   one collection.
 // - The pools of block memory (slabs, open blocks' line buffers: up to ~37 MiB) and of push
@@ -26,7 +28,7 @@
 //   after a burst that is 45-120 ms (30+ MiB handed back, slower when scans keep both cores
 //   busy). So a trim that falls due while queries run waits until none has run for 1 s, or at
 //   most 30 s under a steady query load.
-import { canReleasePages, mallocTrimAsync } from '../native/index.js';
+import { canReleasePages, mallocTrimAsync, startIncrementalGc } from '../native/index.js';
 import { majorGc } from '../util/gc.js';
 import { slabPool } from '../chunk/block-slab.js';
 import { drainLinePool } from '../chunk/open-block.js';
@@ -50,6 +52,11 @@ const DRAIN_STEP_BYTES = 16 * 1024 * 1024;
 const GC_AFTER_DRAINED_BYTES = 8 * 1024 * 1024;
 /** Line bytes ingested in a burst before the quiet after it gets a full GC. */
 const GC_AFTER_INGESTED_BYTES = 64 * 1024 * 1024;
+/**
+ * After an incremental collection was asked for, the looks that follow it for this long (2 s)
+ * take the lowest ArrayBuffer figure as what was live after it (it ends some time after the ask).
+ */
+const BASELINE_TICKS = 8;
 /** How often the reclaimer looks (is ingest quiet?); glibc is asked to trim every TRIM_TICKS looks. */
 const TICK_MS = 250;
 const TRIM_TICKS = 20;
@@ -83,6 +90,11 @@ export interface ReclaimHooks {
   trim?: () => Promise<boolean>;
   /** whether pools hand their pages back as they are drained (default: with the addon) */
   releasesPages?: boolean;
+  /**
+   * asks for an incremental major collection and returns at once; false where it cannot (then
+   * the reclaimer forces one: default, the addon's moderate memory-pressure notification)
+   */
+  incrementalGc?: () => boolean;
 }
 
 export class Reclaimer {
@@ -96,6 +108,8 @@ export class Reclaimer {
   /** pool bytes let go since the last forced GC */
   private drainedSinceGc = 0;
   private ticks = 0;
+  /** looks left that still lower arrayBuffersAfterGc (after an incremental collection was asked) */
+  private baselineTicks = 0;
   /** the tick at which the owed trim fell due (-1: none owed) */
   private trimDueAt = -1;
   private trimming = false;
@@ -105,6 +119,7 @@ export class Reclaimer {
   private readonly queryQuietMs: () => number;
   private readonly trim: () => Promise<boolean>;
   private readonly releasesPages: boolean;
+  private readonly incrementalGc: () => boolean;
 
   constructor(
     private readonly totals: () => IngestTotals,
@@ -115,6 +130,7 @@ export class Reclaimer {
     this.queryQuietMs = hooks.queryQuietMs ?? (() => Infinity);
     this.trim = hooks.trim ?? mallocTrimAsync;
     this.releasesPages = hooks.releasesPages ?? canReleasePages();
+    this.incrementalGc = hooks.incrementalGc ?? startIncrementalGc;
   }
 
   /** Starts the periodic trim (and burst check). */
@@ -148,6 +164,13 @@ export class Reclaimer {
     this.gcAtIngested = t.bytesIngested;
     this.gcAt = performance.now();
     this.drainedSinceGc = 0;
+    if (this.incrementalGc()) {
+      // marking runs from now on, in steps and on helper threads; the memory goes when it ends
+      this.metrics.forcedGcs++;
+      this.arrayBuffersAfterGc = this.arrayBuffers();
+      this.baselineTicks = BASELINE_TICKS;
+      return;
+    }
     const ms = majorGc();
     this.arrayBuffersAfterGc = this.arrayBuffers();
     if (ms !== null) {
@@ -161,6 +184,10 @@ export class Reclaimer {
     const now = t.bytesIngested;
     const quiet = now === this.ingestedAtLastTick && t.pushesInFlight === 0;
     this.ingestedAtLastTick = now;
+    if (this.baselineTicks > 0) {
+      this.baselineTicks--;
+      this.arrayBuffersAfterGc = Math.min(this.arrayBuffersAfterGc, this.arrayBuffers());
+    }
     if (quiet && !this.gcQueued) {
       let n = slabPool.drain(DRAIN_STEP_BYTES);
       if (n < DRAIN_STEP_BYTES) n += drainLinePool(DRAIN_STEP_BYTES - n);

@@ -448,6 +448,7 @@ interface NativeBinding {
   scanStream?(buf: Uint8Array, start: number, end: number, out: Float64Array): number;
   alignedBuffer?(size: number, align: number): ArrayBuffer;
   releasePages?(view: Uint8Array): number;
+  startIncrementalGc?(): void;
 }
 
 /**
@@ -570,6 +571,18 @@ export function releasePages(view: Uint8Array): number {
 /** Whether releasePages does anything here (the addon is loaded and has it). */
 export function canReleasePages(): boolean {
   return binding?.releasePages !== undefined;
+}
+
+/**
+ * Asks V8 for a major collection done incrementally (a moderate memory-pressure notification):
+ * marking runs concurrently and in small steps, and the event loop pauses only for its short final
+ * step, where a forced gc() pauses for the whole collection. Returns at once, false without the
+ * addon (the collection is then the caller's to force).
+ */
+export function startIncrementalGc(): boolean {
+  if (!binding?.startIncrementalGc) return false;
+  binding.startIncrementalGc();
+  return true;
 }
 
 /** The kernels the engine uses: native when built, else TypeScript. */

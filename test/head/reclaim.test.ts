@@ -1,8 +1,9 @@
-// The reclaimer runs a full GC after every 16 MiB of chunks flushed (at most one per 2 s), and
-// once pushes pause (none under way, none arrived for 250 ms) after a burst of 64 MiB or more;
-// such a pause also empties the memory pools, 16 MiB per look (per collection where the pages
-// cannot be handed back at once). Driven here with fake timers and made-up ingest totals; the GC itself is real (counted in the metrics). The trim is
-// tested with the native kernels.
+// The reclaimer asks for a full GC (incremental with the addon, else forced at once) after every
+// 16 MiB of chunks flushed (at most one per 2 s), and once pushes pause (none under way, none
+// arrived for 250 ms) after a burst of 64 MiB or more; such a pause also empties the memory pools,
+// 16 MiB per look (per collection where the pages cannot be handed back at once). Driven here with
+// fake timers and made-up ingest totals; the GC itself is real (counted in the metrics). The trim
+// is tested with the native kernels.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Reclaimer, type IngestTotals, type ReclaimHooks } from '../../src/head/reclaim.js';
 import { BlockSlab, SLAB_BYTES, slabPool } from '../../src/chunk/block-slab.js';
@@ -134,6 +135,43 @@ describe('reclaimer', () => {
     } finally {
       r.stop();
     }
+  });
+
+  it('asks for an incremental collection where it can, and takes the low point of the next 2 s as what stayed live', async () => {
+    vi.useFakeTimers();
+    let asked = 0;
+    const { totals, metrics, r, ab } = setup({ incrementalGc: () => { asked++; return true; } });
+    r.start();
+    try {
+      await vi.advanceTimersByTimeAsync(2500);
+      totals.pushesInFlight = 1;
+      ab.bytes = 125 * MiB;
+      await vi.advanceTimersByTimeAsync(500);
+      expect(asked).toBe(1);
+      expect(metrics.forcedGcs).toBe(1);
+      expect(metrics.forcedGcSeconds).toBe(0); // nothing forced: no pause of its own
+      // the collection ends during the next looks and frees 20 MiB: 105 MiB stayed live
+      ab.bytes = 105 * MiB;
+      await vi.advanceTimersByTimeAsync(500);
+      ab.bytes = 128 * MiB; // +23 MiB over what stayed live: not yet
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(asked).toBe(1);
+      ab.bytes = 130 * MiB; // +25 MiB (only +5 over the figure when it was asked for)
+      await vi.advanceTimersByTimeAsync(2500);
+      expect(asked).toBe(2);
+    } finally {
+      r.stop();
+    }
+  });
+
+  it('forces the collection at once where an incremental one cannot be asked for', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] }); // a real clock times the pause
+    const { totals, metrics, r } = setup({ incrementalGc: () => false });
+    totals.chunkBytesFlushed = 17 * MiB;
+    r.afterFlush();
+    await vi.advanceTimersByTimeAsync(2010);
+    expect(metrics.forcedGcs).toBe(1);
+    expect(metrics.forcedGcSeconds).toBeGreaterThan(0); // the pause of a real gc()
   });
 
   it('trims every 5 s, but waits while queries run until 1 s without one, at most 30 s', async () => {

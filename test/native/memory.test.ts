@@ -1,7 +1,9 @@
-// The addon's memory calls: page-aligned buffers for O_DIRECT, and handing a pooled buffer's
-// pages back to the OS. Without the addon (BRAMBLE_NATIVE=0) both report that they did nothing.
+// The addon's memory calls: page-aligned buffers for O_DIRECT, handing a pooled buffer's pages
+// back to the OS, and asking V8 for an incremental full collection. Without the addon
+// (BRAMBLE_NATIVE=0) each reports that it did nothing.
+import { PerformanceObserver, constants as perf } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { alignedBuffer, nativeKernels, releasePages } from '../../src/native/index.js';
+import { alignedBuffer, nativeKernels, releasePages, startIncrementalGc } from '../../src/native/index.js';
 
 describe('native memory calls', () => {
   it('alignedBuffer gives zeroed memory of the size asked (null without the addon or for a bad alignment)', () => {
@@ -38,5 +40,31 @@ describe('native memory calls', () => {
     expect(zeros).toBe(released);
     sab.fill(9, 0, 200_000); // still mapped and writable
     expect(sab[150_000]).toBe(9);
+  });
+
+  it('startIncrementalGc starts a full collection that frees an unreachable SharedArrayBuffer, with no forced gc()', async () => {
+    let collected = false;
+    const registry = new FinalizationRegistry(() => { collected = true; });
+    (() => {
+      registry.register({ buf: new SharedArrayBuffer(1 << 20) }, 'slab');
+    })();
+    const kinds: number[] = [];
+    const obs = new PerformanceObserver((l) => { for (const e of l.getEntries()) kinds.push((e as PerformanceEntry & { detail: { kind: number } }).detail.kind); });
+    obs.observe({ entryTypes: ['gc'] });
+    try {
+      const started = startIncrementalGc();
+      if (nativeKernels === null) {
+        expect(started).toBe(false);
+        return;
+      }
+      expect(started).toBe(true);
+      // marking advances in tasks of the event loop (and on helper threads): wait, allocating little
+      for (let i = 0; i < 400 && !(collected && kinds.includes(perf.NODE_PERFORMANCE_GC_MAJOR)); i++) await new Promise((r) => setTimeout(r, 5));
+      expect(kinds).toContain(perf.NODE_PERFORMANCE_GC_INCREMENTAL); // marked in steps ...
+      expect(kinds).toContain(perf.NODE_PERFORMANCE_GC_MAJOR); // ... then finished
+      expect(collected).toBe(true);
+    } finally {
+      obs.disconnect();
+    }
   });
 });
