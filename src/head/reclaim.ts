@@ -3,9 +3,10 @@
 // - Flushed heads leave their blocks (SharedArrayBuffers in glibc's heap) to V8's next full
 //   collection, which may not come for minutes while the JS heap itself is small: RSS stayed
 //   ~70 MiB higher through the bench's queries. After every 16 MiB of chunks written, one full
-//   collection at most every 2 s gives them back. With the addon it is incremental (V8 marks on
-//   helper threads and in small steps, then pauses once to finish: half as many pauses over
-//   20 ms in the soak); without it gc() pauses for the whole collection (~20-35 ms).
+//   collection at most every 2 s gives them back. While queries run (and with the addon) it is
+//   incremental: V8 marks on helper threads and in small steps, then pauses once to finish (half
+//   as many pauses over 20 ms in the soak). Otherwise gc() pauses for the whole collection
+//   (~20-35 ms), which costs less CPU.
 // - The garbage of an ingest burst: once pushes stop for 250 ms after 64 MiB or more came in,
 //   one collection.
 // - The pools of block memory (slabs, open blocks' line buffers: up to ~37 MiB) and of push
@@ -57,6 +58,13 @@ const GC_AFTER_INGESTED_BYTES = 64 * 1024 * 1024;
  * take the lowest ArrayBuffer figure as what was live after it (it ends some time after the ask).
  */
 const BASELINE_TICKS = 8;
+/**
+ * A collection is incremental only while queries run or ran this recently (ms): it pauses the
+ * event loop less, but costs more CPU in all (a memory-reducing collection compacts more, and
+ * marking slows the code that runs meanwhile: +0.3-0.5 CPU-s per 0.5 GiB in each of four bench
+ * ingest pairs). With no query to answer, the cheaper forced one.
+ */
+const INCREMENTAL_GC_QUERY_QUIET_MS = 5000;
 /** How often the reclaimer looks (is ingest quiet?); glibc is asked to trim every TRIM_TICKS looks. */
 const TICK_MS = 250;
 const TRIM_TICKS = 20;
@@ -84,7 +92,7 @@ export interface ReclaimMetrics {
 export interface ReclaimHooks {
   /** the main thread's ArrayBuffer bytes (default: process.memoryUsage's) */
   arrayBuffers?: () => number;
-  /** milliseconds since the last query ended, 0 while one runs (default: never a query) */
+  /** milliseconds since the last query ended, 0 while one runs (default: never a query); trims wait for quiet, and collections are incremental while it is short */
   queryQuietMs?: () => number;
   /** hands free C heap pages back to the OS, off the event loop (default: malloc_trim) */
   trim?: () => Promise<boolean>;
@@ -164,7 +172,7 @@ export class Reclaimer {
     this.gcAtIngested = t.bytesIngested;
     this.gcAt = performance.now();
     this.drainedSinceGc = 0;
-    if (this.incrementalGc()) {
+    if (this.queryQuietMs() < INCREMENTAL_GC_QUERY_QUIET_MS && this.incrementalGc()) {
       // marking runs from now on, in steps and on helper threads; the memory goes when it ends
       this.metrics.forcedGcs++;
       this.arrayBuffersAfterGc = this.arrayBuffers();

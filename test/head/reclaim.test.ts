@@ -1,4 +1,4 @@
-// The reclaimer asks for a full GC (incremental with the addon, else forced at once) after every
+// The reclaimer asks for a full GC (incremental while queries run, else forced at once) after every
 // 16 MiB of chunks flushed (at most one per 2 s), and once pushes pause (none under way, none
 // arrived for 250 ms) after a burst of 64 MiB or more; such a pause also empties the memory pools,
 // 16 MiB per look (per collection where the pages cannot be handed back at once). Driven here with
@@ -137,10 +137,10 @@ describe('reclaimer', () => {
     }
   });
 
-  it('asks for an incremental collection where it can, and takes the low point of the next 2 s as what stayed live', async () => {
+  it('while queries run, asks for an incremental collection, and takes the low point of the next 2 s as what stayed live', async () => {
     vi.useFakeTimers();
     let asked = 0;
-    const { totals, metrics, r, ab } = setup({ incrementalGc: () => { asked++; return true; } });
+    const { totals, metrics, r, ab } = setup({ queryQuietMs: () => 0, incrementalGc: () => { asked++; return true; } });
     r.start();
     try {
       await vi.advanceTimersByTimeAsync(2500);
@@ -164,14 +164,33 @@ describe('reclaimer', () => {
     }
   });
 
-  it('forces the collection at once where an incremental one cannot be asked for', async () => {
+  it('forces the collection at once with no query for 5 s, or where an incremental one cannot be asked for', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] }); // a real clock times the pause
-    const { totals, metrics, r } = setup({ incrementalGc: () => false });
+    const quiet = { ms: 5000 };
+    let asked = 0;
+    let can = true;
+    const { totals, metrics, r } = setup({ queryQuietMs: () => quiet.ms, incrementalGc: () => { asked++; return can; } });
     totals.chunkBytesFlushed = 17 * MiB;
     r.afterFlush();
     await vi.advanceTimersByTimeAsync(2010);
     expect(metrics.forcedGcs).toBe(1);
-    expect(metrics.forcedGcSeconds).toBeGreaterThan(0); // the pause of a real gc()
+    expect(asked).toBe(0); // the last query ended 5 s ago: forced
+    const forcedS = metrics.forcedGcSeconds;
+    expect(forcedS).toBeGreaterThan(0); // the pause of a real gc()
+    quiet.ms = 4900; // a query ended 4.9 s ago: incremental
+    totals.chunkBytesFlushed = 34 * MiB;
+    r.afterFlush();
+    await vi.advanceTimersByTimeAsync(2010);
+    expect(metrics.forcedGcs).toBe(2);
+    expect(asked).toBe(1);
+    expect(metrics.forcedGcSeconds).toBe(forcedS);
+    can = false; // no addon: forced after all
+    totals.chunkBytesFlushed = 51 * MiB;
+    r.afterFlush();
+    await vi.advanceTimersByTimeAsync(2010);
+    expect(metrics.forcedGcs).toBe(3);
+    expect(asked).toBe(2);
+    expect(metrics.forcedGcSeconds).toBeGreaterThan(forcedS);
   });
 
   it('trims every 5 s, but waits while queries run until 1 s without one, at most 30 s', async () => {
