@@ -170,24 +170,24 @@ describe('reclaimer', () => {
     let asked = 0;
     let can = true;
     const { totals, metrics, r } = setup({ queryQuietMs: () => quiet.ms, incrementalGc: () => { asked++; return can; } });
-    totals.chunkBytesFlushed = 17 * MiB;
-    r.afterFlush();
-    await vi.advanceTimersByTimeAsync(2010);
+    /** flushes another 17 MiB and waits for the collection it asks for */
+    const flush17 = async (): Promise<void> => {
+      totals.chunkBytesFlushed += 17 * MiB;
+      r.afterFlush();
+      await vi.advanceTimersByTimeAsync(2010);
+    };
+    await flush17();
     expect(metrics.forcedGcs).toBe(1);
     expect(asked).toBe(0); // the last query ended 5 s ago: forced
     const forcedS = metrics.forcedGcSeconds;
     expect(forcedS).toBeGreaterThan(0); // the pause of a real gc()
     quiet.ms = 4900; // a query ended 4.9 s ago: incremental
-    totals.chunkBytesFlushed = 34 * MiB;
-    r.afterFlush();
-    await vi.advanceTimersByTimeAsync(2010);
+    await flush17();
     expect(metrics.forcedGcs).toBe(2);
     expect(asked).toBe(1);
     expect(metrics.forcedGcSeconds).toBe(forcedS);
     can = false; // no addon: forced after all
-    totals.chunkBytesFlushed = 51 * MiB;
-    r.afterFlush();
-    await vi.advanceTimersByTimeAsync(2010);
+    await flush17();
     expect(metrics.forcedGcs).toBe(3);
     expect(asked).toBe(2);
     expect(metrics.forcedGcSeconds).toBeGreaterThan(forcedS);

@@ -6,24 +6,14 @@ import { OpenBlock } from '../../src/chunk/open-block.js';
 import { WorkerPool } from '../../src/worker/pool.js';
 import { labelsKey } from '../../src/util/labels.js';
 import { parseExpr } from '../../src/logql/syntax/index.js';
-import type { LogSelectorExpr } from '../../src/logql/ast.js';
 import { Worker } from 'node:worker_threads';
 import { CREDITS, packEntries, takeCredit, unpackEntries, type LogScanTask, type SampleScanTask, type ScannedEntry } from '../../src/worker/protocol.js';
 import type { RangeAggregationExpr } from '../../src/logql/ast.js';
 import { CancelledError } from '../../src/worker/pool.js';
-import { gather } from '../helpers/pool.js';
-
-const T0 = 1795132800000000000n;
+import { T0, blockScanTask, gather } from '../helpers/pool.js';
 
 function task(): LogScanTask {
-  const b = new OpenBlock(1 << 16);
-  for (let i = 0; i < 100; i++) b.append(T0 + BigInt(i) * 1000n, `line ${i} ${i % 3 === 0 ? 'needle' : 'hay'}`, []);
-  return {
-    type: 'logScan',
-    streams: [{ labels: [{ name: 'job', value: 'x' }], files: [], mem: [b.cut()] }],
-    selector: parseExpr('{job="x"} |= "needle"') as LogSelectorExpr,
-    fromNs: T0, toNs: T0 + 10n ** 9n, direction: 'forward', limit: 1000, categorize: false,
-  };
+  return blockScanTask(Array.from({ length: 100 }, (_, i) => `line ${i} ${i % 3 === 0 ? 'needle' : 'hay'}`), '{job="x"} |= "needle"');
 }
 
 let pool: WorkerPool | null = null;

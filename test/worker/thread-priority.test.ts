@@ -2,15 +2,9 @@
 // event loop gets the CPU first when scans keep every core busy; the calling thread is left alone.
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OpenBlock } from '../../src/chunk/open-block.js';
 import { WorkerPool } from '../../src/worker/pool.js';
 import { SCAN_THREAD_NICE, lowerThreadPriority, threadId } from '../../src/worker/thread-priority.js';
-import { parseExpr } from '../../src/logql/syntax/index.js';
-import type { LogSelectorExpr } from '../../src/logql/ast.js';
-import type { LogScanTask } from '../../src/worker/protocol.js';
-import { gather } from '../helpers/pool.js';
-
-const T0 = 1795132800000000000n;
+import { blockScanTask, gather } from '../helpers/pool.js';
 
 /** Nice value of each thread of this process (field 19 of /proc/self/task/<tid>/stat). */
 function threadNices(): Map<number, number> {
@@ -25,17 +19,6 @@ function threadNices(): Map<number, number> {
     }
   }
   return out;
-}
-
-function task(): LogScanTask {
-  const b = new OpenBlock(1 << 16);
-  for (let i = 0; i < 10; i++) b.append(T0 + BigInt(i), `line ${i}`, []);
-  return {
-    type: 'logScan',
-    streams: [{ labels: [{ name: 'job', value: 'x' }], files: [], mem: [b.cut()] }],
-    selector: parseExpr('{job="x"}') as LogSelectorExpr,
-    fromNs: T0, toNs: T0 + 10n ** 9n, direction: 'forward', limit: 100, categorize: false,
-  };
 }
 
 let pool: WorkerPool | null = null;
@@ -54,6 +37,7 @@ describe('scan thread priority', () => {
     const want = Math.min(19, base + SCAN_THREAD_NICE);
     const before = [...threadNices().values()].filter((n) => n === want).length;
     pool = new WorkerPool(2, 0);
+    const task = () => blockScanTask(['a', 'b'], '{job="x"}');
     await Promise.all([gather(pool, task()), gather(pool, task())]);
     expect(pool.started).toBe(2);
     const after = [...threadNices().values()].filter((n) => n === want).length;
