@@ -1702,8 +1702,8 @@ static napi_value ReleasePages(napi_env env, napi_callback_info info) {
 // startIncrementalGc(): undefined — asks V8 for a major collection done incrementally: a moderate
 // memory-pressure notification starts incremental marking (reducing memory: it also compacts)
 // unless marking already runs. Marking then advances concurrently and in small steps between
-// tasks, so the event loop pauses only for the final atomic step, where a forced gc() marks the
-// whole heap in one pause (~20 ms here, more under load). The one V8 (C++) call in this addon:
+// tasks, and the event loop pauses once more to finish (compacting, and sweeping ArrayBuffers),
+// where a forced gc() also marks the whole heap in its one pause (~20 ms here, more under load). The one V8 (C++) call in this addon:
 // N-API has no way to say this, and the addon is always built against the running node's headers.
 static napi_value StartIncrementalGc(napi_env env, napi_callback_info info) {
   (void)env;

@@ -135,7 +135,7 @@ export function registerOpsRoutes(app: FastifyInstance, s: Services, isReady: ()
       '# HELP bramble_malloc_trim_seconds_total Time spent handing freed C heap pages back to the OS (malloc_trim every 5 s, on a thread-pool thread; put off while queries run).',
       '# TYPE bramble_malloc_trim_seconds_total counter',
       `bramble_malloc_trim_seconds_total ${s.metrics.mallocTrimSeconds}`,
-      '# HELP bramble_forced_gc_total Full V8 collections the server asked for after flushes freed heads (every 16 MiB of chunks written): incremental with the addon, else forced at once.',
+      '# HELP bramble_forced_gc_total Full V8 collections the server asked for after flushes freed heads (every 16 MiB of chunks written): incremental while queries run (with the addon), else forced at once.',
       '# TYPE bramble_forced_gc_total counter',
       `bramble_forced_gc_total ${s.metrics.forcedGcs}`,
       '# HELP bramble_forced_gc_seconds_total Main-thread time spent in those collections when forced at once (an incremental one pauses later, in steps: see bramble_gc_pause_seconds_total).',

@@ -575,9 +575,9 @@ export function canReleasePages(): boolean {
 
 /**
  * Asks V8 for a major collection done incrementally (a moderate memory-pressure notification):
- * marking runs concurrently and in small steps, and the event loop pauses only for its short final
- * step, where a forced gc() pauses for the whole collection. Returns at once, false without the
- * addon (the collection is then the caller's to force).
+ * marking runs concurrently and in small steps, and the event loop pauses once more to finish it
+ * (compacting and sweeping), where a forced gc() pauses for the whole collection. Returns at once,
+ * false without the addon (the collection is then the caller's to force).
  */
 export function startIncrementalGc(): boolean {
   if (!binding?.startIncrementalGc) return false;
