@@ -548,20 +548,20 @@ export class Ingester {
    */
   private async flushStreams(list: StreamRecord[]): Promise<void> {
     let next = 0;
-    let failure: { e: unknown } | null = null;
+    const errors: unknown[] = []; // in the order they happened
     const writer = async (): Promise<void> => {
-      while (failure === null && next < list.length) {
+      while (errors.length === 0 && next < list.length) {
         const s = list[next++]!;
         if (s.head.isEmpty) continue;
         try {
           await this.flushStream(s);
         } catch (e) {
-          failure ??= { e };
+          errors.push(e);
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(FLUSH_WRITERS, list.length) }, writer));
-    if (failure !== null) throw (failure as { e: unknown }).e;
+    if (errors.length > 0) throw errors[0];
   }
 
   private async flushStream(s: StreamRecord): Promise<void> {
