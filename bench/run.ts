@@ -12,6 +12,7 @@ import { buildWorkload, loadLoghub, loghubDir, NEEDLE, type Workload } from './w
 import { cpuSeconds, diskBreakdown, machineBusySeconds, memInfo, RssSampler, selfCpuSeconds, type DiskBreakdown } from './proc.js';
 import { buildServer, parseMetrics, startBenchServer, type BenchServer } from './server.js';
 import { peerFor, type PeerPhase, type PeerRun } from './peer.js';
+import { GC_KINDS } from '../src/util/gc.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MiB = 2 ** 20;
@@ -222,7 +223,7 @@ async function ingest(srv: BenchServer, w: Workload, sampler: RssSampler): Promi
   return {
     walFsyncs: delta('bramble_wal_fsyncs_total'), walBytes: delta('bramble_wal_bytes_written_total'),
     majorGcs: delta('bramble_gc_collections_total{kind="major"}'),
-    gcPauseS: ['minor', 'major', 'incremental', 'weakcb'].reduce((a, k) => a + delta(`bramble_gc_pause_seconds_total{kind="${k}"}`), 0),
+    gcPauseS: GC_KINDS.reduce((a, k) => a + delta(`bramble_gc_pause_seconds_total{kind="${k}"}`), 0),
     wallS, mibPerS: rawMiB / wallS, linesPerS: w.lines / wallS, pushes: latencies.length, retried, failed,
     pushP50: pct(latencies, 50), pushP99: pct(latencies, 99), serverCpuS, cpuSPerGiB: serverCpuS / (w.rawBytes / GiB),
     avgCores: serverCpuS / wallS, clientCpuS, otherCpuS, peakRssSampled: sampler.peak, hwm: memInfo(srv.pid).hwm,

@@ -617,7 +617,8 @@ async function main(): Promise<void> {
   out.push(`  server CPU  ${f1(cpu)} s (${f1(result.serverCpuPct)}% of one core)`);
   const g = last.gc;
   const avgMs = (s: number | undefined, n: number | undefined): string => (n ? f1(((s ?? 0) / n) * 1000) : '-');
-  out.push(`  GC          main thread: ${g.major ?? '?'} major (avg pause ${avgMs(g.majorPauseS, g.major)} ms, max ${g.majorMaxS === undefined ? '?' : f1(g.majorMaxS * 1000)} ms), of them ${g.forced ?? '?'} asked for after flushes (avg forced pause ${avgMs(g.forcedS, g.forced)} ms); ${g.incremental ?? '?'} incremental marking steps (max ${g.incrementalMaxS === undefined ? '?' : f1(g.incrementalMaxS * 1000)} ms); ${g.minor ?? '?'} minor (avg ${avgMs(g.minorPauseS, g.minor)} ms)`);
+  const maxMs = (s: number | undefined): string => (s === undefined ? '?' : f1(s * 1000));
+  out.push(`  GC          main thread: ${g.major ?? '?'} major (avg pause ${avgMs(g.majorPauseS, g.major)} ms, max ${maxMs(g.majorMaxS)} ms), of them ${g.forced ?? '?'} asked for after flushes (avg forced pause ${avgMs(g.forcedS, g.forced)} ms); ${g.incremental ?? '?'} incremental marking steps (max ${maxMs(g.incrementalMaxS)} ms); ${g.minor ?? '?'} minor (avg ${avgMs(g.minorPauseS, g.minor)} ms)`);
   out.push(`  verify      ${v.streamsExpected} streams, ${v.linesExpected} lines acknowledged, ${v.linesCounted} counted, ${v.streamsMismatched} streams mismatched; ${v.spotChecked} exact spot-checks, ${v.spotFailed} failed`);
   for (const m of [...push.errorSamples, ...qs.errorSamples, ...tail.errors, ...v.mismatchSamples, ...v.spotSamples]) out.push(`    ! ${m}`);
   for (const [name, ok] of checks) out.push(`  [${ok ? 'ok' : 'FAIL'}] ${name}`);

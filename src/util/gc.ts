@@ -45,9 +45,10 @@ export class GcCounter {
     for (const e of list.getEntries()) {
       const kind = KIND_OF.get((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1);
       if (kind === undefined) continue;
+      const s = e.duration / 1000;
       this.count[kind]++;
-      this.pauseS[kind] += e.duration / 1000;
-      if (e.duration / 1000 > this.maxPauseS[kind]) this.maxPauseS[kind] = e.duration / 1000;
+      this.pauseS[kind] += s;
+      if (s > this.maxPauseS[kind]) this.maxPauseS[kind] = s;
     }
   });
 

@@ -44,9 +44,8 @@ interface Slot {
 
 /**
  * A scan allocates mostly short-lived strings (decoded lines); a small young generation (6 MiB:
- * 2 MiB semi-spaces, as the main thread's) keeps a
- * worker's heap under 20 MiB instead of the ~45 MiB V8 grows it to by default, for a few more
- * (cheap) scavenges.
+ * 2 MiB semi-spaces, as the main thread's) keeps a worker's heap under 20 MiB instead of the
+ * ~45 MiB V8 grows it to by default, for a few more (cheap) scavenges.
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 6 };
 
