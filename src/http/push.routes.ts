@@ -5,7 +5,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { decodeLegacyPushBody, decodePushBody, validatePush, PushError, type PushLimits, type PushStream, DEFAULT_PUSH_LIMITS } from '../push/index.js';
 import { patternKey } from './drilldown.routes.js';
 import { nowNs } from '../util/time.js';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { HttpError, sendError } from './errors.js';
 import type { Services } from './services.js';
 import { pushTenantOf } from './tenant.js';
@@ -13,6 +12,7 @@ import type { LimitsConfig } from '../config/config.js';
 import { BufferPool } from '../util/buffer-pool.js';
 import { releaseBody } from './body.js';
 import { RequestArena } from '../util/request-arena.js';
+import { LoopTurns } from '../util/loop-turns.js';
 import type { PushBody } from '../wal/record.js';
 
 const pushLimitsCache = new WeakMap<LimitsConfig, PushLimits>();
@@ -67,6 +67,11 @@ function observePatterns(s: Services, tenant: string, streams: PushStream[]): vo
 export function registerPushRoutes(app: FastifyInstance, s: Services): void {
   // decompressed protobuf bodies (a few MiB each, needed for milliseconds): reused, see BufferPool
   const bodies = new BufferPool(4);
+  // Decoding, validating and storing a 1 MiB push are each some 10-30 ms of CPU: each takes a
+  // loop turn of its own, so queries, label calls and timers interleave with a stream of pushes
+  // instead of waiting behind several of them run back to back (pushes that arrive together
+  // ran their steps in one poll or check phase).
+  const turns = new LoopTurns();
   const handle = async (req: FastifyRequest, legacy: boolean): Promise<{ status: number; body?: string }> => {
     let raw: Buffer | null = null;
     const bodyBuffer = (n: number): Buffer => (raw = bodies.acquire(n));
@@ -91,13 +96,10 @@ export function registerPushRoutes(app: FastifyInstance, s: Services): void {
     const ct = req.headers['content-type'];
     const ce = req.headers['content-encoding'];
     const opts = { maxDecompressedBytes: s.config.distributor.maxDecompressedBytes, discoverServiceName: tenantLimits.discoverServiceName, bodyBuffer, arena, onProtobufBody };
+    await turns.next();
     const streams = legacy ? decodeLegacyPushBody(body, ct, ce, opts) : decodePushBody(body, ct, ce, opts);
-    // Decoding, validating and storing a 1 MiB push are each some 10-30 ms of CPU: yield to the
-    // event loop between them, so queries and label calls interleave with a stream of pushes
-    // instead of waiting behind several of them run back to back.
-    await yieldToLoop();
+    await turns.next();
     const v = validatePush(streams, tenant, limits, nowNs());
-    await yieldToLoop();
     // Nothing valid left: the grouped validation errors (or 204 when every stream was empty).
     if (v.accepted.length === 0) {
       if (v.error) throw new HttpError(v.error.status, v.error.message, true);
@@ -108,6 +110,7 @@ export function registerPushRoutes(app: FastifyInstance, s: Services): void {
     if (rateLimited !== null) throw new HttpError(429, rateLimited, true);
     if (s.patterns) observePatterns(s, tenant, v.accepted);
     await s.ingester.waitForHeadRoom();
+    await turns.next();
     const r = await s.ingester.push(tenant, v.accepted, pushBody);
     s.ingester.flushFull();
     // As in Loki's distributor, an ingester error wins over the collected validation errors.
