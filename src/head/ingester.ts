@@ -183,6 +183,15 @@ export class Ingester {
     return s;
   }
 
+  /** Undoes the creation of streams whose index transaction failed (their heads are empty). */
+  private forgetStreams(list: StreamRecord[]): void {
+    this.index.rollback();
+    for (const s of list) {
+      this.streams.get(s.tenant)?.delete(labelsKey(s.labels));
+      this.byId.delete(s.id);
+    }
+  }
+
   private isDuplicate(stream: StreamRecord, e: WalEntry): boolean {
     const h = stream.head;
     return h.lastMs === entryMs(e) && h.lastRem === entryRem(e) && h.isLastLine(e);
@@ -193,10 +202,9 @@ export class Ingester {
    * refused by per-stream rules (out-of-order window, per-stream rate) and streams refused by the
    * active stream limit are dropped, the rest still written; as Loki's instance.Push does, the
    * returned IngestRejection describes the last stream of the request only (null if it went in).
-   */
-  /**
-   * Stores a push; resolves once it is durable. `body`: the protobuf request the entries were
-   * decoded from, so the WAL can log it instead of copying every line (record.ts, type 2).
+   * `body`: the protobuf request the entries were decoded from, so the WAL can log it instead of
+   * copying every line (record.ts, type 2). The streams a push creates are written to the index
+   * in one transaction; when it fails, none of them is kept and the push throws.
    */
   async push(tenant: string, streams: IngestStream[], body?: PushBody): Promise<IngestRejection | null> {
     const walStreams: WalStream[] = [];
@@ -209,100 +217,115 @@ export class Ingester {
     const maxStreams = limits ? limits.maxActiveStreams(tenant) : Infinity;
     let active = -1; // counted lazily, only when a stream (re)activates under a finite limit
     const now = Date.now();
-    for (const ps of streams) {
-      let stream = this.streams.get(tenant)?.get(labelsKey(ps.labels));
-      if (maxStreams !== Infinity && (stream === undefined || !isActive(stream))) {
-        if (active < 0) active = this.activeStreams(tenant);
-        if (active >= maxStreams) {
-          this.metrics.streamLimitRejected += ps.entries.length;
-          lastError = new IngestRejection(429, streamLimitMessage(ps.labelsString, tenant));
-          continue;
-        }
-        active++;
-      }
-      stream ??= this.getOrCreateStream(tenant, ps.labels, ps.labelsString);
-      const h = stream.head;
-      const batch = ps.batch;
-      if (batch !== undefined && this.takesWholeBatch(stream, batch, maxBehindMs, limits ? this.streamRate(stream, tenant, limits, now) : null)) {
-        lastError = null;
-        walStreams.push({ labels: stream.labelsString, entries: [], batch });
-        targets.push(stream);
-        continue;
-      }
-      // null while every entry so far is accepted: then ps.entries is stored as it is (no copy)
-      let accepted: WalEntry[] | null = null;
-      const failed: { e: WalEntry; reason: string; rateLimited: boolean }[] = [];
-      const rate = limits ? this.streamRate(stream, tenant, limits, now) : null;
-      // Track the newest accepted ts and last entry inside this request too. Timestamps are
-      // compared as (ms, ns remainder) numbers (entry.ts): no bigint per entry.
-      const highest = highestAccepted(stream);
-      let hiMs = msOf(highest);
-      let hiRem = remOf(highest);
-      let lastMs = h.lastMs;
-      let lastRem = h.lastRem;
-      let last: WalEntry | null = null; // last accepted entry of this request (null: the head's)
-      const entries = ps.entries;
-      // entrySize for the rate limit: the metadata size of a frozen list (detected_level only,
-      // shared by consecutive entries) is counted once
-      let sizedSm: Labels | null = null;
-      let smBytes = 0;
-      for (let i = 0; i < entries.length; i++) {
-        const e = entries[i]!;
-        const ms = entryMs(e);
-        const rem = entryRem(e);
-        if (ms === lastMs && rem === lastRem && (last === null ? h.isLastLine(e) : sameLine(e, last))) {
-          this.metrics.duplicatesDropped++;
-          accepted ??= entries.slice(0, i);
-          continue;
-        }
-        if (rate !== null) {
-          const sm = e.structuredMetadata;
-          if (sm !== sizedSm) {
-            sizedSm = Object.isFrozen(sm) ? sm : null;
-            smBytes = structuredMetadataSize(sm);
+    // streams this push creates, in one index transaction (committed before the WAL append)
+    let created: StreamRecord[] | null = null;
+    try {
+      for (const ps of streams) {
+        let stream = this.streams.get(tenant)?.get(labelsKey(ps.labels));
+        if (maxStreams !== Infinity && (stream === undefined || !isActive(stream))) {
+          if (active < 0) active = this.activeStreams(tenant);
+          if (active >= maxStreams) {
+            this.metrics.streamLimitRejected += ps.entries.length;
+            lastError = new IngestRejection(429, streamLimitMessage(ps.labelsString, tenant));
+            continue;
           }
-          const size = lineLength(e) + smBytes; // entrySize(e)
-          if (!rate.allowN(Date.now(), size)) {
-            failed.push({ e, reason: streamRateLimitMessage(rate.rate, stream.labelsString, size), rateLimited: true });
+          active++;
+        }
+        if (stream === undefined) {
+          if (created === null) {
+            this.index.begin();
+            created = [];
+          }
+          stream = this.getOrCreateStream(tenant, ps.labels, ps.labelsString);
+          created.push(stream);
+        }
+        const h = stream.head;
+        const batch = ps.batch;
+        if (batch !== undefined && this.takesWholeBatch(stream, batch, maxBehindMs, limits ? this.streamRate(stream, tenant, limits, now) : null)) {
+          lastError = null;
+          walStreams.push({ labels: stream.labelsString, entries: [], batch });
+          targets.push(stream);
+          continue;
+        }
+        // null while every entry so far is accepted: then ps.entries is stored as it is (no copy)
+        let accepted: WalEntry[] | null = null;
+        const failed: { e: WalEntry; reason: string; rateLimited: boolean }[] = [];
+        const rate = limits ? this.streamRate(stream, tenant, limits, now) : null;
+        // Track the newest accepted ts and last entry inside this request too. Timestamps are
+        // compared as (ms, ns remainder) numbers (entry.ts): no bigint per entry.
+        const highest = highestAccepted(stream);
+        let hiMs = msOf(highest);
+        let hiRem = remOf(highest);
+        let lastMs = h.lastMs;
+        let lastRem = h.lastRem;
+        let last: WalEntry | null = null; // last accepted entry of this request (null: the head's)
+        const entries = ps.entries;
+        // entrySize for the rate limit: the metadata size of a frozen list (detected_level only,
+        // shared by consecutive entries) is counted once
+        let sizedSm: Labels | null = null;
+        let smBytes = 0;
+        for (let i = 0; i < entries.length; i++) {
+          const e = entries[i]!;
+          const ms = entryMs(e);
+          const rem = entryRem(e);
+          if (ms === lastMs && rem === lastRem && (last === null ? h.isLastLine(e) : sameLine(e, last))) {
+            this.metrics.duplicatesDropped++;
             accepted ??= entries.slice(0, i);
             continue;
           }
+          if (rate !== null) {
+            const sm = e.structuredMetadata;
+            if (sm !== sizedSm) {
+              sizedSm = Object.isFrozen(sm) ? sm : null;
+              smBytes = structuredMetadataSize(sm);
+            }
+            const size = lineLength(e) + smBytes; // entrySize(e)
+            if (!rate.allowN(Date.now(), size)) {
+              failed.push({ e, reason: streamRateLimitMessage(rate.rate, stream.labelsString, size), rateLimited: true });
+              accepted ??= entries.slice(0, i);
+              continue;
+            }
+          }
+          // highest >= 0 and e older than highest - maxBehind (which is at most highest)
+          const cutMs = hiMs - maxBehindMs;
+          if (hiMs >= 0 && (ms < cutMs || (ms === cutMs && rem < hiRem))) {
+            const cutoff = nsOf(cutMs, hiRem);
+            failed.push({ e, reason: `entry too far behind, entry timestamp is: ${rfc3339(e.tsNs)}, oldest acceptable timestamp is: ${rfc3339(cutoff)}`, rateLimited: false });
+            accepted ??= entries.slice(0, i);
+            continue;
+          }
+          if (accepted !== null) accepted.push(e);
+          if (ms > hiMs || (ms === hiMs && rem > hiRem)) {
+            hiMs = ms;
+            hiRem = rem;
+          }
+          lastMs = ms;
+          lastRem = rem;
+          last = e;
         }
-        // highest >= 0 and e older than highest - maxBehind (which is at most highest)
-        const cutMs = hiMs - maxBehindMs;
-        if (hiMs >= 0 && (ms < cutMs || (ms === cutMs && rem < hiRem))) {
-          const cutoff = nsOf(cutMs, hiRem);
-          failed.push({ e, reason: `entry too far behind, entry timestamp is: ${rfc3339(e.tsNs)}, oldest acceptable timestamp is: ${rfc3339(cutoff)}`, rateLimited: false });
-          accepted ??= entries.slice(0, i);
-          continue;
+        if (failed.length) {
+          let msg = '';
+          for (const f of failed) {
+            if (f.rateLimited) this.metrics.rateLimitedEntries++;
+            else this.metrics.outOfOrderRejected++;
+          }
+          for (const f of failed.slice(0, 10)) msg += `entry with timestamp ${goTimeString(f.e.tsNs)} ignored, reason: '${f.reason}',\n`;
+          msg += `user '${tenant}', total ignored: ${failed.length} out of ${ps.entries.length} for stream: ${stream.labelsString}`;
+          // The status follows the last failed entry: 429 for a rate limit, 400 for out of order.
+          lastError = new IngestRejection(failed[failed.length - 1]!.rateLimited ? 429 : 400, msg);
+        } else {
+          lastError = null;
         }
-        if (accepted !== null) accepted.push(e);
-        if (ms > hiMs || (ms === hiMs && rem > hiRem)) {
-          hiMs = ms;
-          hiRem = rem;
+        const acc = accepted ?? entries;
+        if (acc.length) {
+          walStreams.push({ labels: stream.labelsString, entries: acc });
+          targets.push(stream);
         }
-        lastMs = ms;
-        lastRem = rem;
-        last = e;
       }
-      if (failed.length) {
-        let msg = '';
-        for (const f of failed) {
-          if (f.rateLimited) this.metrics.rateLimitedEntries++;
-          else this.metrics.outOfOrderRejected++;
-        }
-        for (const f of failed.slice(0, 10)) msg += `entry with timestamp ${goTimeString(f.e.tsNs)} ignored, reason: '${f.reason}',\n`;
-        msg += `user '${tenant}', total ignored: ${failed.length} out of ${ps.entries.length} for stream: ${stream.labelsString}`;
-        // The status follows the last failed entry: 429 for a rate limit, 400 for out of order.
-        lastError = new IngestRejection(failed[failed.length - 1]!.rateLimited ? 429 : 400, msg);
-      } else {
-        lastError = null;
-      }
-      const acc = accepted ?? entries;
-      if (acc.length) {
-        walStreams.push({ labels: stream.labelsString, entries: acc });
-        targets.push(stream);
-      }
+      if (created !== null) this.index.commit();
+    } catch (e) {
+      if (created !== null) this.forgetStreams(created);
+      throw e;
     }
     if (walStreams.length) {
       const parts = body ? encodePushBodyRecord(tenant, walStreams, body) : null;

@@ -105,6 +105,9 @@ export class IndexDb {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.stmts = {
+      begin: this.db.prepare('BEGIN'),
+      commit: this.db.prepare('COMMIT'),
+      rollback: this.db.prepare('ROLLBACK'),
       insertStream: this.db.prepare('INSERT INTO streams (tenant, fingerprint, labels) VALUES (?, ?, ?)'),
       insertPosting: this.db.prepare('INSERT OR IGNORE INTO label_postings (tenant, name, value, stream_id) VALUES (?, ?, ?, ?)'),
       allStreams: this.db.prepare('SELECT id, tenant, fingerprint, labels, min_ts AS minTs, max_ts AS maxTs, flushed_pos AS flushedPos FROM streams').safeIntegers(true),
@@ -129,6 +132,24 @@ export class IndexDb {
       maxTs: r.maxTs === null ? null : (r.maxTs as bigint),
       flushedPos: Number(r.flushedPos),
     }));
+  }
+
+  /**
+   * Starts a transaction that later createStream calls join (as savepoints), ended by
+   * commit() or rollback(): a client's first push creates dozens of streams, and a commit of
+   * its own each (a write to SQLite's WAL) cost the event loop some 0.2 ms per stream.
+   */
+  begin(): void {
+    this.stmts.begin.run();
+  }
+
+  commit(): void {
+    this.stmts.commit.run();
+  }
+
+  /** Undoes what the transaction begin() started wrote (no-op when none is open). */
+  rollback(): void {
+    if (this.db.inTransaction) this.stmts.rollback.run();
   }
 
   createStream(tenant: string, fingerprint: string, labelsString: string, labels: Labels): number {
