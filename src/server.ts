@@ -1,5 +1,6 @@
 // Wires the whole server together: data directory, ingester (index + WAL + heads), scan worker
 // pool, query engine and HTTP app. Used by main.ts and by tests that run a server in-process.
+import type { Socket } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pino from 'pino';
@@ -79,6 +80,14 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
   const pruneTimer = setInterval(() => patterns?.prune(), 60_000);
   pruneTimer.unref();
   reclaimer.start();
+  // Open connections, to close at shutdown those that never sent a request (clients keep spare
+  // ones, or give up before sending): app.close() would wait for each to time out, over a
+  // minute. Go's http.Server.Shutdown, Loki's, closes them too.
+  const sockets = new Set<Socket>();
+  app.server.on('connection', (c: Socket) => {
+    sockets.add(c);
+    c.once('close', () => sockets.delete(c));
+  });
   await app.listen({ host: config.server.httpListenAddress, port: config.server.httpListenPort });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.server.httpListenPort;
@@ -97,7 +106,14 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
         reclaimer.stop();
         await compactor.stop();
         limits.stop();
-        await app.close();
+        // Requests under way get server.graceful_shutdown_timeout to finish, then their
+        // connections are closed (as Loki's -server.graceful-shutdown-timeout).
+        const force = setTimeout(() => app.server.closeAllConnections(), config.server.gracefulShutdownMs);
+        force.unref();
+        const closed = app.close();
+        for (const c of sockets) if (c.bytesRead === 0) c.destroy();
+        await closed;
+        clearTimeout(force);
         await ingester.close();
         await forwarder?.close();
         await pool.close();

@@ -89,7 +89,7 @@ export interface HttpAuthConfig {
 }
 
 export interface Config {
-  server: { httpListenAddress: string; httpListenPort: number; logLevel: string; bodyLimitBytes: number; tls: HttpTlsConfig; httpAuth: HttpAuthConfig };
+  server: { httpListenAddress: string; httpListenPort: number; logLevel: string; bodyLimitBytes: number; gracefulShutdownMs: number; tls: HttpTlsConfig; httpAuth: HttpAuthConfig };
   /** Loki's distributor.max_decompressed_size (bytes) */
   distributor: { maxDecompressedBytes: number };
   /** Loki's runtime_config: per-tenant `overrides:` file, re-read every period */
@@ -183,7 +183,7 @@ export function defaultLimits(): LimitsConfig {
 export function defaultConfig(): Config {
   return {
     server: {
-      httpListenAddress: '0.0.0.0', httpListenPort: 3100, logLevel: 'info', bodyLimitBytes: 100 * 1024 * 1024,
+      httpListenAddress: '0.0.0.0', httpListenPort: 3100, logLevel: 'info', bodyLimitBytes: 100 * 1024 * 1024, gracefulShutdownMs: 30_000,
       tls: { certFile: '', keyFile: '', clientCaFile: '', clientAuthType: '' },
       httpAuth: { basicUsername: '', basicPasswordFile: '', bearerTokenFile: '' },
     },
@@ -252,6 +252,7 @@ const YAML_KEYS: Record<string, Setter> = {
   'server.http_listen_port': (c, v) => { c.server.httpListenPort = num(v); },
   'server.log_level': (c, v) => { c.server.logLevel = String(v); },
   'server.grpc_listen_port': () => {},
+  'server.graceful_shutdown_timeout': (c, v) => { c.server.gracefulShutdownMs = dur(v); },
   'common.path_prefix': (c, v) => { c.pathPrefix = String(v); },
   'ingester.chunk_target_size': (c, v) => { c.ingester.chunkTargetSize = bytes(v); },
   'ingester.chunk_block_size': (c, v) => { c.ingester.chunkBlockSize = bytes(v); },
@@ -375,6 +376,7 @@ export function applyLimitsTree(limits: LimitsConfig, tree: Record<string, unkno
 const FLAGS: Record<string, { key: string; help: string; boolean?: boolean }> = {
   'server.http-listen-address': { key: 'server.http_listen_address', help: 'HTTP server listen address (default: all interfaces)' },
   'server.http-listen-port': { key: 'server.http_listen_port', help: 'HTTP server listen port; 0 picks a free port (default 3100)' },
+  'server.graceful-shutdown-timeout': { key: 'server.graceful_shutdown_timeout', help: 'On shutdown, wait this long for requests under way before closing their connections (default 30s)' },
   'log.level': { key: 'server.log_level', help: 'Log level: debug, info, warn, error (default info)' },
   'common.path-prefix': { key: 'common.path_prefix', help: 'Data directory for WAL, chunks and index (default ./data)' },
   'auth.enabled': { key: 'auth_enabled', help: 'Require X-Scope-OrgID on every request (multi-tenant mode)', boolean: true },
