@@ -11,14 +11,18 @@
 // file and that no query snapshot ever saw goes back to a pool (SlabPool, up to 24 MiB) and
 // the next head writes its blocks there instead of into new memory.
 import { drainPooled } from '../util/buffer-pool.js';
+import { readLeases, UNSEEN } from './read-leases.js';
 
 export const SLAB_BYTES = 1 << 20;
 
 export class BlockSlab {
   readonly bytes: Uint8Array;
   used = 0;
-  /** a snapshot handed out views of this slab's blocks: it must never be written again */
-  exposed = false;
+  /**
+   * The newest read lease a snapshot of this slab's blocks was handed to (read-leases.ts): the
+   * slab is written again only once no lease up to it is open (NEVER: a snapshot without one).
+   */
+  exposedAt = UNSEEN;
   constructor(size: number) {
     this.bytes = new Uint8Array(new SharedArrayBuffer(size));
   }
@@ -42,13 +46,18 @@ export class SlabPool {
   }
 
   /**
-   * Takes back a slab whose blocks are all written to a chunk file and dropped from the head.
-   * One a snapshot exposed (a query may still read it), or an odd-sized one, is left to the GC.
+   * Takes back a slab whose blocks are all written to a chunk file and dropped from the head,
+   * once no query can still be reading them (read-leases.ts). One a snapshot without a lease
+   * exposed, or an odd-sized one, is left to the GC.
    */
   release(s: BlockSlab): void {
-    if (s.exposed || s.bytes.length !== SLAB_BYTES || this.free.length >= this.max || this.free.includes(s)) return;
-    s.used = 0;
-    this.free.push(s);
+    if (s.bytes.length !== SLAB_BYTES) return;
+    readLeases.retire(s.exposedAt, SLAB_BYTES, () => {
+      if (this.free.length >= this.max || this.free.includes(s)) return;
+      s.used = 0;
+      s.exposedAt = UNSEEN;
+      this.free.push(s);
+    });
   }
 
   get size(): number {

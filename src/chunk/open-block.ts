@@ -14,6 +14,7 @@ import { putUvarint, zigzag } from '../util/varint.js';
 import { PairCache } from '../util/pair-cache.js';
 import { CODEC_LZ4, CODEC_NONE, type BlockData, type BlockInfo } from './block.js';
 import { buildBlockIndex, SmNameTracker } from './block-index.js';
+import { NEVER, readLeases, UNSEEN } from './read-leases.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -143,8 +144,12 @@ export class OpenBlock {
   private lastLineLen = 0;
   /** distinct structured-metadata names so far (the index section's list) */
   private readonly smNames = new SmNameTracker();
-  /** a snapshot handed out views of the buffers: they must never be written again */
-  private exposed = false;
+  /**
+   * The newest read lease a snapshot of the buffers was handed to (read-leases.ts): they are
+   * written again (reset) only once no lease up to it is open. UNSEEN: no snapshot; NEVER: one
+   * without a lease, or the block was dropped.
+   */
+  private exposedAt = UNSEEN;
 
   /**
    * `expectedLineBytes` is the block size. `hint` sizes the buffers from the stream's previous
@@ -441,11 +446,12 @@ export class OpenBlock {
   }
 
   /**
-   * Empties the block for reuse after cut() when no snapshot exposed its buffers (a busy stream
-   * then writes every block into the same memory); null when they were exposed.
+   * Empties the block for reuse after cut() when no query can still be reading its buffers (a
+   * busy stream then writes every block into the same memory); null when one may be.
    */
   reset(): OpenBlock | null {
-    if (this.exposed) return null;
+    if (!readLeases.reusable(this.exposedAt)) return null;
+    this.exposedAt = UNSEEN;
     this.meta.len = this.lines.len = this.sm.len = 0;
     this.firstMs = this.minMs = this.maxMs = this.prevMs = 0;
     this.firstRem = this.minRem = this.maxRem = this.prevRem = 0;
@@ -456,19 +462,26 @@ export class OpenBlock {
   }
 
   /**
-   * The block is dropped after cut(): its line buffer goes to the pool for the next open block
-   * unless a snapshot exposed it (a query may still read it). The block must not be used again.
+   * The block is dropped after cut() (or reset() refused): its line buffer goes to the pool for
+   * the next open block once no query can still be reading it (at once when none saw it; never
+   * when a snapshot without a lease did). The block must not be used again.
    */
   recycle(): void {
     const b = this.lines.buf;
-    if (this.exposed || b.length < LINE_POOL_MIN || linePool.length >= LINE_POOL_MAX) return;
-    this.exposed = true; // never written again through this block
-    linePool.push(b);
+    const at = this.exposedAt;
+    this.exposedAt = NEVER; // never written again through this block
+    if (b.length < LINE_POOL_MIN) return;
+    readLeases.retire(at, b.length, () => {
+      if (linePool.length < LINE_POOL_MAX) linePool.push(b);
+    });
   }
 
-  /** Zero-copy view of the block as it is now (uncompressed sections). */
-  snapshot(): BlockData {
-    this.exposed = true;
+  /**
+   * Zero-copy view of the block as it is now (uncompressed sections). `lease`: the read lease
+   * of the query that reads it (read-leases.ts); without one the buffers are never reused.
+   */
+  snapshot(lease = NEVER): BlockData {
+    if (lease > this.exposedAt) this.exposedAt = lease;
     return { info: this.info(), codec: CODEC_NONE, index: EMPTY, meta: this.meta.view(), lines: this.lines.view(), sm: this.sm.view() };
   }
 

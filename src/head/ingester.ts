@@ -9,7 +9,7 @@ import { Wal } from '../wal/wal.js';
 import { decodePushRecord, encodePushBodyRecord, encodePushRecord, walEntries, type PushBody, type WalEntry, type WalStream } from '../wal/record.js';
 import { levelSmSize, type EntryBatch } from '../push/batch.js';
 import { writeChunkFileAsync } from '../chunk/chunk-file.js';
-import type { BlockData } from '../chunk/block.js';
+import type { BlockData, BlockInfo } from '../chunk/block.js';
 import { fingerprint, labelsKey, labelsToString, parseLabelsString, type Labels } from '../util/labels.js';
 import { dayOf, goTimeString, rfc3339 } from '../util/time.js';
 import { StreamHead, type StreamRecord } from './stream-head.js';
@@ -441,10 +441,19 @@ export class Ingester {
     return false;
   }
 
-  /** Chunk files and in-memory blocks of a stream overlapping [from, through]. */
-  sources(s: StreamRecord, fromNs: bigint, throughNs: bigint): { files: string[]; mem: BlockData[] } {
+  /** The infos of a stream's in-memory blocks overlapping [from, through] (nothing exposed: see blockInfos). */
+  memInfos(s: StreamRecord, fromNs: bigint, throughNs: bigint): BlockInfo[] {
+    return s.head.blockInfos().filter((b) => b.maxTs >= fromNs && b.minTs <= throughNs);
+  }
+
+  /**
+   * Chunk files and in-memory blocks of a stream overlapping [from, through]. `lease`: the
+   * query's read lease (chunk/read-leases.ts) the memory stays unwritten for; without one the
+   * blocks' memory is never reused.
+   */
+  sources(s: StreamRecord, fromNs: bigint, throughNs: bigint, lease?: number): { files: string[]; mem: BlockData[] } {
     const files = s.flushedMinTs === null ? [] : this.index.chunksForStream(s.id, fromNs, throughNs).map((c) => c.path);
-    const mem = s.head.snapshot().filter((b) => b.info.maxTs >= fromNs && b.info.minTs <= throughNs);
+    const mem = s.head.snapshot(lease).filter((b) => b.info.maxTs >= fromNs && b.info.minTs <= throughNs);
     return { files, mem };
   }
 

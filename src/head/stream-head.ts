@@ -3,9 +3,10 @@
 // duplicate of the last entry, out-of-order window) and to know when to flush. Its timestamps
 // are kept as exact (ms, ns remainder) numbers (entry.ts); the bigint fields are views of them.
 import type { Labels } from '../util/labels.js';
-import { blockBytes, type BlockData } from '../chunk/block.js';
+import { blockBytes, type BlockData, type BlockInfo } from '../chunk/block.js';
 import { OpenBlock } from '../chunk/open-block.js';
 import { slabPool, type BlockSlab } from '../chunk/block-slab.js';
+import { NEVER } from '../chunk/read-leases.js';
 import { LogEntry, entryMs, entryRem, lineLength, msOf, nsOf, remOf, type EntryLike } from '../push/entry.js';
 import type { EntryBatch } from '../push/batch.js';
 
@@ -214,20 +215,39 @@ export class StreamHead {
     const b = this.open.cut(this.slabFor);
     this.closed.push(b);
     this.closedBytes += blockBytes(b);
-    if (keepBuffers) this.open = this.open.reset();
-    else {
+    if (keepBuffers) {
+      const next = this.open.reset();
+      if (next === null) this.open.recycle(); // a query may still read it: its buffer waits
+      this.open = next;
+    } else {
       this.open.recycle();
       this.open = null;
     }
   }
 
-  /** All blocks a query must read from memory right now (zero-copy). */
-  snapshot(): BlockData[] {
-    // the caller may read these blocks for as long as it likes: their slabs are never reused
-    for (const s of this.slabs) s.exposed = true;
-    for (const ss of this.flushingSlabs.values()) for (const s of ss) s.exposed = true;
+  /**
+   * All blocks a query must read from memory right now (zero-copy). `lease`: the query's read
+   * lease (chunk/read-leases.ts), until whose close the memory is not written again; without
+   * one, it never is.
+   */
+  snapshot(lease = NEVER): BlockData[] {
+    for (const s of this.slabs) if (lease > s.exposedAt) s.exposedAt = lease;
+    for (const ss of this.flushingSlabs.values()) for (const s of ss) if (lease > s.exposedAt) s.exposedAt = lease;
     const out = this.flushing.length ? [...this.flushing, ...this.closed] : [...this.closed];
-    if (this.open && this.open.entries > 0) out.push(this.open.snapshot());
+    if (this.open && this.open.entries > 0) out.push(this.open.snapshot(lease));
+    return out;
+  }
+
+  /**
+   * The infos of the blocks snapshot() would return, without exposing any memory: callers that
+   * only count (stats, volume, the bytes-read limit) must not stop the head reusing its buffers
+   * (an exposed block's memory is never written again, so the next one faults in fresh pages).
+   */
+  blockInfos(): BlockInfo[] {
+    const out: BlockInfo[] = [];
+    for (const b of this.flushing) out.push(b.info);
+    for (const b of this.closed) out.push(b.info);
+    if (this.open && this.open.entries > 0) out.push(this.open.info());
     return out;
   }
 

@@ -85,16 +85,16 @@ export function registerLabelRoutes(app: FastifyInstance, s: Services): void {
     let streams = 0, chunks = 0, bytes = 0, entries = 0;
     for (const st of tenants.flatMap((t) => s.engine.selectStreams(t, matchers, start, end))) {
       streams++;
-      const src = s.ingester.sources(st, start, end);
+      const mem = s.ingester.memInfos(st, start, end);
       for (const c of s.ingester.index.chunksForStream(st.id, start, end)) {
         chunks++;
         bytes += c.lineBytes;
         entries += c.entries;
       }
-      if (src.mem.length) chunks++;
-      for (const b of src.mem) {
-        bytes += b.info.lineBytes;
-        entries += b.info.entries;
+      if (mem.length) chunks++;
+      for (const b of mem) {
+        bytes += b.lineBytes;
+        entries += b.entries;
       }
     }
     return json(reply, { streams, chunks, bytes, entries });
@@ -139,7 +139,7 @@ export function registerLabelRoutes(app: FastifyInstance, s: Services): void {
         metrics.push(m);
       }
       // Bytes per bucket from block metadata (volume is an estimate in Loki as well).
-      const blocks = [...s.ingester.sources(st, start, end).mem.map((b) => b.info)];
+      const blocks = s.ingester.memInfos(st, start, end);
       for (const c of s.ingester.index.chunksForStream(st.id, start, end)) blocks.push({ firstTs: c.minTs, minTs: c.minTs, maxTs: c.maxTs, entries: c.entries, lineBytes: c.lineBytes, metaU: 0, linesU: 0, smU: 0 });
       for (const info of blocks) {
         // Spread a block's bytes over the buckets its time range overlaps.

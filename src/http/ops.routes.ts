@@ -2,6 +2,7 @@
 // /config (YAML), /services, /flush (Loki's: returns once every head is a chunk on disk) and
 // /loki/api/v1/format_query.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { readLeases } from '../chunk/read-leases.js';
 import type { FastifyInstance } from 'fastify';
 import { stringify as toYaml } from 'yaml';
 import { parseExpr, prettyPrint } from '../logql/syntax/index.js';
@@ -101,6 +102,12 @@ export function registerOpsRoutes(app: FastifyInstance, s: Services, isReady: ()
       '# HELP bramble_head_bytes Bytes of log data held in memory heads.',
       '# TYPE bramble_head_bytes gauge',
       `bramble_head_bytes ${s.ingester.memoryBytes()}`,
+      '# HELP bramble_read_leases_open Queries holding zero-copy snapshots of head memory (read leases).',
+      '# TYPE bramble_read_leases_open gauge',
+      `bramble_read_leases_open ${readLeases.openCount}`,
+      '# HELP bramble_read_lease_waiting_bytes Head memory retired while a query could still read it, waiting for its read lease to close before it is reused.',
+      '# TYPE bramble_read_lease_waiting_bytes gauge',
+      `bramble_read_lease_waiting_bytes ${readLeases.waitingSize}`,
       '# HELP bramble_head_max_bytes ingester.max_head_bytes: above it pushes wait for flushes (0 = no cap).',
       '# TYPE bramble_head_max_bytes gauge',
       `bramble_head_max_bytes ${s.config.ingester.maxHeadBytes}`,

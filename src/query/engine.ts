@@ -5,6 +5,7 @@
 import type { LabelMatcher, LogSelectorExpr, RangeAggregationExpr, SampleExpr } from '../logql/ast.js';
 import type { Ingester } from '../head/ingester.js';
 import type { StreamRecord } from '../head/stream-head.js';
+import { readLeases } from '../chunk/read-leases.js';
 import { WorkerPool } from '../worker/pool.js';
 import { newResultBound, unpackEntries, writeResultBound, type ResultBatch, type ScanStats, type ScannedEntry, type StreamSource, type Task } from '../worker/protocol.js';
 import { cmpBackward, cmpForward, mergeSorted } from '../worker/merge.js';
@@ -134,9 +135,15 @@ export class QueryEngine {
    * Runs scan tasks on the pool. `take(i, batch)` gets each result batch of task i as it arrives
    * and answers by how many bytes the query's held results grew (or shrank); once they are over
    * the budget, every scan is cancelled and the query fails with QueryTooLargeError. Any other
-   * failure also cancels the remaining scans.
+   * failure also cancels the remaining scans. `onEnded` is called once no worker reads any of
+   * the tasks (for cancelled scans possibly after this returns).
    */
-  private async runStreaming(tasks: Task[], signal: AbortSignal | undefined, budget: Budget, take: (i: number, b: ResultBatch) => number): Promise<ScanStats[]> {
+  private async runStreaming(tasks: Task[], signal: AbortSignal | undefined, budget: Budget, take: (i: number, b: ResultBatch) => number, onEnded: () => void): Promise<ScanStats[]> {
+    let running = tasks.length;
+    const ended = (): void => {
+      if (--running === 0) onEnded();
+    };
+    if (running === 0) onEnded();
     const ac = new AbortController();
     const onAbort = (): void => ac.abort(signal!.reason);
     if (signal?.aborted) ac.abort(signal.reason);
@@ -147,7 +154,7 @@ export class QueryEngine {
           this.pool.run(t, (b) => {
             budget.used += take(i, b);
             if (budget.max > 0 && budget.used > budget.max) throw new QueryTooLargeError(budget.max);
-          }, ac.signal),
+          }, ac.signal, ended),
         ),
       );
     } catch (e) {
@@ -174,11 +181,27 @@ export class QueryEngine {
     return out;
   }
 
-  private sourcesOf(streams: StreamRecord[], fromNs: bigint, throughNs: bigint): StreamSource[] {
-    return streams.map((s) => {
-      const { files, mem } = this.ingester.sources(s, fromNs, throughNs);
-      return { labels: s.labels, files, mem };
-    });
+  /**
+   * Scans `streams` over [from, through] with the tasks `build` makes from their sources. The
+   * in-memory blocks are snapshots under a read lease (chunk/read-leases.ts), closed once no
+   * worker reads them any more, so the heads can write that memory again.
+   */
+  private async scanSources(
+    streams: StreamRecord[], fromNs: bigint, throughNs: bigint, build: (sources: StreamSource[]) => Task[],
+    signal: AbortSignal | undefined, budget: Budget, take: (i: number, b: ResultBatch) => number,
+  ): Promise<ScanStats[]> {
+    const lease = readLeases.open();
+    let tasks: Task[];
+    try {
+      tasks = build(streams.map((s) => {
+        const { files, mem } = this.ingester.sources(s, fromNs, throughNs, lease);
+        return { labels: s.labels, files, mem };
+      }));
+    } catch (e) {
+      readLeases.close(lease);
+      throw e;
+    }
+    return this.runStreaming(tasks, signal, budget, take, () => readLeases.close(lease));
   }
 
   /** Splits sources into up to `n` groups of similar size (by bytes). */
@@ -208,9 +231,7 @@ export class QueryEngine {
     const stats = emptyStats();
     const through = opts.end - 1n;
     const streams = this.selectStreams(tenant, sel.matchers, opts.start, through);
-    const sources = this.sourcesOf(streams, opts.start, through);
     const scanLimit = opts.interval > 0n ? 1_000_000 : opts.limit;
-    const parts = this.partition(sources, this.pool.size);
     const backward = opts.direction === 'backward';
     const cmp = backward ? cmpBackward : cmpForward;
     // Batches are merged as they arrive into the best `scanLimit` entries; once there are that
@@ -218,8 +239,9 @@ export class QueryEngine {
     // cannot beat it are skipped).
     const bound = newResultBound();
     let merged: ScannedEntry[] = [];
-    const scans = await this.runStreaming(
-      parts.map((p) => ({ type: 'logScan', streams: p, selector: sel, fromNs: opts.start, toNs: opts.end, direction: opts.direction, limit: scanLimit, categorize: opts.categorize, bound })),
+    const scans = await this.scanSources(
+      streams, opts.start, through,
+      (sources) => this.partition(sources, this.pool.size).map((p) => ({ type: 'logScan', streams: p, selector: sel, fromNs: opts.start, toNs: opts.end, direction: opts.direction, limit: scanLimit, categorize: opts.categorize, bound })),
       signal, budget,
       (i, b) => {
         if (b.kind !== 'entries') return 0;
@@ -323,16 +345,19 @@ export class QueryEngine {
       const from = grid.startNs - r.range.rangeNs - r.range.offsetNs;
       const to = grid.endNs - r.range.offsetNs;
       const streams = this.selectStreams(tenant, r.range.selector.matchers, from + 1n, to);
-      const sources = this.sourcesOf(streams, from + 1n, to);
       // The evaluator hands us `sum by (...)` groupings pushed into summable range aggregations
       // (Loki's canInjectVectorGrouping); series may then span streams, but their per-step values
       // still add up across partitions. Other relabelling needs every stream in one scan.
       const relabels = r.grouping !== undefined || r.range.selector.pipeline.some((s) => s.kind === 'drop' || s.kind === 'keep' || s.kind === 'labelFormat');
       const splittable = !relabels || SUMMABLE.has(r.op);
-      const parts = splittable ? this.partition(sources, this.pool.size) : [sources];
-      const results: StepSeries[][] = parts.map(() => []);
-      const scans = await this.runStreaming(
-        parts.map((p) => ({ type: 'sampleScan', streams: p, expr: r, grid, fromNs: from, toNs: to })),
+      const results: StepSeries[][] = [];
+      const scans = await this.scanSources(
+        streams, from + 1n, to,
+        (sources) => {
+          const parts = splittable ? this.partition(sources, this.pool.size) : [sources];
+          for (let i = 0; i < parts.length; i++) results.push([]);
+          return parts.map((p) => ({ type: 'sampleScan', streams: p, expr: r, grid, fromNs: from, toNs: to }));
+        },
         signal, budget,
         (i, b) => {
           if (b.kind !== 'series') return 0;

@@ -31,6 +31,16 @@ interface Job {
   reject: (e: Error) => void;
   /** the promise settled (cancelled or failed early): later batches are dropped */
   settled: boolean;
+  /** called once when no worker runs the job any more (or none ever will) */
+  onEnd: (() => void) | undefined;
+}
+
+/** Tells a job's owner, once, that no worker reads its task any more. */
+function endJob(job: Job): void {
+  const f = job.onEnd;
+  if (f === undefined) return;
+  job.onEnd = undefined;
+  f();
 }
 
 interface Slot {
@@ -85,6 +95,7 @@ export class WorkerPool {
       }
       slot.job = null;
       slot.mem = m.mem;
+      if (job) endJob(job);
       if (job && !job.settled) {
         job.settled = true;
         if (m.type === 'done') job.resolve(m.stats);
@@ -97,6 +108,7 @@ export class WorkerPool {
     slot.worker.on('error', (e) => {
       const job = slot.job;
       slot.job = null;
+      if (job) endJob(job);
       if (job && !job.settled) {
         job.settled = true;
         job.reject(new TaskError(`scan worker failed: ${e.message}`, 500, 'WorkerError'));
@@ -136,17 +148,25 @@ export class WorkerPool {
   /**
    * Runs `task`, handing each result batch to `onBatch` (on this thread, in the worker's order);
    * resolves with the scan's stats once every batch was handed over. A throwing `onBatch` cancels
-   * the scan and rejects with its error.
+   * the scan and rejects with its error. `onEnd` is called once when no worker reads the task
+   * any more: after the promise settles, and for a cancelled scan possibly later (the worker
+   * stops at its next block).
    */
-  run(task: Task, onBatch: (b: ResultBatch) => void, signal?: AbortSignal): Promise<ScanStats> {
-    if (this.closed) return Promise.reject(new Error('worker pool is closed'));
+  run(task: Task, onBatch: (b: ResultBatch) => void, signal?: AbortSignal, onEnd?: () => void): Promise<ScanStats> {
+    if (this.closed) {
+      onEnd?.();
+      return Promise.reject(new Error('worker pool is closed'));
+    }
     const cancel = new Int32Array(new SharedArrayBuffer(4));
     const credits = new Int32Array(new SharedArrayBuffer(4));
     credits[0] = CREDITS;
     return new Promise<ScanStats>((resolve, reject) => {
-      const job: Job = { msg: { id: this.nextId++, task, cancel, credits }, onBatch, resolve, reject, settled: false };
+      const job: Job = { msg: { id: this.nextId++, task, cancel, credits }, onBatch, resolve, reject, settled: false, onEnd };
       if (signal) {
-        if (signal.aborted) return reject(new CancelledError(String(signal.reason ?? 'cancelled')));
+        if (signal.aborted) {
+          endJob(job);
+          return reject(new CancelledError(String(signal.reason ?? 'cancelled')));
+        }
         signal.addEventListener('abort', () => this.fail(job, new CancelledError(String(signal.reason ?? 'cancelled'))), { once: true });
       }
       this.queue.push(job);
@@ -173,7 +193,10 @@ export class WorkerPool {
     Atomics.store(job.msg.cancel, 0, 1);
     Atomics.notify(job.msg.credits, 0);
     const qi = this.queue.indexOf(job);
-    if (qi >= 0) this.queue.splice(qi, 1);
+    if (qi >= 0) {
+      this.queue.splice(qi, 1);
+      endJob(job); // never reached a worker
+    }
     job.reject(err);
   }
 
@@ -216,5 +239,8 @@ export class WorkerPool {
     this.closed = true;
     for (const s of this.slots) if (s.idleTimer) clearTimeout(s.idleTimer);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    // terminated workers read nothing more; queued jobs will never run
+    for (const s of this.slots) if (s.job) endJob(s.job);
+    for (const j of this.queue.splice(0)) endJob(j);
   }
 }

@@ -1,10 +1,14 @@
-// OpenBlock.reset(): after a cut, a block whose buffers no snapshot has seen is emptied and
-// written again (a busy stream reuses one set of buffers); once a snapshot exposed them, reset
-// refuses, so a query holding the snapshot keeps seeing the bytes it was given.
+// OpenBlock.reset(): after a cut, a block whose buffers no query can be reading is emptied and
+// written again (a busy stream reuses one set of buffers); while a snapshot's read lease is open
+// (always, for a snapshot without one), reset refuses, so a query holding the snapshot keeps
+// seeing the bytes it was given.
 import { describe, expect, it } from 'vitest';
 import { OpenBlock, pooledLineBuffers } from '../../src/chunk/open-block.js';
 import { decodeLines, decodeMeta, decodeStructuredMetadata, joinNs } from '../../src/chunk/block-reader.js';
 import type { BlockData } from '../../src/chunk/block.js';
+import { readLeases } from '../../src/chunk/read-leases.js';
+import { StreamHead } from '../../src/head/stream-head.js';
+import { LogEntry } from '../../src/push/entry.js';
 
 const T0 = 1795132800000000000n;
 
@@ -44,6 +48,27 @@ describe('OpenBlock.reset', () => {
     expect(b.reset()).toBeNull();
     expect(entries(snap)).toEqual([`${T0} seen by a query `]);
   });
+
+  it('refuses while the read lease of the snapshot is open, and reuses the buffers after', () => {
+    const b = new OpenBlock(1024);
+    b.append(T0, 'seen under a lease', []);
+    const lease = readLeases.open();
+    const snap = b.snapshot(lease);
+    b.cut();
+    expect(b.reset()).toBeNull();
+    readLeases.close(lease);
+    expect(b.reset()).toBe(b);
+    expect(entries(snap)).toEqual([`${T0} seen under a lease `]);
+    // a lease opened after the snapshot does not hold the buffers
+    b.append(T0 + 1n, 'second', []);
+    const older = readLeases.open();
+    b.snapshot(older);
+    readLeases.close(older);
+    const later = readLeases.open();
+    b.cut();
+    expect(b.reset()).toBe(b);
+    readLeases.close(later);
+  });
 });
 
 describe('OpenBlock.recycle', () => {
@@ -81,5 +106,43 @@ describe('OpenBlock.recycle', () => {
     const b = new OpenBlock(BIG, { meta: 64, lines: BIG, sm: 32 });
     fill(b, 'b', 2);
     expect(entries(snap)).toEqual(seen); // the query's bytes did not change
+  });
+
+  it('pools the line buffer of a block a query saw under a lease once the lease is closed', () => {
+    const a = new OpenBlock(BIG, { meta: 64, lines: BIG, sm: 32 });
+    fill(a, 'a', 2);
+    const lease = readLeases.open();
+    const snap = a.snapshot(lease);
+    const seen = entries(snap);
+    a.cut();
+    const before = pooledLineBuffers();
+    a.recycle();
+    expect(pooledLineBuffers()).toBe(before);
+    const b = new OpenBlock(BIG, { meta: 64, lines: BIG, sm: 32 });
+    fill(b, 'b', 2);
+    expect(entries(snap)).toEqual(seen);
+    readLeases.close(lease);
+    expect(pooledLineBuffers()).toBe(before + 1);
+  });
+});
+
+describe('StreamHead under a read lease', () => {
+  it('writes a busy stream\'s next block elsewhere while a query reads the last one, and pools its buffer when the query ends', () => {
+    const BIG = 256 * 1024;
+    const h = new StreamHead(BIG);
+    let i = 0;
+    const add = (n: number): void => {
+      for (let k = 0; k < n; k++, i++) h.appendEntry(LogEntry.fromString(T0 + BigInt(i), `${i} ${'z'.repeat(2000)}`, []), 1, 0);
+    };
+    add(20);
+    const lease = readLeases.open();
+    const snap = h.snapshot(lease);
+    const open = snap[snap.length - 1]!;
+    const want = entries(open);
+    add(140); // cuts the block the query sees; the next one goes to other memory
+    expect(entries(open)).toEqual(want);
+    const pooled = pooledLineBuffers();
+    readLeases.close(lease);
+    expect(pooledLineBuffers()).toBe(pooled + 1); // its line buffer is free for the next block
   });
 });

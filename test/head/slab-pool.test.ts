@@ -1,6 +1,7 @@
 // Slab recycling (chunk/block-slab.ts SlabPool): a head's slabs go back to the pool only after
-// their blocks were written to a chunk file and never exposed to a query snapshot; a failed
-// flush keeps them as head data; and blocks read back exactly whether or not slabs were reused.
+// their blocks were written to a chunk file and no query can still read them (never, when a
+// snapshot without a read lease saw them); a failed flush keeps them as head data; and blocks
+// read back exactly whether or not slabs were reused.
 import { describe, expect, it } from 'vitest';
 import { StreamHead } from '../../src/head/stream-head.js';
 import { SLAB_BYTES, SlabPool, slabPool, BlockSlab } from '../../src/chunk/block-slab.js';
@@ -9,6 +10,7 @@ import { decodeLines, decodeMeta } from '../../src/chunk/block-reader.js';
 import type { BlockData } from '../../src/chunk/block.js';
 import { pooledLineBuffers } from '../../src/chunk/open-block.js';
 import { nativeKernels } from '../../src/native/index.js';
+import { NEVER, readLeases } from '../../src/chunk/read-leases.js';
 
 const T0 = 1795132800000000000n;
 
@@ -48,7 +50,7 @@ describe('SlabPool', () => {
   it('never takes back an exposed or odd-sized slab, and gives a new one for a big bound', () => {
     const p = new SlabPool(4);
     const a = p.acquire(1);
-    a.exposed = true;
+    a.exposedAt = NEVER;
     p.release(a);
     p.release(new BlockSlab(SLAB_BYTES * 2));
     expect(p.size).toBe(0);
@@ -107,6 +109,34 @@ describe('StreamHead slabs', () => {
       fill(other, 400, 'd');
       other.cutBlock();
       expect(text(seen)).toEqual(want);
+    }
+  });
+
+  it('takes back slabs a query saw under a read lease once the lease is closed, and its bytes held until then', () => {
+    for (const when of ['before', 'during'] as const) {
+      const h = new StreamHead(4096);
+      fill(h, 400, 'g');
+      const lease = readLeases.open();
+      let seen: BlockData[] = [];
+      if (when === 'before') seen = h.snapshot(lease);
+      const { blocks } = h.takeForFlush();
+      if (when === 'during') seen = h.snapshot(lease);
+      const want = text(seen);
+      const before = slabPool.size;
+      h.flushDone(blocks);
+      h.flushWritten(blocks);
+      expect(slabPool.size).toBe(before); // the query may still read them
+      const other = new StreamHead(4096);
+      fill(other, 400, 'h');
+      other.cutBlock(); // writes elsewhere
+      expect(text(seen)).toEqual(want);
+      readLeases.close(lease);
+      expect(slabPool.size).toBe(before + 1);
+      const next = new StreamHead(4096);
+      fill(next, 300, 'i');
+      next.cutBlock();
+      expect(slabPool.size).toBe(before); // written again now
+      expect(text(next.snapshot())).toHaveLength(300);
     }
   });
 

@@ -39,6 +39,9 @@ describe('operational endpoints', () => {
   it('exposes Prometheus metrics including the memory-chunks gauge the benchmark polls', async () => {
     const now = BigInt(Date.now()) * 1_000_000n;
     await fetch(s.url + '/loki/api/v1/push', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ streams: [{ stream: { job: 'm' }, values: [[String(now), 'one line']] }] }) });
+    // a query reads the head under a read lease, closed when it answered
+    const q = await fetch(`${s.url}/loki/api/v1/query_range?query=${encodeURIComponent('{job="m"}')}&start=${now - 1000n}&end=${now + 1000n}`);
+    expect(((await q.json()) as { data: { result: unknown[] } }).data.result).toHaveLength(1);
     const text = await (await fetch(s.url + '/metrics')).text();
     expect(text).toMatch(/^loki_distributor_lines_received_total 1$/m);
     expect(text).toMatch(/^loki_ingester_memory_chunks 1$/m);
@@ -48,6 +51,9 @@ describe('operational endpoints', () => {
     // the heads' memory and its cap (default 64 MiB), which the benchmark reports side by side
     expect(text).toMatch(/^bramble_head_bytes [1-9]/m);
     expect(text).toMatch(/^bramble_head_max_bytes 67108864$/m);
+    // no query runs now: no read lease is open, and no retired memory waits for one
+    expect(text).toMatch(/^bramble_read_leases_open 0$/m);
+    expect(text).toMatch(/^bramble_read_lease_waiting_bytes 0$/m);
     expect((await fetch(s.url + '/flush', { method: 'POST' })).status).toBe(204);
     const after = await (await fetch(s.url + '/metrics')).text();
     expect(after).toMatch(/^loki_ingester_memory_chunks 0$/m);

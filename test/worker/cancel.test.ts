@@ -1,6 +1,8 @@
 // Cancellation frees a scan worker quickly: a long scan aborted through its AbortSignal (what a
 // query timeout or a client disconnect triggers) stops at the next block boundary, so the next
-// task on the same single worker starts right away instead of after the whole scan.
+// task on the same single worker starts right away instead of after the whole scan. The task's
+// onEnd (what closes a query's read lease) comes once the worker has stopped reading, not when
+// the promise rejects; for a task cancelled in the queue, at once.
 import { afterAll, describe, expect, it } from 'vitest';
 import { OpenBlock } from '../../src/chunk/open-block.js';
 import { CancelledError, WorkerPool } from '../../src/worker/pool.js';
@@ -43,5 +45,27 @@ describe('scan cancellation', () => {
     const small = await gather(pool, task(1));
     expect(small.stats.blocks).toBe(1);
     expect(Date.now() - t).toBeLessThan(2_000);
+  }, 30_000);
+
+  it('ends a task once no worker reads it: after its scan stopped, or at once when it never started', async () => {
+    const ended: string[] = [];
+    const ac = new AbortController();
+    const noop = (): void => {};
+    const running = pool.run(task(20000), noop, ac.signal, () => ended.push('running'));
+    const queued = pool.run(task(1), noop, ac.signal, () => ended.push('queued'));
+    const done = pool.run(task(1), noop, undefined, () => ended.push('done'));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ended).toEqual([]);
+    ac.abort('client closed');
+    // the queued task never reached the worker; the running one is still stopping
+    expect(ended).toEqual(['queued']);
+    await expect(running).rejects.toBeInstanceOf(CancelledError);
+    await expect(queued).rejects.toBeInstanceOf(CancelledError);
+    await done;
+    expect(ended).toEqual(['queued', 'running', 'done']);
+    const pre = new AbortController();
+    pre.abort('gone');
+    await expect(pool.run(task(1), noop, pre.signal, () => ended.push('aborted before'))).rejects.toBeInstanceOf(CancelledError);
+    expect(ended.at(-1)).toBe('aborted before');
   }, 30_000);
 });
