@@ -339,6 +339,50 @@ struct BloomMap {
 };
 static thread_local BloomMap bloom_map;
 
+// Sets the trigram bits of `lines` in the filter `scratch` (scratchLen bytes, a power-of-two
+// number of bits); returns the bits newly set, or -1 when the byte map cannot be allocated.
+// Any thread: the byte map is the calling thread's.
+static int64_t bloom_build(const uint8_t* lines, size_t len, uint32_t* scratch, size_t scratchLen) {
+  size_t bits = (scratchLen / 4) * 32;
+  uint32_t added = 0;
+  if (len < 3 || bits < 32 || (bits & (bits - 1)) != 0) return 0;
+  size_t words = bits / 32;
+  uint32_t mask = (uint32_t)(bits - 1);
+#if defined(__x86_64__) && defined(__GNUC__)
+  const bool avx2 = __builtin_cpu_supports("avx2");
+#else
+  const bool avx2 = false;
+  (void)avx2;
+#endif
+  BloomMap& bm = bloom_map;
+  if (bits > ((size_t)1 << 22)) {
+    // a filter larger than the index's (more than 512 KiB): set its bits in place
+    uint32_t before = 0, after = 0;
+    for (size_t w = 0; w < words; w++) before += popcount32(scratch[w]);
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (avx2) bloom_set_bits_avx2(lines, len, scratch, mask);
+    else
+#endif
+      bloom_set_bits(lines, len, scratch, mask);
+    for (size_t w = 0; w < words; w++) after += popcount32(scratch[w]);
+    return after - before;
+  }
+  if (bm.len < bits) {
+    uint8_t* m = static_cast<uint8_t*>(calloc(bits, 1));
+    if (!m) return -1;
+    free(bm.p);
+    bm.p = m;
+    bm.len = bits;
+  }
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (avx2) bloom_set_avx2(lines, len, bm.p, mask);
+  else
+#endif
+    bloom_set(lines, len, bm.p, mask);
+  added = bloom_pack(bm.p, scratch, words);
+  return added;
+}
+
 // trigramBloomBuild(lines: Uint8Array, scratch: Uint32Array): number (bits newly set)
 static napi_value TrigramBloomBuild(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -350,51 +394,13 @@ static napi_value TrigramBloomBuild(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, nullptr, "trigramBloomBuild(lines, scratch)");
     return nullptr;
   }
-  uint32_t* scratch = reinterpret_cast<uint32_t*>(scratchB);
-  size_t bits = (scratchLen / 4) * 32;
-  uint32_t added = 0;
-  if (len >= 3 && bits >= 32 && (bits & (bits - 1)) == 0) {
-    size_t words = bits / 32;
-    uint32_t mask = (uint32_t)(bits - 1);
-#if defined(__x86_64__) && defined(__GNUC__)
-    const bool avx2 = __builtin_cpu_supports("avx2");
-#else
-    const bool avx2 = false;
-    (void)avx2;
-#endif
-    BloomMap& bm = bloom_map;
-    if (bits > ((size_t)1 << 22)) {
-      // a filter larger than the index's (more than 512 KiB): set its bits in place
-      uint32_t before = 0, after = 0;
-      for (size_t w = 0; w < words; w++) before += popcount32(scratch[w]);
-#if defined(__x86_64__) && defined(__GNUC__)
-      if (avx2) bloom_set_bits_avx2(lines, len, scratch, mask);
-      else
-#endif
-        bloom_set_bits(lines, len, scratch, mask);
-      for (size_t w = 0; w < words; w++) after += popcount32(scratch[w]);
-      added = after - before;
-    } else {
-      if (bm.len < bits) {
-        uint8_t* m = static_cast<uint8_t*>(calloc(bits, 1));
-        if (!m) {
-          napi_throw_error(env, nullptr, "out of memory");
-          return nullptr;
-        }
-        free(bm.p);
-        bm.p = m;
-        bm.len = bits;
-      }
-#if defined(__x86_64__) && defined(__GNUC__)
-      if (avx2) bloom_set_avx2(lines, len, bm.p, mask);
-      else
-#endif
-        bloom_set(lines, len, bm.p, mask);
-      added = bloom_pack(bm.p, scratch, words);
-    }
+  int64_t added = bloom_build(lines, len, reinterpret_cast<uint32_t*>(scratchB), scratchLen);
+  if (added < 0) {
+    napi_throw_error(env, nullptr, "out of memory");
+    return nullptr;
   }
   napi_value result;
-  CHECK(napi_create_uint32(env, added, &result));
+  CHECK(napi_create_uint32(env, (uint32_t)added, &result));
   return result;
 }
 
@@ -1505,6 +1511,116 @@ static napi_value Lz4CompressInto(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// cutBlockAsync(stage: Uint8Array, metaLen, smLen, linesLen, outAt, bloom: Uint32Array, depth):
+// Promise<[metaC, smC, linesC, trigrams]> - the heavy part of cutting a head block, on a libuv
+// thread-pool thread instead of the event loop: the trigram bloom of the lines section into
+// `bloom` (zeroed by the caller) and LZ4 compression of the three sections, which the stage
+// holds one after another from 0 (meta, sm, lines), to stage[outAt..] one after another (room
+// for lz4Bound of each). The caller must not touch either array until the promise settles
+// (references keep them alive).
+struct CutWork {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref stageRef, bloomRef;
+  uint8_t* stage;
+  uint32_t* bloom;
+  size_t bloomLen, metaLen, smLen, linesLen, outAt;
+  int depth;
+  size_t metaC = 0, smC = 0, linesC = 0;
+  int64_t trigrams = 0;
+};
+
+static void CutExecute(napi_env, void* data) {
+  CutWork* w = static_cast<CutWork*>(data);
+  const uint8_t* meta = w->stage;
+  const uint8_t* sm = meta + w->metaLen;
+  const uint8_t* lines = sm + w->smLen;
+  w->trigrams = bloom_build(lines, w->linesLen, w->bloom, w->bloomLen);
+  if (w->trigrams < 0) return;
+  uint8_t* out = w->stage + w->outAt;
+  w->metaC = lz4_compress_raw(meta, w->metaLen, out, w->depth);
+  w->smC = lz4_compress_raw(sm, w->smLen, out + w->metaC, w->depth);
+  w->linesC = lz4_compress_raw(lines, w->linesLen, out + w->metaC + w->smC, w->depth);
+}
+
+static void CutComplete(napi_env env, napi_status status, void* data) {
+  CutWork* w = static_cast<CutWork*>(data);
+  napi_value result = nullptr;
+  bool ok = status == napi_ok && w->trigrams >= 0 && napi_create_array_with_length(env, 4, &result) == napi_ok;
+  if (ok) {
+    double v[4] = {(double)w->metaC, (double)w->smC, (double)w->linesC, (double)w->trigrams};
+    for (uint32_t i = 0; i < 4 && ok; i++) {
+      napi_value n;
+      ok = napi_create_double(env, v[i], &n) == napi_ok && napi_set_element(env, result, i, n) == napi_ok;
+    }
+  }
+  if (ok) napi_resolve_deferred(env, w->deferred, result);
+  else {
+    napi_value msg, err;
+    napi_create_string_utf8(env, w->trigrams < 0 ? "cutBlockAsync: out of memory" : "cutBlockAsync was cancelled", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, nullptr, msg, &err);
+    napi_reject_deferred(env, w->deferred, err);
+  }
+  napi_delete_reference(env, w->stageRef);
+  napi_delete_reference(env, w->bloomRef);
+  napi_delete_async_work(env, w->work);
+  delete w;
+}
+
+static napi_value CutBlockAsync(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint8_t *stage, *bloomB;
+  size_t stageLen, bloomLen;
+  double metaD, smD, linesD, outD, depthD;
+  if (argc < 7 || !typed_bytes(env, argv[0], &stage, &stageLen) || napi_get_value_double(env, argv[1], &metaD) != napi_ok ||
+      napi_get_value_double(env, argv[2], &smD) != napi_ok || napi_get_value_double(env, argv[3], &linesD) != napi_ok ||
+      napi_get_value_double(env, argv[4], &outD) != napi_ok || !typed_bytes(env, argv[5], &bloomB, &bloomLen) ||
+      napi_get_value_double(env, argv[6], &depthD) != napi_ok || metaD < 0 || smD < 0 || linesD < 0 || outD < 0) {
+    napi_throw_type_error(env, nullptr, "cutBlockAsync(stage, metaLen, smLen, linesLen, outAt, bloom, depth)");
+    return nullptr;
+  }
+  size_t metaLen = (size_t)metaD, smLen = (size_t)smD, linesLen = (size_t)linesD, outAt = (size_t)outD;
+  size_t need = lz4_bound(metaLen) + lz4_bound(smLen) + lz4_bound(linesLen);
+  if (linesLen > 0x7e000000 || metaLen + smLen + linesLen > outAt || outAt > stageLen || stageLen - outAt < need) {
+    napi_throw_range_error(env, nullptr, "cutBlockAsync: the stage cannot hold the sections and their compressed bound");
+    return nullptr;
+  }
+  CutWork* w = new CutWork();
+  w->stage = stage;
+  w->bloom = reinterpret_cast<uint32_t*>(bloomB);
+  w->bloomLen = bloomLen;
+  w->metaLen = metaLen;
+  w->smLen = smLen;
+  w->linesLen = linesLen;
+  w->outAt = outAt;
+  w->depth = depthD < 1 ? 1 : depthD > 4096 ? 4096 : (int)depthD;
+  napi_value promise, name;
+  if (napi_create_reference(env, argv[0], 1, &w->stageRef) != napi_ok) {
+    delete w;
+    napi_throw_error(env, nullptr, "bramble_native: cannot queue a block cut");
+    return nullptr;
+  }
+  if (napi_create_reference(env, argv[5], 1, &w->bloomRef) != napi_ok) {
+    napi_delete_reference(env, w->stageRef);
+    delete w;
+    napi_throw_error(env, nullptr, "bramble_native: cannot queue a block cut");
+    return nullptr;
+  }
+  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "bramble:cut_block", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, nullptr, name, CutExecute, CutComplete, w, &w->work) != napi_ok ||
+      napi_queue_async_work(env, w->work) != napi_ok) {
+    napi_delete_reference(env, w->stageRef);
+    napi_delete_reference(env, w->bloomRef);
+    delete w;
+    napi_throw_error(env, nullptr, "bramble_native: cannot queue a block cut");
+    return nullptr;
+  }
+  return promise;
+}
+
 // mallocTrimAsync(): Promise<boolean> — glibc's malloc_trim(0) on a libuv thread-pool thread: it
 // returns free pages inside every malloc arena to the OS (madvise), which trimming at the top of
 // the heap alone cannot (blocks and push buffers of a few hundred KiB come and go all the time;
@@ -1721,6 +1837,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"snappyDecodeInto", nullptr, SnappyDecodeInto, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"levelScan", nullptr, LevelScan, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lz4CompressInto", nullptr, Lz4CompressInto, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"cutBlockAsync", nullptr, CutBlockAsync, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mallocTrimAsync", nullptr, MallocTrimAsync, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mallocStats", nullptr, MallocStats, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"copyRanges", nullptr, CopyRanges, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -17,7 +17,9 @@ const MIN_LOG2 = 9;
 const MAX_SM_NAMES = 64;
 const SM_NAMES_UNKNOWN = 0xffff;
 
-const scratch = new Uint32Array(1 << (SCRATCH_LOG2 - 5));
+/** Words of the full-size bloom a block's trigrams are set in before it is folded. */
+export const BLOOM_SCRATCH_WORDS = 1 << (SCRATCH_LOG2 - 5);
+const scratch = new Uint32Array(BLOOM_SCRATCH_WORDS);
 
 /**
  * Builds the index section of a block from its uncompressed lines and structured-metadata
@@ -27,15 +29,38 @@ const scratch = new Uint32Array(1 << (SCRATCH_LOG2 - 5));
  *   SM pair filter.
  */
 export function buildBlockIndex(lines: Uint8Array, sm: Uint8Array, entries: number, known?: SmNameTracker): Uint8Array {
-  const names = known !== undefined && known.valid ? known.names() : smNames(sm, entries);
+  const parts = blockIndexParts(sm, entries, known);
+  if (lines.length < 3) return assembleBlockIndex(parts, null, 0);
+  scratch.fill(0);
+  const distinct = trigramBloomBuild(lines, scratch);
+  return assembleBlockIndex(parts, scratch, distinct);
+}
+
+/** What the index section holds besides the bloom: the SM names and the SM pair filter. */
+export interface BlockIndexParts {
+  names: string[] | null;
+  pairs: Uint8Array;
+}
+
+/** The SM names and pair filter of a block (from the open block's tracker when it is valid). */
+export function blockIndexParts(sm: Uint8Array, entries: number, known?: SmNameTracker): BlockIndexParts {
+  const k = known !== undefined && known.valid;
+  return { names: k ? known.names() : smNames(sm, entries), pairs: k ? smPairFilterOf(known.pairs) : buildSmPairFilter(sm, entries) };
+}
+
+/**
+ * The index section from its parts and the block's trigram bloom, built at the full scratch
+ * size (BLOOM_SCRATCH_WORDS words; null: the lines are under 3 bytes) with `distinct` bits set:
+ * it is folded down to what that count needs.
+ */
+export function assembleBlockIndex(parts: BlockIndexParts, full: Uint32Array | null, distinct: number): Uint8Array {
+  const names = parts.names;
   let log2 = 0;
   let bloom: Uint32Array | null = null;
-  if (lines.length >= 3) {
-    scratch.fill(0);
-    const distinct = trigramBloomBuild(lines, scratch);
+  if (full !== null) {
     // 4-8 bits per distinct trigram: about 12-22% of the bits set (one hash function).
     log2 = Math.max(MIN_LOG2, Math.min(SCRATCH_LOG2, Math.ceil(Math.log2(Math.max(1, distinct) * 4))));
-    bloom = fold(scratch, log2);
+    bloom = fold(full, log2);
   }
   let size = 4;
   const encoded: Buffer[] = [];
@@ -46,7 +71,7 @@ export function buildBlockIndex(lines: Uint8Array, sm: Uint8Array, entries: numb
   }
   const bloomBytes = bloom ? bloom.byteLength : 0;
   size = (size + 3) & ~3; // align the bloom words
-  const pairs = known !== undefined && known.valid ? smPairFilterOf(known.pairs) : buildSmPairFilter(sm, entries);
+  const pairs = parts.pairs;
   const out = new Uint8Array(size + bloomBytes + pairs.length);
   const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out[0] = INDEX_VERSION;

@@ -3,7 +3,7 @@
 // a zero-copy snapshot (the bytes below the current lengths never change) and a cut only has to
 // compress. Timestamps are kept as exact (ms, ns remainder) numbers (entry.ts) and a batch of
 // entries whose lines are byte ranges of one push body is copied in one native call.
-import { copyRanges, lz4Bound, lz4CompressInto } from '../native/index.js';
+import { copyRanges } from '../native/index.js';
 import { drainPooled } from '../util/buffer-pool.js';
 import type { BlockSlab } from './block-slab.js';
 import type { Labels } from '../util/labels.js';
@@ -12,7 +12,8 @@ import { levelSm, levelValue, type EntryBatch } from '../push/batch.js';
 import { DETECTED_LEVEL } from '../push/detect.js';
 import { putUvarint, zigzag } from '../util/varint.js';
 import { PairCache } from '../util/pair-cache.js';
-import { CODEC_LZ4, CODEC_NONE, type BlockData, type BlockInfo } from './block.js';
+import { CODEC_NONE, type BlockData, type BlockInfo } from './block.js';
+import { closeSections, startCut, type PendingCut } from './block-cut.js';
 import { buildBlockIndex, SmNameTracker } from './block-index.js';
 import { NEVER, readLeases, UNSEEN } from './read-leases.js';
 
@@ -27,13 +28,6 @@ function tsDelta(ms: number, rem: number, prevMs: number, prevRem: number): numb
   // |dms| < 9e9 (104 days): the ns difference is below 2^53 and exact as a number
   if (dms < 9e9 && dms > -9e9) return zigzag(dms * 1000000 + (rem - prevRem));
   return zigzag(Number(nsOf(ms, rem) - nsOf(prevMs, prevRem)));
-}
-
-let scratch = new Uint8Array(0);
-/** Compression target of blocks cut without a slab (reused; the result is copied out). */
-function cutScratch(bound: number): Uint8Array {
-  if (scratch.length < bound) scratch = new Uint8Array(Math.max(bound, 2 * scratch.length));
-  return scratch;
 }
 
 /** Encoded sm-section bytes of single-pair structured metadata (mostly detected_level=...). */
@@ -492,32 +486,17 @@ export class OpenBlock {
    * gets a SharedArrayBuffer of its own. `depth` > 1 searches LZ4 matches harder (compaction).
    */
   cut(slabFor?: (bound: number) => BlockSlab, depth = 1): BlockData {
-    const metaV = this.meta.view();
-    const smV = this.sm.view();
     const linesV = this.lines.view();
-    const x = buildBlockIndex(linesV, smV, this.entries, this.smNames);
-    const bound = x.length + lz4Bound(metaV.length) + lz4Bound(smV.length) + lz4Bound(linesV.length);
-    const slab = slabFor?.(bound);
-    const dst = slab ? slab.bytes : cutScratch(bound);
-    const base = slab ? slab.used : 0;
-    dst.set(x, base);
-    const pMeta = base + x.length;
-    const pSm = pMeta + lz4CompressInto(metaV, dst, pMeta, depth);
-    const pLines = pSm + lz4CompressInto(smV, dst, pSm, depth);
-    const end = pLines + lz4CompressInto(linesV, dst, pLines, depth);
-    let out = dst.subarray(base, end);
-    if (slab) slab.used = Math.min(slab.bytes.length, (end + 7) & ~7); // the next block's index starts aligned (its filter is read as a view)
-    else {
-      const own = new Uint8Array(new SharedArrayBuffer(out.length));
-      own.set(out);
-      out = own;
-    }
-    return {
-      info: this.info(), codec: CODEC_LZ4,
-      index: out.subarray(0, x.length),
-      meta: out.subarray(pMeta - base, pSm - base),
-      sm: out.subarray(pSm - base, pLines - base),
-      lines: out.subarray(pLines - base, end - base),
-    };
+    const smV = this.sm.view();
+    const index = buildBlockIndex(linesV, smV, this.entries, this.smNames);
+    return closeSections(this.info(), index, this.meta.view(), smV, linesV, slabFor, depth);
+  }
+
+  /**
+   * Starts cutting the block off the event loop (block-cut.ts): its sections are copied, so the
+   * block may be reset and written again at once. null when cuts run on the event loop here.
+   */
+  startCut(slabFor: (bound: number) => BlockSlab): PendingCut | null {
+    return startCut({ info: this.info(), meta: this.meta.view(), sm: this.sm.view(), lines: this.lines.view(), entries: this.entries, smNames: this.smNames }, slabFor);
   }
 }

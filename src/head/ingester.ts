@@ -597,6 +597,10 @@ export class Ingester {
   }
 
   private async flushStream(s: StreamRecord): Promise<void> {
+    // the open block's cut and those under way, off the event loop; then what came meanwhile
+    // is cut by takeForFlush itself (in the same synchronous step as the check)
+    s.head.cutBlock(false);
+    while (s.head.cutsUnderWay > 0) await s.head.cutsSettled();
     const { blocks, lastPos, firstPos } = s.head.takeForFlush();
     if (blocks.length === 0) return;
     let minTs = blocks[0]!.info.minTs;

@@ -7,6 +7,7 @@ import { blockBytes, type BlockData, type BlockInfo } from '../chunk/block.js';
 import { OpenBlock } from '../chunk/open-block.js';
 import { slabPool, type BlockSlab } from '../chunk/block-slab.js';
 import { NEVER } from '../chunk/read-leases.js';
+import type { PendingCut } from '../chunk/block-cut.js';
 import { LogEntry, entryMs, entryRem, lineLength, msOf, nsOf, remOf, type EntryLike } from '../push/entry.js';
 import type { EntryBatch } from '../push/batch.js';
 
@@ -59,6 +60,10 @@ export class StreamHead {
   /** the slabs of `closed` (since the last takeForFlush), and of each batch of `flushing` blocks */
   private slabs: BlockSlab[] = [];
   private readonly flushingSlabs = new Map<BlockData[], BlockSlab[]>();
+  /** blocks being cut off the event loop (chunk/block-cut.ts), whose closed form is not in yet */
+  private cutting: PendingCut[] = [];
+  /** woken when `cutting` empties */
+  private cutWaiters: (() => void)[] = [];
   private readonly slabFor = (bound: number): BlockSlab => {
     if (this.slab === null || this.slab.room() < bound) {
       this.slab = slabPool.acquire(bound);
@@ -204,17 +209,32 @@ export class StreamHead {
     this.lastAppendAt = now;
   }
 
-  /** Closes the open block; `keepBuffers`: its memory is reused for the next one (more appends expected). */
-  cutBlock(keepBuffers = true): void {
+  /**
+   * Closes the open block; `keepBuffers`: its memory is reused for the next one (more appends
+   * expected). The block is compressed off the event loop when it can be (chunk/block-cut.ts;
+   * queries read its uncompressed copy until then), else here; `sync`: here in any case.
+   */
+  cutBlock(keepBuffers = true, sync = false): void {
     if (this.open === null || this.open.entries === 0) return;
     this.cutLastLine = new Uint8Array(this.open.lastLine()); // a copy: the block's buffer is reused or dropped
     // The next block's buffer sizes: a full block's, not those of the remainder a flush cuts
     // (sized by that, the stream's next block grew from a small buffer through fresh ones).
     const sizes = this.open.sizes();
     if (keepBuffers || this.sizeHint === undefined || sizes.lines >= this.sizeHint.lines) this.sizeHint = sizes;
-    const b = this.open.cut(this.slabFor);
-    this.closed.push(b);
-    this.closedBytes += blockBytes(b);
+    const pending = sync ? null : this.open.startCut(this.slabFor);
+    if (pending !== null) {
+      this.closed.push(pending.block);
+      this.closedBytes += blockBytes(pending.block);
+      this.cutting.push(pending);
+      pending.done.then(
+        (b) => this.cutDone(pending, b),
+        () => this.cutDone(pending, pending.finishNow()), // the work failed: compress it here
+      );
+    } else {
+      const b = this.open.cut(this.slabFor);
+      this.closed.push(b);
+      this.closedBytes += blockBytes(b);
+    }
     if (keepBuffers) {
       const next = this.open.reset();
       if (next === null) this.open.recycle(); // a query may still read it: its buffer waits
@@ -225,6 +245,40 @@ export class StreamHead {
     }
   }
 
+  /** Blocks being cut off the event loop now. */
+  get cutsUnderWay(): number {
+    return this.cutting.length;
+  }
+
+  /** Resolves once no block of this head is being cut off the event loop (more may start later). */
+  cutsSettled(): Promise<void> {
+    if (this.cutting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.cutWaiters.push(resolve));
+  }
+
+  /** A cut's closed form replaces its uncompressed copy (null: finishCutsNow already did). */
+  private cutDone(p: PendingCut, b: BlockData | null): void {
+    const k = this.cutting.indexOf(p);
+    if (k < 0) return;
+    this.cutting.splice(k, 1);
+    if (b !== null) this.replaceBlock(p.block, b);
+    if (this.cutting.length === 0) for (const w of this.cutWaiters.splice(0)) w();
+  }
+
+  private replaceBlock(from: BlockData, to: BlockData): void {
+    const i = this.closed.indexOf(from);
+    if (i < 0) return;
+    this.closed[i] = to;
+    this.closedBytes += blockBytes(to) - blockBytes(from);
+  }
+
+  /** Compresses the blocks still being cut off the event loop here and now (a flush takes them). */
+  private finishCutsNow(): void {
+    for (const p of this.cutting) this.replaceBlock(p.block, p.finishNow());
+    this.cutting = [];
+    for (const w of this.cutWaiters.splice(0)) w();
+  }
+
   /**
    * All blocks a query must read from memory right now (zero-copy). `lease`: the query's read
    * lease (chunk/read-leases.ts), until whose close the memory is not written again; without
@@ -233,6 +287,7 @@ export class StreamHead {
   snapshot(lease = NEVER): BlockData[] {
     for (const s of this.slabs) if (lease > s.exposedAt) s.exposedAt = lease;
     for (const ss of this.flushingSlabs.values()) for (const s of ss) if (lease > s.exposedAt) s.exposedAt = lease;
+    for (const p of this.cutting) p.expose(lease);
     const out = this.flushing.length ? [...this.flushing, ...this.closed] : [...this.closed];
     if (this.open && this.open.entries > 0) out.push(this.open.snapshot(lease));
     return out;
@@ -258,9 +313,14 @@ export class StreamHead {
     return n;
   }
 
-  /** Takes everything for a chunk flush: the head is empty afterwards (blocks move to `flushing`). */
+  /**
+   * Takes everything for a chunk flush: the head is empty afterwards (blocks move to
+   * `flushing`). What is still being cut off the event loop is compressed here: a flush first
+   * cuts the open block and waits for cutsSettled (Ingester.flushStream).
+   */
   takeForFlush(): { blocks: BlockData[]; lastPos: number; firstPos: number } {
-    this.cutBlock(false);
+    this.cutBlock(false, true);
+    this.finishCutsNow();
     if (this.open !== null) {
       // an idle stream keeps no block buffers (an empty open block's go to the pool)
       this.open.recycle();

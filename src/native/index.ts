@@ -449,6 +449,7 @@ interface NativeBinding {
   alignedBuffer?(size: number, align: number): ArrayBuffer;
   releasePages?(view: Uint8Array): number;
   startIncrementalGc?(): void;
+  cutBlockAsync?(stage: Uint8Array, metaLen: number, smLen: number, linesLen: number, outAt: number, bloom: Uint32Array, depth: number): Promise<[number, number, number, number]>;
 }
 
 /**
@@ -587,6 +588,26 @@ export function startIncrementalGc(): boolean {
 
 /** The kernels the engine uses: native when built, else TypeScript. */
 export const kernels: ScanKernels = nativeKernels ?? typescriptKernels;
+
+/**
+ * The heavy part of cutting a head block, on a libuv thread-pool thread: the trigram bloom of
+ * the lines section into `bloom` (zeroed by the caller), and LZ4 compression of the sections
+ * the stage holds one after another from 0 (meta, sm, lines) to stage[outAt..], one after
+ * another (lz4Bound of each must fit). Resolves with the three compressed lengths and the bits
+ * the bloom gained. Neither array may be touched until it settles. Only while the addon's
+ * kernels are in use (the TypeScript path cuts on the event loop): see canCutAsync.
+ */
+export function cutBlockAsync(stage: Uint8Array, metaLen: number, smLen: number, linesLen: number, outAt: number, bloom: Uint32Array, depth = 1): Promise<[number, number, number, number]> {
+  if (!canCutAsync) throw new Error('cutBlockAsync: the addon is not in use');
+  return binding!.cutBlockAsync!(stage, metaLen, smLen, linesLen, outAt, bloom, depth);
+}
+
+/** Whether cutBlockAsync is available (the addon is loaded, has it, and its kernels are in use). */
+export const canCutAsync: boolean = hasAsyncCut();
+
+function hasAsyncCut(): boolean {
+  return kernels === nativeKernels && binding?.cutBlockAsync !== undefined;
+}
 
 export function lz4Decode(src: Uint8Array, expected: number, dst?: Uint8Array): Uint8Array {
   return kernels.lz4Decode(src, expected, dst);

@@ -21,6 +21,12 @@ function fill(h: StreamHead, n: number, tag: string): void {
   }
 }
 
+/** Cuts the open block and waits until its closed form is in (it may be cut off the event loop). */
+async function cut(h: StreamHead): Promise<void> {
+  h.cutBlock();
+  await h.cutsSettled();
+}
+
 function text(blocks: BlockData[]): string[] {
   const out: string[] = [];
   for (const b of blocks) {
@@ -75,7 +81,7 @@ describe('SlabPool.drain', () => {
 });
 
 describe('StreamHead slabs', () => {
-  it('returns the slabs of written, unseen blocks to the shared pool and writes the next blocks there', () => {
+  it('returns the slabs of written, unseen blocks to the shared pool and writes the next blocks there', async () => {
     const h = new StreamHead(4096);
     fill(h, 400, 'a');
     const before = slabPool.size;
@@ -86,16 +92,17 @@ describe('StreamHead slabs', () => {
     expect(slabPool.size).toBe(before + 1);
     const h2 = new StreamHead(4096);
     fill(h2, 300, 'b');
-    h2.cutBlock();
+    await cut(h2);
     expect(slabPool.size).toBe(before); // the new head took it
     expect(text(h2.snapshot())).toEqual(Array.from({ length: 300 }, (_, i) => `b line ${i} ${'abcdefghij'.repeat(i % 7)} ${(i * 7919) % 1000}`));
     expect(want.length).toBe(400);
   });
 
-  it('keeps slabs a snapshot saw, before or during the flush', () => {
+  it('keeps slabs a snapshot saw, before or during the flush', async () => {
     for (const when of ['before', 'during'] as const) {
       const h = new StreamHead(4096);
       fill(h, 400, 'c');
+      await h.cutsSettled(); // the snapshot sees the blocks in their slabs
       let seen: BlockData[] = [];
       if (when === 'before') seen = h.snapshot();
       const { blocks } = h.takeForFlush();
@@ -107,15 +114,16 @@ describe('StreamHead slabs', () => {
       expect(slabPool.size).toBe(before);
       const other = new StreamHead(4096);
       fill(other, 400, 'd');
-      other.cutBlock();
+      await cut(other);
       expect(text(seen)).toEqual(want);
     }
   });
 
-  it('takes back slabs a query saw under a read lease once the lease is closed, and its bytes held until then', () => {
+  it('takes back slabs a query saw under a read lease once the lease is closed, and its bytes held until then', async () => {
     for (const when of ['before', 'during'] as const) {
       const h = new StreamHead(4096);
       fill(h, 400, 'g');
+      await h.cutsSettled(); // the snapshot sees the blocks in their slabs
       const lease = readLeases.open();
       let seen: BlockData[] = [];
       if (when === 'before') seen = h.snapshot(lease);
@@ -128,19 +136,19 @@ describe('StreamHead slabs', () => {
       expect(slabPool.size).toBe(before); // the query may still read them
       const other = new StreamHead(4096);
       fill(other, 400, 'h');
-      other.cutBlock(); // writes elsewhere
+      await cut(other); // writes elsewhere
       expect(text(seen)).toEqual(want);
       readLeases.close(lease);
       expect(slabPool.size).toBe(before + 1);
       const next = new StreamHead(4096);
       fill(next, 300, 'i');
-      next.cutBlock();
+      await cut(next);
       expect(slabPool.size).toBe(before); // written again now
       expect(text(next.snapshot())).toHaveLength(300);
     }
   });
 
-  it('keeps the slabs of a failed flush as head data until a later flush writes them', () => {
+  it('keeps the slabs of a failed flush as head data until a later flush writes them', async () => {
     const h = new StreamHead(4096);
     fill(h, 400, 'e');
     const { blocks, firstPos } = h.takeForFlush();
@@ -152,7 +160,7 @@ describe('StreamHead slabs', () => {
     expect(slabPool.size).toBe(before);
     const other = new StreamHead(4096);
     fill(other, 400, 'f');
-    other.cutBlock();
+    await cut(other);
     expect(text(h.snapshot())).toEqual(want);
   });
 });

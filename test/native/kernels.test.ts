@@ -8,7 +8,7 @@ import { compressSync, uncompressSync } from 'lz4-napi';
 import snappy from 'snappyjs';
 import { snappyDecodedLen } from '../../src/push/protobuf.js';
 import { logfmtLevel } from '../../src/push/detect.js';
-import { lz4Bound, mallocStats, mallocTrimAsync, nativeBinaryPath, nativeKernels, typescriptKernels, type ScanKernels } from '../../src/native/index.js';
+import { canCutAsync, cutBlockAsync, lz4Bound, mallocStats, mallocTrimAsync, nativeBinaryPath, nativeKernels, typescriptKernels, type ScanKernels } from '../../src/native/index.js';
 import { majorGc } from '../../src/util/gc.js';
 
 const impls: ScanKernels[] = [typescriptKernels, ...(nativeKernels ? [nativeKernels] : [])];
@@ -575,5 +575,36 @@ describe('logfmtLevels (detected_level logfmt step)', () => {
       nativeKernels!.logfmtLevels(buf, r, 1, Int32Array.of(256), keys, off, b);
       expect([...b]).toEqual([...a]);
     }), { numRuns: 1000 });
+  });
+});
+
+describe('cutBlockAsync (addon)', () => {
+  it('compresses the staged sections as lz4CompressInto does and fills the bloom as trigramBloomBuild does', async () => {
+    if (!canCutAsync) return;
+    const meta = Buffer.from('0123456789'.repeat(50));
+    const sm = Buffer.alloc(40);
+    const lines = Buffer.from(Array.from({ length: 400 }, (_, i) => `line ${i} status=${i % 7}`).join(''));
+    const outAt = (meta.length + sm.length + lines.length + 7) & ~7;
+    const stage = new Uint8Array(new SharedArrayBuffer(outAt + lz4Bound(meta.length) + lz4Bound(sm.length) + lz4Bound(lines.length)));
+    stage.set(meta, 0);
+    stage.set(sm, meta.length);
+    stage.set(lines, meta.length + sm.length);
+    const bloom = new Uint32Array(4096);
+    const [mc, sc, lc, bits] = await cutBlockAsync(stage, meta.length, sm.length, lines.length, outAt, bloom);
+    const want = new Uint8Array(lz4Bound(lines.length) + lz4Bound(meta.length) + lz4Bound(sm.length));
+    const wm = nativeKernels!.lz4CompressInto(meta, want, 0, 1);
+    const ws = nativeKernels!.lz4CompressInto(sm, want, wm, 1);
+    const wl = nativeKernels!.lz4CompressInto(lines, want, wm + ws, 1);
+    expect([mc, sc, lc]).toEqual([wm, ws, wl]);
+    expect(Buffer.from(stage.subarray(outAt, outAt + mc + sc + lc)).equals(Buffer.from(want.subarray(0, wm + ws + wl)))).toBe(true);
+    const ref = new Uint32Array(4096);
+    expect(bits).toBe(nativeKernels!.trigramBloomBuild(lines, ref));
+    expect(Array.from(bloom)).toEqual(Array.from(ref));
+  });
+
+  it('refuses a stage without room for the compressed bound', () => {
+    if (!canCutAsync) return;
+    const stage = new Uint8Array(new SharedArrayBuffer(1000));
+    expect(() => cutBlockAsync(stage, 100, 10, 500, 616, new Uint32Array(4096))).toThrow(RangeError);
   });
 });
