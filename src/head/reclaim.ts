@@ -33,6 +33,7 @@ import { canReleasePages, mallocTrimAsync, startIncrementalGc } from '../native/
 import { majorGc } from '../util/gc.js';
 import { slabPool } from '../chunk/block-slab.js';
 import { drainLinePool } from '../chunk/open-block.js';
+import { drainCutStages } from '../chunk/block-cut.js';
 import { drainBufferPools } from '../util/buffer-pool.js';
 
 /** Chunk bytes flushed (heads freed) between two forced full GCs. */
@@ -199,6 +200,7 @@ export class Reclaimer {
     if (quiet && !this.gcQueued) {
       let n = slabPool.drain(DRAIN_STEP_BYTES);
       if (n < DRAIN_STEP_BYTES) n += drainLinePool(DRAIN_STEP_BYTES - n);
+      if (n < DRAIN_STEP_BYTES) n += drainCutStages(DRAIN_STEP_BYTES - n);
       if (n < DRAIN_STEP_BYTES) n += drainBufferPools(DRAIN_STEP_BYTES - n);
       // without page release what the pools let go is freed by the next full GC: ask for one
       // when that is a lot (soon: ingest has stopped, and a query may be starting on top of it)

@@ -8,6 +8,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Reclaimer, type IngestTotals, type ReclaimHooks } from '../../src/head/reclaim.js';
 import { BlockSlab, SLAB_BYTES, slabPool } from '../../src/chunk/block-slab.js';
 import { OpenBlock, pooledLineBuffers } from '../../src/chunk/open-block.js';
+import { pooledStages } from '../../src/chunk/block-cut.js';
+import { readLeases } from '../../src/chunk/read-leases.js';
+import { canCutAsync } from '../../src/native/index.js';
 import { BufferPool } from '../../src/util/buffer-pool.js';
 
 const MiB = 1024 * 1024;
@@ -83,6 +86,12 @@ describe('reclaimer', () => {
       b.cut();
       b.recycle();
     };
+    // a block cut off the event loop (while a query reads) leaves its stage in the pool
+    const lease = readLeases.open();
+    const cut = new OpenBlock(4096).startCut((n) => new BlockSlab(Math.max(n, SLAB_BYTES)));
+    readLeases.close(lease);
+    await cut?.done;
+    expect(pooledStages() > 0).toBe(canCutAsync);
     r.start();
     try {
       await vi.advanceTimersByTimeAsync(2000);
@@ -101,6 +110,7 @@ describe('reclaimer', () => {
       await vi.advanceTimersByTimeAsync(600); // the rest (~5 MiB) after that collection
       expect(slabPool.size).toBe(0);
       expect(pooledLineBuffers()).toBe(0);
+      expect(pooledStages()).toBe(0);
       expect(bodies.freeBytes).toBe(0);
       expect(metrics.forcedGcs).toBe(1);
       await vi.advanceTimersByTimeAsync(2000);
