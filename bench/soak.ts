@@ -376,6 +376,7 @@ const GC_COUNTERS: [string, string][] = [
   ['incrementalMaxS', 'bramble_gc_pause_max_seconds{kind="incremental"}'],
   ['forced', 'bramble_forced_gc_total'],
   ['forcedS', 'bramble_forced_gc_seconds_total'],
+  ['incrementalAsks', 'bramble_forced_gc_incremental_total'],
 ];
 
 /** The server's event-loop lag maximum since the last scrape, its in-memory head bytes, memory gauges and GC counters. */
@@ -618,7 +619,8 @@ async function main(): Promise<void> {
   const g = last.gc;
   const avgMs = (s: number | undefined, n: number | undefined): string => (n ? f1(((s ?? 0) / n) * 1000) : '-');
   const maxMs = (s: number | undefined): string => (s === undefined ? '?' : f1(s * 1000));
-  out.push(`  GC          main thread: ${g.major ?? '?'} major (avg pause ${avgMs(g.majorPauseS, g.major)} ms, max ${maxMs(g.majorMaxS)} ms), of them ${g.forced ?? '?'} asked for after flushes (avg forced pause ${avgMs(g.forcedS, g.forced)} ms); ${g.incremental ?? '?'} incremental marking steps (max ${maxMs(g.incrementalMaxS)} ms); ${g.minor ?? '?'} minor (avg ${avgMs(g.minorPauseS, g.minor)} ms)`);
+  const atOnce = g.forced === undefined ? undefined : g.forced - (g.incrementalAsks ?? 0);
+  out.push(`  GC          main thread: ${g.major ?? '?'} major (avg pause ${avgMs(g.majorPauseS, g.major)} ms, max ${maxMs(g.majorMaxS)} ms), of them ${g.forced ?? '?'} asked for after flushes (${g.incrementalAsks ?? '?'} incrementally; the ${atOnce ?? '?'} forced at once paused ${avgMs(g.forcedS, atOnce)} ms on average); ${g.incremental ?? '?'} incremental marking steps (max ${maxMs(g.incrementalMaxS)} ms); ${g.minor ?? '?'} minor (avg ${avgMs(g.minorPauseS, g.minor)} ms)`);
   out.push(`  verify      ${v.streamsExpected} streams, ${v.linesExpected} lines acknowledged, ${v.linesCounted} counted, ${v.streamsMismatched} streams mismatched; ${v.spotChecked} exact spot-checks, ${v.spotFailed} failed`);
   for (const m of [...push.errorSamples, ...qs.errorSamples, ...tail.errors, ...v.mismatchSamples, ...v.spotSamples]) out.push(`    ! ${m}`);
   for (const [name, ok] of checks) out.push(`  [${ok ? 'ok' : 'FAIL'}] ${name}`);

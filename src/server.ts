@@ -64,7 +64,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
     limits,
     ingestLimiter: new IngestionRateLimiter((t) => limits.get(t)),
     scheduler: new QueryScheduler(config.querier.maxConcurrent, config.frontend.maxOutstandingPerTenant),
-    metrics: { queries: 0, queryErrors: 0, queryDurationSum: 0, pushes: 0, pushErrors: 0, mallocTrimSeconds: 0, forcedGcs: 0, forcedGcSeconds: 0 },
+    metrics: { queries: 0, queryErrors: 0, queryDurationSum: 0, pushes: 0, pushErrors: 0, mallocTrimSeconds: 0, forcedGcs: 0, incrementalGcs: 0, forcedGcSeconds: 0 },
     forwarder,
   };
   const reclaimer = new Reclaimer(() => ingester.metrics, services.metrics, {

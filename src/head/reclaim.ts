@@ -84,7 +84,11 @@ export interface IngestTotals {
 
 /** What it reports (the server's /metrics counters). */
 export interface ReclaimMetrics {
+  /** full collections asked for, incremental or at once */
   forcedGcs: number;
+  /** of them, those asked for incrementally (they pause later, in steps, not in forcedGcSeconds) */
+  incrementalGcs: number;
+  /** main-thread time of those forced at once */
   forcedGcSeconds: number;
   mallocTrimSeconds: number;
 }
@@ -176,6 +180,7 @@ export class Reclaimer {
     if (this.queryQuietMs() < INCREMENTAL_GC_QUERY_QUIET_MS && this.incrementalGc()) {
       // marking runs from now on, in steps and on helper threads; the memory goes when it ends
       this.metrics.forcedGcs++;
+      this.metrics.incrementalGcs++;
       this.arrayBuffersAfterGc = this.arrayBuffers();
       this.baselineTicks = BASELINE_TICKS;
       return;

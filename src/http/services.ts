@@ -28,5 +28,5 @@ export interface Services {
   ingestLimiter: IngestionRateLimiter;
   /** query admission (querier.max_concurrent, frontend queue) */
   scheduler: QueryScheduler;
-  metrics: { queries: number; queryErrors: number; queryDurationSum: number; pushes: number; pushErrors: number; mallocTrimSeconds: number; forcedGcs: number; forcedGcSeconds: number };
+  metrics: { queries: number; queryErrors: number; queryDurationSum: number; pushes: number; pushErrors: number; mallocTrimSeconds: number; forcedGcs: number; incrementalGcs: number; forcedGcSeconds: number };
 }

@@ -21,7 +21,7 @@ afterEach(() => {
 
 function setup(hooks: ReclaimHooks = {}) {
   const totals: IngestTotals = { chunkBytesFlushed: 0, bytesIngested: 0, pushesInFlight: 0 };
-  const metrics = { forcedGcs: 0, forcedGcSeconds: 0, mallocTrimSeconds: 0 };
+  const metrics = { forcedGcs: 0, incrementalGcs: 0, forcedGcSeconds: 0, mallocTrimSeconds: 0 };
   const ab = { bytes: 100 * MiB };
   const r = new Reclaimer(() => totals, metrics, { arrayBuffers: () => ab.bytes, ...hooks });
   return { totals, metrics, r, ab };
@@ -188,17 +188,20 @@ describe('reclaimer', () => {
     };
     await flush17();
     expect(metrics.forcedGcs).toBe(1);
+    expect(metrics.incrementalGcs).toBe(0);
     expect(asked).toBe(0); // the last query ended 5 s ago: forced
     const forcedS = metrics.forcedGcSeconds;
     expect(forcedS).toBeGreaterThan(0); // the pause of a real gc()
     quiet.ms = 4900; // a query ended 4.9 s ago: incremental
     await flush17();
     expect(metrics.forcedGcs).toBe(2);
+    expect(metrics.incrementalGcs).toBe(1);
     expect(asked).toBe(1);
     expect(metrics.forcedGcSeconds).toBe(forcedS);
     can = false; // no addon: forced after all
     await flush17();
     expect(metrics.forcedGcs).toBe(3);
+    expect(metrics.incrementalGcs).toBe(1); // asked, refused, forced
     expect(asked).toBe(2);
     expect(metrics.forcedGcSeconds).toBeGreaterThan(forcedS);
   });

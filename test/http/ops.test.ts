@@ -53,6 +53,7 @@ describe('operational endpoints', () => {
     expect(text).toMatch(/^bramble_head_max_bytes 67108864$/m);
     // no query runs now: no read lease is open, and no retired memory waits for one
     expect(text).toMatch(/^bramble_read_leases_open 0$/m);
+    expect(text).toMatch(/^bramble_forced_gc_incremental_total \d+$/m);
     expect(text).toMatch(/^bramble_read_lease_waiting_bytes 0$/m);
     expect((await fetch(s.url + '/flush', { method: 'POST' })).status).toBe(204);
     const after = await (await fetch(s.url + '/metrics')).text();
