@@ -52,6 +52,7 @@ export interface IngesterOptions {
 interface EntryObserver {
   fn: (s: StreamRecord, e: WalEntry) => void;
   wants: (tenant: string) => boolean;
+  wantsStream: (s: StreamRecord) => boolean;
 }
 
 export interface IngesterMetrics {
@@ -111,13 +112,24 @@ export class Ingester {
    * decodes their line to a string: without the check, an idle tail registry made every ingested
    * line a JS string (0.6 CPU-s/GiB, and most of the main heap's garbage).
    */
-  onEntry(fn: (s: StreamRecord, e: WalEntry) => void, wants: (tenant: string) => boolean = () => true): void {
-    this.observers.push({ fn, wants });
+  onEntry(fn: (s: StreamRecord, e: WalEntry) => void, wants: (tenant: string) => boolean = () => true, wantsStream: (s: StreamRecord) => boolean = () => true): void {
+    this.observers.push({ fn, wants, wantsStream });
   }
 
   private observersFor(tenant: string): EntryObserver[] | null {
     let out: EntryObserver[] | null = null;
     for (const o of this.observers) if (o.wants(tenant)) (out ??= []).push(o);
+    return out;
+  }
+
+  /**
+   * Of a tenant's observers, those that want this stream's entries (null: none). Entries of
+   * streams nobody wants stay byte ranges of the request: a live tail of one app must not decode
+   * every line of every stream to a string.
+   */
+  private streamObservers(obs: EntryObserver[], s: StreamRecord): EntryObserver[] | null {
+    let out: EntryObserver[] | null = null;
+    for (const o of obs) if (o.wantsStream(s)) (out ??= []).push(o);
     return out;
   }
 
@@ -145,7 +157,8 @@ export class Ingester {
           if (this.isDuplicate(stream, e)) continue;
           stream.head.appendEntry(e, pos, now);
           replayedEntries++;
-          const obs = this.observersFor(rec.tenant);
+          const all = this.observersFor(rec.tenant);
+          const obs = all === null ? null : this.streamObservers(all, stream);
           if (obs !== null) {
             if (e instanceof LogEntry) e.detach(); // observers may keep it; not the WAL segment
             for (const o of obs) o.fn(stream, e);
@@ -352,9 +365,11 @@ export class Ingester {
         if (record !== null) this.records.release(record);
       }
       // Tail clients and the forwarder see an entry only once it is acknowledged (durable).
-      const obs = this.observersFor(tenant);
-      if (obs !== null) {
+      const all = this.observersFor(tenant);
+      if (all !== null) {
         for (let i = 0; i < walStreams.length; i++) {
+          const obs = this.streamObservers(all, targets[i]!);
+          if (obs === null) continue;
           for (const e of walEntries(walStreams[i]!)) {
             if (e instanceof LogEntry) e.detach(); // observers may keep it; not the request body
             for (const o of obs) o.fn(targets[i]!, e);

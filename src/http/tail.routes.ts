@@ -115,15 +115,26 @@ export class Tailer {
     this.delayNs = BigInt(delayForS) * 1_000_000_000n;
   }
 
-  /** Observer path: called for every accepted entry of this tenant. */
-  offer(stream: StreamRecord, e: WalEntry): void {
-    if (this.closed) return;
+  /** The pipeline of a stream this tail selects (cached by stream id), or null. */
+  private streamPipeline(stream: StreamRecord): StreamPipeline | null {
     let sp = this.streams.get(stream.id);
     if (sp === undefined) {
       if (this.streams.size >= MAX_STREAM_CACHE) this.streams.clear();
       sp = matchesLabels(this.matchers, stream.labels) ? this.pipeline.forStream(stream.labels) : null;
       this.streams.set(stream.id, sp);
     }
+    return sp;
+  }
+
+  /** Does this tail select the stream (its entries are then offered)? */
+  wants(stream: StreamRecord): boolean {
+    return !this.closed && this.streamPipeline(stream) !== null;
+  }
+
+  /** Observer path: called for every accepted entry of the streams it wants. */
+  offer(stream: StreamRecord, e: WalEntry): void {
+    if (this.closed) return;
+    const sp = this.streamPipeline(stream);
     if (sp === null) return;
     if (!sp.process(e.tsNs, e.line, e.structuredMetadata)) return;
     let entry: TailEntry;
@@ -277,6 +288,11 @@ export class TailRegistry {
         for (const t of set) t.offer(stream, e);
       },
       (tenant) => (this.byTenant.get(tenant)?.size ?? 0) > 0,
+      (stream) => {
+        const set = this.byTenant.get(stream.tenant);
+        if (set !== undefined) for (const t of set) if (t.wants(stream)) return true;
+        return false;
+      },
     );
   }
 

@@ -1,5 +1,5 @@
-// Entry observers (tail, forwarder) see acknowledged entries of the tenants they ask for; entries
-// nobody asked for stay byte ranges of the request (never decoded to strings).
+// Entry observers (tail, forwarder) see acknowledged entries of the tenants and streams they ask
+// for; entries nobody asked for stay byte ranges of the request (never decoded to strings).
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,30 @@ describe('entry observers', () => {
       expect(seen).toEqual(['a:line-1', 'a:line-2']);
       expect(a.every((e) => e.src === null)).toBe(true); // detached: the observer may keep them
       expect(b.every((e) => e.src === body)).toBe(true); // nobody wanted tenant b: still bytes
+      await ing.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('get only the streams they want, and only those entries are detached', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bramble-obs-'));
+    try {
+      const ing = new Ingester({ dataDir: dir, blockSize: 16 * 1024, chunkTargetSize: 1 << 20, maxChunkAgeMs: 3600_000, chunkIdlePeriodMs: 3600_000, walSegmentSize: 1 << 24 }, log);
+      ing.start();
+      const seen: string[] = [];
+      ing.onEntry((s, e) => seen.push(`${s.labelsString}:${e.line}`), () => true, (s) => s.labels[0]!.value === 'x');
+      const body = Buffer.from('line-1line-2');
+      const entries = (): LogEntry[] => [LogEntry.fromBytes(T0, body, 0, 6, []), LogEntry.fromBytes(T0 + 1n, body, 6, 12, [])];
+      const x = entries();
+      const y = entries();
+      await ing.push('a', [
+        { labels: [{ name: 'job', value: 'y' }], labelsString: '{job="y"}', entries: y },
+        { labels: [{ name: 'job', value: 'x' }], labelsString: '{job="x"}', entries: x },
+      ]);
+      expect(seen).toEqual(['{job="x"}:line-1', '{job="x"}:line-2']);
+      expect(x.every((e) => e.src === null)).toBe(true);
+      expect(y.every((e) => e.src === body)).toBe(true); // nobody wanted stream y: still bytes
       await ing.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
