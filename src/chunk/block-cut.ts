@@ -36,7 +36,7 @@ const MIN_STAGE_BYTES = 768 * 1024;
 const EMPTY = new Uint8Array(0);
 
 /** A cut's memory: its sections then their compressed forms (shared: queries read it), and a bloom. */
-interface Stage {
+export interface Stage {
   bytes: Uint8Array;
   bloom: Uint32Array;
 }
@@ -110,13 +110,25 @@ export class PendingCut {
       info: src.info, codec: CODEC_NONE, index: EMPTY,
       meta: b.subarray(0, metaLen), sm: b.subarray(metaLen, metaLen + smLen), lines: b.subarray(metaLen + smLen, metaLen + smLen + linesLen),
     };
-    this.done = work.then(
-      (r) => this.complete(r),
-      (e: unknown) => {
+    inFlight++;
+    // The work failed (no memory for the bloom's byte map): compress here instead. The stage
+    // is handed back only after a closed form exists: if none can be made, `done` rejects and
+    // the stage stays with the block (StreamHead keeps it under way; a flush retries here).
+    this.done = work
+      .then(
+        (r) => {
+          inFlight--;
+          return this.complete(r);
+        },
+        () => {
+          inFlight--;
+          return this.finishNow();
+        },
+      )
+      .then((b) => {
         this.end();
-        throw e;
-      },
-    );
+        return b;
+      });
   }
 
   /** Marks the stage as read under `lease` (a query's snapshot holds this.block). */
@@ -138,31 +150,26 @@ export class PendingCut {
   }
 
   private complete([mc, sc, lc, trigrams]: [number, number, number, number]): BlockData | null {
-    try {
-      if (this.finished !== null) return null;
-      const index = assembleBlockIndex(this.src.parts, this.src.linesLen >= 3 ? this.stage.bloom : null, trigrams);
-      const slab = this.slabFor(index.length + mc + sc + lc);
-      const at = slab.used;
-      slab.bytes.set(index, at);
-      const p = at + index.length;
-      const out = outAt(this.src.metaLen, this.src.smLen, this.src.linesLen);
-      slab.bytes.set(this.stage.bytes.subarray(out, out + mc + sc + lc), p);
-      const end = p + mc + sc + lc;
-      slab.used = Math.min(slab.bytes.length, (end + 7) & ~7); // the next block's index starts aligned
-      const s = slab.bytes;
-      this.finished = {
-        info: this.src.info, codec: CODEC_LZ4,
-        index: s.subarray(at, p), meta: s.subarray(p, p + mc), sm: s.subarray(p + mc, p + mc + sc), lines: s.subarray(p + mc + sc, end),
-      };
-      return this.finished;
-    } finally {
-      this.end();
-    }
+    if (this.finished !== null) return null;
+    const index = assembleBlockIndex(this.src.parts, this.src.linesLen >= 3 ? this.stage.bloom : null, trigrams);
+    const slab = this.slabFor(index.length + mc + sc + lc);
+    const at = slab.used;
+    slab.bytes.set(index, at);
+    const p = at + index.length;
+    const out = outAt(this.src.metaLen, this.src.smLen, this.src.linesLen);
+    slab.bytes.set(this.stage.bytes.subarray(out, out + mc + sc + lc), p);
+    const end = p + mc + sc + lc;
+    slab.used = Math.min(slab.bytes.length, (end + 7) & ~7); // the next block's index starts aligned
+    const s = slab.bytes;
+    this.finished = {
+      info: this.src.info, codec: CODEC_LZ4,
+      index: s.subarray(at, p), meta: s.subarray(p, p + mc), sm: s.subarray(p + mc, p + mc + sc), lines: s.subarray(p + mc + sc, end),
+    };
+    return this.finished;
   }
 
-  /** The work is over: the stage goes back to the pool once no query reads it. */
+  /** The closed form exists: the stage goes back to the pool once no query reads it. */
   private end(): void {
-    inFlight--;
     const stage = this.stage;
     readLeases.retire(this.exposedAt, stage.bytes.length, () => releaseStage(stage));
   }
@@ -198,7 +205,6 @@ export function startCut(src: CutSource, slabFor: (bound: number) => BlockSlab):
     releaseStage(stage);
     return null;
   }
-  inFlight++;
   return new PendingCut({ info: src.info, parts, metaLen, smLen, linesLen }, stage, slabFor, work);
 }
 

@@ -228,7 +228,7 @@ export class StreamHead {
       this.cutting.push(pending);
       pending.done.then(
         (b) => this.cutDone(pending, b),
-        () => this.cutDone(pending, pending.finishNow()), // the work failed: compress it here
+        () => {}, // no closed form could be made: the block stays under way, a flush retries
       );
     } else {
       const b = this.open.cut(this.slabFor);

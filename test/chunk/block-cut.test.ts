@@ -5,7 +5,8 @@
 // or without the addon, every cut runs on the event loop.
 import { describe, expect, it } from 'vitest';
 import { OpenBlock } from '../../src/chunk/open-block.js';
-import { MAX_CUTS_IN_FLIGHT, cutsInFlight, pooledStages, type PendingCut } from '../../src/chunk/block-cut.js';
+import { MAX_CUTS_IN_FLIGHT, PendingCut, cutsInFlight, pooledStages } from '../../src/chunk/block-cut.js';
+import { blockIndexParts, BLOOM_SCRATCH_WORDS } from '../../src/chunk/block-index.js';
 import { BlockSlab } from '../../src/chunk/block-slab.js';
 import { CODEC_LZ4, CODEC_NONE, type BlockData } from '../../src/chunk/block.js';
 import { decodeLines, decodeMeta, decodeStructuredMetadata, joinNs } from '../../src/chunk/block-reader.js';
@@ -132,6 +133,28 @@ describe.runIf(canCutAsync)('block cuts off the event loop (addon)', () => {
     await new Promise((r) => setTimeout(r, 50)); // the works end; nothing changes
     expect(lines(blocks)).toEqual(want);
     expect(cutsInFlight()).toBe(0);
+  });
+});
+
+describe('a cut whose work failed', () => {
+  it('is compressed on the event loop instead, with the same bytes, and frees its in-flight slot', async () => {
+    const want = filled(600, 'f').cut(slabs());
+    const b = filled(600, 'f');
+    const snap = b.snapshot();
+    const [meta, sm, lines] = [snap.meta, snap.sm, snap.lines];
+    const stage = { bytes: new Uint8Array(new SharedArrayBuffer(meta.length + sm.length + lines.length)), bloom: new Uint32Array(BLOOM_SCRATCH_WORDS) };
+    stage.bytes.set(meta, 0);
+    stage.bytes.set(sm, meta.length);
+    stage.bytes.set(lines, meta.length + sm.length);
+    const before = cutsInFlight();
+    const p = new PendingCut(
+      { info: snap.info, parts: blockIndexParts(sm, snap.info.entries), metaLen: meta.length, smLen: sm.length, linesLen: lines.length },
+      stage, slabs(), Promise.reject(new Error('cutBlockAsync: out of memory')),
+    );
+    expect(cutsInFlight()).toBe(before + 1);
+    const got = (await p.done)!;
+    expect(bytesOf(got)).toEqual(bytesOf(want));
+    expect(cutsInFlight()).toBe(before);
   });
 });
 
