@@ -34,7 +34,7 @@ function entries(b: BlockData): string[] {
 }
 
 function bytesOf(b: BlockData): string[] {
-  return [b.index, b.meta, b.sm, b.lines].map((x) => Buffer.from(x).toString('hex'));
+  return [b.index ?? new Uint8Array(0), b.meta, b.sm, b.lines].map((x) => Buffer.from(x).toString('hex'));
 }
 
 const slabs = (): ((bound: number) => BlockSlab) => {

@@ -1,15 +1,11 @@
 // A push's new streams go into the index in one transaction: all of them are kept, or, when
 // the index write fails, none (in the index or in memory) and the push throws.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Ingester } from '../../src/head/ingester.js';
 import { IndexDb } from '../../src/index/index-db.js';
 import { LogEntry } from '../../src/push/entry.js';
-import type { IngestStream } from '../../src/push/index.js';
+import type { IngestStream } from '../../src/head/ingester.js';
+import { withIngester } from '../helpers/ingester.js';
 
-const log = { info() {}, warn() {}, error() {} };
 const T = 1795132800000000000n;
 
 function streams(n: number): IngestStream[] {
@@ -19,21 +15,6 @@ function streams(n: number): IngestStream[] {
     labelsString: `{job="j${i}"}`,
     entries: [LogEntry.fromBytes(T + BigInt(i), body, 0, 4, [])],
   }));
-}
-
-async function withIngester(fn: (ing: Ingester, dir: string) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'bramble-create-'));
-  try {
-    const ing = new Ingester({ dataDir: dir, blockSize: 4096, chunkTargetSize: 1 << 20, maxChunkAgeMs: 3600_000, chunkIdlePeriodMs: 3600_000, walSegmentSize: 1 << 24 }, log);
-    ing.start();
-    try {
-      await fn(ing, dir);
-    } finally {
-      await ing.close();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 describe('stream creation', () => {
