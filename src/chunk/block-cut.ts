@@ -10,9 +10,9 @@
 // CPU-s off the loop against 5.9-6.0 in place; the copies, and the compression reading lines
 // another core wrote). Without the addon, or with too many cuts under way (each holds a stage),
 // the caller cuts on the event loop as well (OpenBlock.cut), with identical bytes.
-import { canCutAsync, cutBlockAsync, lz4Bound, lz4CompressInto, trigramBloomBuild } from '../native/index.js';
+import { canCutAsync, cutBlockAsync, lz4Bound, lz4CompressInto } from '../native/index.js';
 import { drainPooled } from '../util/buffer-pool.js';
-import { assembleBlockIndex, blockIndexParts, BLOOM_SCRATCH_WORDS, type BlockIndexParts } from './block-index.js';
+import { assembleBlockIndex, blockIndexParts, buildBlockIndexFrom, BLOOM_SCRATCH_WORDS, type BlockIndexParts } from './block-index.js';
 import { CODEC_LZ4, CODEC_NONE, type BlockData, type BlockInfo } from './block.js';
 import type { BlockSlab } from './block-slab.js';
 import { readLeases, UNSEEN } from './read-leases.js';
@@ -96,6 +96,8 @@ export class PendingCut {
   /** the newest read lease a snapshot showed the stage to (read-leases.ts) */
   exposedAt = UNSEEN;
   readonly done: Promise<BlockData | null>;
+  /** `done` has settled, either way (set before any other handler of it runs) */
+  settled = false;
   private finished: BlockData | null = null;
 
   constructor(
@@ -129,6 +131,10 @@ export class PendingCut {
         this.end();
         return b;
       });
+    const mark = (): void => {
+      this.settled = true;
+    };
+    this.done.then(mark, mark);
   }
 
   /** Marks the stage as read under `lease` (a query's snapshot holds this.block). */
@@ -139,13 +145,9 @@ export class PendingCut {
   /** The closed form now, compressed on this thread, when a flush cannot wait for the work. */
   finishNow(): BlockData {
     if (this.finished !== null) return this.finished;
-    const { metaLen, smLen, linesLen } = this.src;
-    const b = this.stage.bytes;
     // the work writes only the stage's second half and the bloom: the sections stay as they were
-    const meta = b.subarray(0, metaLen);
-    const sm = b.subarray(metaLen, metaLen + smLen);
-    const lines = b.subarray(metaLen + smLen, metaLen + smLen + linesLen);
-    this.finished = closeSections(this.src.info, indexNow(lines, this.src.parts), meta, sm, lines, this.slabFor);
+    const { meta, sm, lines } = this.block;
+    this.finished = closeSections(this.src.info, buildBlockIndexFrom(lines, this.src.parts), meta, sm, lines, this.slabFor);
     return this.finished;
   }
 
@@ -210,14 +212,6 @@ export function startCut(src: CutSource, slabFor: (bound: number) => BlockSlab):
 
 /** Compression target of blocks cut without a slab (reused; the result is copied out). */
 let scratch = new Uint8Array(0);
-const bloomScratch = new Uint32Array(BLOOM_SCRATCH_WORDS);
-
-/** The index section of a block from its parts and lines, built on this thread. */
-export function indexNow(lines: Uint8Array, parts: BlockIndexParts): Uint8Array {
-  if (lines.length < 3) return assembleBlockIndex(parts, null, 0);
-  bloomScratch.fill(0);
-  return assembleBlockIndex(parts, bloomScratch, trigramBloomBuild(lines, bloomScratch));
-}
 
 /**
  * The closed form of a block on this thread: its index section, then meta, sm and lines LZ4

@@ -29,7 +29,11 @@ const scratch = new Uint32Array(BLOOM_SCRATCH_WORDS);
  *   SM pair filter.
  */
 export function buildBlockIndex(lines: Uint8Array, sm: Uint8Array, entries: number, known?: SmNameTracker): Uint8Array {
-  const parts = blockIndexParts(sm, entries, known);
+  return buildBlockIndexFrom(lines, blockIndexParts(sm, entries, known));
+}
+
+/** buildBlockIndex for parts taken earlier (a cut that left the event loop, compressed here after all). */
+export function buildBlockIndexFrom(lines: Uint8Array, parts: BlockIndexParts): Uint8Array {
   if (lines.length < 3) return assembleBlockIndex(parts, null, 0);
   scratch.fill(0);
   const distinct = trigramBloomBuild(lines, scratch);

@@ -228,7 +228,8 @@ export class StreamHead {
       this.cutting.push(pending);
       pending.done.then(
         (b) => this.cutDone(pending, b),
-        () => {}, // no closed form could be made: the block stays under way, a flush retries
+        // no closed form could be made: the block stays in `cutting`, and takeForFlush tries again
+        () => this.wakeIfSettled(),
       );
     } else {
       const b = this.open.cut(this.slabFor);
@@ -245,15 +246,21 @@ export class StreamHead {
     }
   }
 
-  /** Blocks being cut off the event loop now. */
+  /** Blocks being cut off the event loop now (whose work has not settled). */
   get cutsUnderWay(): number {
-    return this.cutting.length;
+    let n = 0;
+    for (const p of this.cutting) if (!p.settled) n++;
+    return n;
   }
 
   /** Resolves once no block of this head is being cut off the event loop (more may start later). */
   cutsSettled(): Promise<void> {
-    if (this.cutting.length === 0) return Promise.resolve();
+    if (this.cutsUnderWay === 0) return Promise.resolve();
     return new Promise((resolve) => this.cutWaiters.push(resolve));
+  }
+
+  private wakeIfSettled(): void {
+    if (this.cutsUnderWay === 0) for (const w of this.cutWaiters.splice(0)) w();
   }
 
   /** A cut's closed form replaces its uncompressed copy (null: finishCutsNow already did). */
@@ -262,7 +269,7 @@ export class StreamHead {
     if (k < 0) return;
     this.cutting.splice(k, 1);
     if (b !== null) this.replaceBlock(p.block, b);
-    if (this.cutting.length === 0) for (const w of this.cutWaiters.splice(0)) w();
+    this.wakeIfSettled();
   }
 
   private replaceBlock(from: BlockData, to: BlockData): void {

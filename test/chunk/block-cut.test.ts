@@ -3,7 +3,7 @@
 // staged copy meanwhile, a flush that cannot wait compresses it at once, a stage a query saw
 // waits for its read lease, and at most MAX_CUTS_IN_FLIGHT run at once. With no query reading,
 // or without the addon, every cut runs on the event loop.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OpenBlock } from '../../src/chunk/open-block.js';
 import { MAX_CUTS_IN_FLIGHT, PendingCut, cutsInFlight, pooledStages } from '../../src/chunk/block-cut.js';
 import { blockIndexParts, BLOOM_SCRATCH_WORDS } from '../../src/chunk/block-index.js';
@@ -155,6 +155,42 @@ describe('a cut whose work failed', () => {
     const got = (await p.done)!;
     expect(bytesOf(got)).toEqual(bytesOf(want));
     expect(cutsInFlight()).toBe(before);
+  });
+});
+
+describe('a head whose cut can be closed neither off nor on the event loop', () => {
+  it('does not keep a flush waiting, and the flush compresses the block once it can', async () => {
+    let refuse = true;
+    const spy = vi.spyOn(OpenBlock.prototype, 'startCut').mockImplementationOnce(function (this: OpenBlock, slabFor) {
+      const snap = this.snapshot();
+      const stage = { bytes: new Uint8Array(new SharedArrayBuffer(snap.meta.length + snap.sm.length + snap.lines.length)), bloom: new Uint32Array(BLOOM_SCRATCH_WORDS) };
+      stage.bytes.set(snap.meta, 0);
+      stage.bytes.set(snap.sm, snap.meta.length);
+      stage.bytes.set(snap.lines, snap.meta.length + snap.sm.length);
+      const failing = (bound: number): BlockSlab => {
+        if (refuse) throw new Error('no memory for a slab');
+        return slabFor(bound);
+      };
+      return new PendingCut(
+        { info: snap.info, parts: blockIndexParts(snap.sm, snap.info.entries), metaLen: snap.meta.length, smLen: snap.sm.length, linesLen: snap.lines.length },
+        stage, failing, Promise.reject(new Error('cutBlockAsync: out of memory')),
+      );
+    });
+    try {
+      const h = new StreamHead(64 * 1024);
+      for (let i = 0; i < 50; i++) h.appendEntry(LogEntry.fromString(T0 + BigInt(i), `stuck ${i}`, []), 1, 0);
+      h.cutBlock(false);
+      await h.cutsSettled(); // resolves although no closed form exists (it waited forever before)
+      expect(h.cutsUnderWay).toBe(0);
+      expect(() => h.takeForFlush()).toThrow('no memory for a slab');
+      refuse = false;
+      const { blocks } = h.takeForFlush();
+      expect(blocks).toHaveLength(1);
+      expect(blocks[0]!.codec).toBe(CODEC_LZ4);
+      expect(entries(blocks[0]!).map((e) => e.split(' ').slice(1, 3).join(' '))).toEqual(Array.from({ length: 50 }, (_, i) => `stuck ${i}`));
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
