@@ -11,18 +11,13 @@
 // A turn lasts until the step's first await (its synchronous part); nothing needs releasing.
 
 export class LoopTurns {
+  /** waiters in arrival order (as many as pushes under way: a few) */
   private readonly waiting: (() => void)[] = [];
-  private head = 0;
   private scheduled = false;
   private readonly grant = (): void => {
     this.scheduled = false;
-    const next = this.waiting[this.head];
+    const next = this.waiting.shift();
     if (next === undefined) return;
-    this.waiting[this.head++] = undefined as never;
-    if (this.head > 1024 && this.head * 2 > this.waiting.length) {
-      this.waiting.splice(0, this.head);
-      this.head = 0;
-    }
     // queued from the check phase: the next grant runs in the next loop iteration
     this.schedule();
     next();
@@ -38,7 +33,7 @@ export class LoopTurns {
 
   /** Turns asked for and not yet granted. */
   get pending(): number {
-    return this.waiting.length - this.head;
+    return this.waiting.length;
   }
 
   private schedule(): void {

@@ -52,7 +52,7 @@ describe('LoopTurns', () => {
     expect(turns.pending).toBe(0);
   });
 
-  it('survives many waiters (the queue compacts) and a step that throws', async () => {
+  it('grants every one of many waiters, and goes on past a step that throws', async () => {
     const turns = new LoopTurns();
     let n = 0;
     const all = Array.from({ length: 3000 }, async (_, i) => {
