@@ -8,7 +8,7 @@
 // acknowledged line is stored exactly once (per-stream counts over the whole range plus exact
 // spot-checks). Prints a table, writes bench/results/soak-latest.json and runs/soak-<time>.json.
 // `npm run bench:soak -- --help` for options.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import WebSocket from 'ws';
@@ -35,7 +35,9 @@ the end every acknowledged line must be stored exactly once.
   --pi           pin the server to one core with a 512 MiB memory cap (as npm run bench --pi)
   --tsx          run the server from src/ through tsx instead of compiling it first
   --keep         keep the server's data dir and log
-  --profile DIR  write a V8 CPU profile of the server into DIR (see where the event loop stalls)
+  --profile DIR  write a V8 CPU profile of the server into DIR, with the server's log as
+                 DIR/server.log (it logs every event-loop stall of 30 ms or more, see
+                 BRAMBLE_STALL_LOG_MS); \`node --import tsx bench/stalls.ts --help\` reads them
   --seed N       workload seed (default 1)
   --help         this text
 
@@ -475,6 +477,8 @@ async function main(): Promise<void> {
   const defs = streamDefs(jobs);
   const streams: StreamState[] = defs.map((def) => ({ def, job: jobs[def.jobIndex]!, next: 0, lastTsNs: 0n, acked: 0, ackedBytes: 0 }));
   const entry = o.tsx ? null : buildServer(ROOT, log);
+  // with a profile, the server logs when each stall happened, to find it in the profile
+  if (o.profile && process.env.BRAMBLE_STALL_LOG_MS === undefined) process.env.BRAMBLE_STALL_LOG_MS = '30';
   const srv: BenchServer = await startBenchServer({ root: ROOT, tsx: o.tsx, pi: o.pi, memCap: 512 * MiB, configYaml: SOAK_CONFIG, log, ...(o.profile ? { profileDir: o.profile } : {}) }, entry);
   log(`server pid ${srv.pid} on ${srv.url}${srv.constraints ? ` (${srv.constraints})` : ''}; data in ${srv.dataDir}`);
   const durationMs = o.minutes * 60_000;
@@ -549,6 +553,7 @@ async function main(): Promise<void> {
   const settled = { rssMiB: memInfo(srv.pid).rss / MiB, memoryMiB: Object.fromEntries(Object.entries((await scrapeMetrics(srv.url)).memory).map(([k, b]) => [k, b / MiB])) };
   const diskInfo = srv.dataDir;
   await srv.stop();
+  if (o.profile) copyFileSync(srv.logFile, join(o.profile, 'server.log'));
   srv.cleanup(o.keep);
 
   // Figures

@@ -19,6 +19,7 @@ import { IngestionRateLimiter, ingesterLimitsFrom } from './limits/ingest.js';
 import { QueryScheduler } from './limits/scheduler.js';
 import { kernels } from './native/index.js';
 import { Reclaimer } from './head/reclaim.js';
+import { startStallWatch, stallThresholdFromEnv } from './util/stall-watch.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -80,6 +81,8 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
   const pruneTimer = setInterval(() => patterns?.prune(), 60_000);
   pruneTimer.unref();
   reclaimer.start();
+  const stallMs = stallThresholdFromEnv(process.env);
+  const stopStallWatch = stallMs === null ? null : startStallWatch(stallMs, log);
   // Open connections, to close at shutdown those that never sent a request (clients keep spare
   // ones, or give up before sending): app.close() would wait for each to time out, over a
   // minute. Go's http.Server.Shutdown, Loki's, closes them too.
@@ -104,6 +107,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
         clearInterval(flushTimer);
         clearInterval(pruneTimer);
         reclaimer.stop();
+        stopStallWatch?.();
         await compactor.stop();
         limits.stop();
         // Requests under way get server.graceful_shutdown_timeout to finish, then their

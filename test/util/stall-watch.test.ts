@@ -1,0 +1,44 @@
+// The diagnostic stall log (BRAMBLE_STALL_LOG_MS): a busy main thread is logged with its length
+// and when it ended on the monotonic clock; a quiet one is not.
+import { describe, expect, it } from 'vitest';
+import { startStallWatch, stallThresholdFromEnv } from '../../src/util/stall-watch.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('stall watch', () => {
+  it('reads its threshold from BRAMBLE_STALL_LOG_MS', () => {
+    expect(stallThresholdFromEnv({})).toBeNull();
+    expect(stallThresholdFromEnv({ BRAMBLE_STALL_LOG_MS: '' })).toBeNull();
+    expect(stallThresholdFromEnv({ BRAMBLE_STALL_LOG_MS: '30' })).toBe(30);
+    expect(() => stallThresholdFromEnv({ BRAMBLE_STALL_LOG_MS: 'abc' })).toThrow('BRAMBLE_STALL_LOG_MS must be a positive number of milliseconds, got "abc"');
+    expect(() => stallThresholdFromEnv({ BRAMBLE_STALL_LOG_MS: '0' })).toThrow('positive');
+  });
+
+  it('logs a stall with its length and end time, and stops', async () => {
+    const seen: { stalledMs: number; monoUs: number }[] = [];
+    const stop = startStallWatch(60, { warn: (o) => seen.push(o as { stalledMs: number; monoUs: number }) });
+    try {
+      await sleep(30);
+      const before = Number(process.hrtime.bigint() / 1000n);
+      const until = Date.now() + 150;
+      while (Date.now() < until) {
+        /* hold the event loop */
+      }
+      await sleep(30);
+      expect(seen.length).toBeGreaterThanOrEqual(1);
+      const s = seen.find((x) => x.stalledMs >= 120)!;
+      expect(s).toBeDefined();
+      expect(s.monoUs).toBeGreaterThan(before + 140_000);
+      expect(s.monoUs).toBeLessThanOrEqual(Number(process.hrtime.bigint() / 1000n));
+    } finally {
+      stop();
+    }
+    const n = seen.length;
+    const until = Date.now() + 100;
+    while (Date.now() < until) {
+      /* stopped: not logged */
+    }
+    await sleep(30);
+    expect(seen.length).toBe(n);
+  });
+});
