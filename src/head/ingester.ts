@@ -22,6 +22,18 @@ import { BufferPool } from '../util/buffer-pool.js';
 /** chunk files a flush writes at once (libuv's pool has 4 threads; one stays free for the WAL) */
 const FLUSH_WRITERS = 3;
 
+/**
+ * Longest stretch (ms) a push adds entries to heads before it waits for a loop turn, when its
+ * caller gives it turns. A warm 1 MiB push stores in well under this; the server's first pushes
+ * (cold code, dozens of new streams, each with fresh block memory) took 40-60 ms in one go.
+ */
+export const STORE_SLICE_MS = 8;
+
+/** Loop turns a push may wait for between slices of its store (util/loop-turns.ts). */
+export interface StoreTurns {
+  next(): Promise<void>;
+}
+
 export interface IngestStream {
   labels: Labels;
   labelsString: string;
@@ -47,6 +59,8 @@ export interface IngesterOptions {
   maxHeadBytes?: number;
   /** called after every flush run (the server reclaims the freed heads' memory) */
   afterFlush?: () => void;
+  /** STORE_SLICE_MS unless set (tests: 0 waits for a turn before every stream after the first) */
+  storeSliceMs?: number;
 }
 
 interface EntryObserver {
@@ -95,6 +109,14 @@ export class Ingester {
   private readonly records = new BufferPool(4);
   private readonly recordBuffer = (n: number): Buffer => this.records.acquire(n);
   private flushing: Promise<void> | null = null;
+  /**
+   * The push whose entries are going into heads over several loop turns (its WAL position and
+   * when it is done), or null. Other pushes wait for it before their own checks: a stream's
+   * order, duplicate and rate checks read its head, which must hold every earlier push's entries.
+   * So no record is appended meanwhile either, and its record stays in the WAL's newest segment,
+   * which truncation keeps.
+   */
+  private storing: { done: Promise<void> } | null = null;
   /** listeners told about every accepted entry (pattern mining, tail) */
   private readonly observers: EntryObserver[] = [];
   readonly metrics: IngesterMetrics = { linesIngested: 0, bytesIngested: 0, chunksFlushed: 0, chunkBytesFlushed: 0, duplicatesDropped: 0, outOfOrderRejected: 0, streamLimitRejected: 0, rateLimitedEntries: 0, pushesInFlight: 0 };
@@ -218,8 +240,16 @@ export class Ingester {
    * `body`: the protobuf request the entries were decoded from, so the WAL can log it instead of
    * copying every line (record.ts, type 2). The streams a push creates are written to the index
    * in one transaction; when it fails, none of them is kept and the push throws.
+   * `turns`: when given, adding the entries to heads waits for a loop turn every STORE_SLICE_MS
+   * (between streams), so a big or cold push does not hold the event loop in one stretch.
    */
-  async push(tenant: string, streams: IngestStream[], body?: PushBody): Promise<IngestRejection | null> {
+  async push(tenant: string, streams: IngestStream[], body?: PushBody, turns?: StoreTurns): Promise<IngestRejection | null> {
+    while (this.storing !== null) {
+      await this.storing.done;
+      if (turns) await turns.next();
+    }
+    let started = performance.now();
+    const sliceMs = this.opts.storeSliceMs ?? STORE_SLICE_MS;
     const walStreams: WalStream[] = [];
     const targets: StreamRecord[] = [];
     // Loki's instance.Push reports what happened to the *last* stream of the request only.
@@ -344,17 +374,36 @@ export class Ingester {
       const parts = body ? encodePushBodyRecord(tenant, walStreams, body) : null;
       const record = parts === null ? encodePushRecord(tenant, walStreams, this.recordBuffer) : null;
       const { pos, durable } = this.wal.append(parts ?? record!);
-      const now = Date.now();
-      for (let i = 0; i < walStreams.length; i++) {
-        const stream = targets[i]!;
-        const ws = walStreams[i]!;
-        if (ws.batch !== undefined) {
-          this.metrics.bytesIngested += stream.head.appendBatch(ws.batch, pos, now);
-          this.metrics.linesIngested += ws.batch.n;
-          continue;
+      // awaited below, after the store: a failed write meanwhile is not an unhandled rejection
+      durable.catch(() => {});
+      let now = Date.now();
+      let storeDone: (() => void) | null = null;
+      try {
+        for (let i = 0; i < walStreams.length; i++) {
+          if (turns !== undefined && i > 0 && performance.now() - started >= sliceMs) {
+            if (storeDone === null) {
+              const done = new Promise<void>((resolve) => (storeDone = resolve));
+              this.storing = { done };
+            }
+            await turns.next();
+            started = performance.now();
+            now = Date.now();
+          }
+          const stream = targets[i]!;
+          const ws = walStreams[i]!;
+          if (ws.batch !== undefined) {
+            this.metrics.bytesIngested += stream.head.appendBatch(ws.batch, pos, now);
+            this.metrics.linesIngested += ws.batch.n;
+            continue;
+          }
+          this.metrics.bytesIngested += stream.head.appendEntries(ws.entries, pos, now);
+          this.metrics.linesIngested += ws.entries.length;
         }
-        this.metrics.bytesIngested += stream.head.appendEntries(ws.entries, pos, now);
-        this.metrics.linesIngested += ws.entries.length;
+      } finally {
+        if (storeDone !== null) {
+          this.storing = null;
+          (storeDone as () => void)();
+        }
       }
       this.metrics.pushesInFlight++;
       try {

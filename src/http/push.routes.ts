@@ -111,7 +111,8 @@ export function registerPushRoutes(app: FastifyInstance, s: Services): void {
     if (s.patterns) observePatterns(s, tenant, v.accepted);
     await s.ingester.waitForHeadRoom();
     await turns.next();
-    const r = await s.ingester.push(tenant, v.accepted, pushBody);
+    // the store itself waits for further turns when it runs long (cold start, many streams)
+    const r = await s.ingester.push(tenant, v.accepted, pushBody, turns);
     s.ingester.flushFull();
     // As in Loki's distributor, an ingester error wins over the collected validation errors.
     if (r) throw new HttpError(r.status, r.message, true);

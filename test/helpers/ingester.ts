@@ -3,14 +3,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ingester } from '../../src/head/ingester.js';
+import { Ingester, type IngesterOptions } from '../../src/head/ingester.js';
 
 const log = { info() {}, warn() {}, error() {} };
 
-export async function withIngester(fn: (ing: Ingester, dir: string) => Promise<void>, blockSize = 16 * 1024): Promise<void> {
+export async function withIngester(fn: (ing: Ingester, dir: string) => Promise<void>, blockSize = 16 * 1024, opts: Partial<IngesterOptions> = {}): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bramble-ingester-'));
   try {
-    const ing = new Ingester({ dataDir: dir, blockSize, chunkTargetSize: 1 << 20, maxChunkAgeMs: 3600_000, chunkIdlePeriodMs: 3600_000, walSegmentSize: 1 << 24 }, log);
+    const ing = new Ingester({ dataDir: dir, blockSize, chunkTargetSize: 1 << 20, maxChunkAgeMs: 3600_000, chunkIdlePeriodMs: 3600_000, walSegmentSize: 1 << 24, ...opts }, log);
     ing.start();
     try {
       await fn(ing, dir);
