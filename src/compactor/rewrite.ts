@@ -3,7 +3,8 @@
 // read with the chunk-file reader (CRC checked) and written with the chunk-file writer (temp
 // name, fsync, rename), so the format lives in src/chunk only. Large untouched blocks are copied
 // compressed as they are; small ones (the tail block of every flush) and filtered ones are
-// re-encoded into full-size blocks. Yields to the event loop between blocks.
+// re-encoded into full-size blocks. Yields to the event loop between blocks, and within a block
+// once a slice of work ran REWRITE_SLICE_MS.
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { BlockData } from '../chunk/block.js';
 import { decodeLines, decodeMeta, decodeStructuredMetadata, joinNs } from '../chunk/block-reader.js';
@@ -31,6 +32,15 @@ const textDecoder = new TextDecoder('utf-8');
  */
 export const REWRITE_LZ4_DEPTH = 16;
 
+/**
+ * Longest stretch (ms) of re-encoding between yields to the event loop. A merge re-encodes a
+ * stream's small blocks entry by entry (decode, append, and a depth-16 cut per 256 KiB): yielding
+ * only between source blocks let one step hold the loop for 30-40 ms in a soak.
+ */
+export const REWRITE_SLICE_MS = 5;
+/** entries re-encoded between two looks at the clock */
+const CLOCK_EVERY = 64;
+
 export async function rewriteChunks(
   inputs: string[],
   out: { path: string; tenant: string; labels: string },
@@ -39,6 +49,7 @@ export async function rewriteChunks(
   opts: { onlyIfChanged?: boolean } = {},
 ): Promise<RewriteResult> {
   const blocks: BlockData[] = [];
+  let sliceStart = performance.now();
   let open: OpenBlock | null = null;
   let kept = 0;
   let removed = 0;
@@ -61,6 +72,10 @@ export async function rewriteChunks(
       const lines = decodeLines(block);
       const sm = decodeStructuredMetadata(block) as Labels[];
       for (let i = 0; i < meta.n; i++) {
+        if ((i & (CLOCK_EVERY - 1)) === CLOCK_EVERY - 1 && performance.now() - sliceStart >= REWRITE_SLICE_MS) {
+          await yieldLoop();
+          sliceStart = performance.now();
+        }
         const ts = joinNs(meta.tsMs[i]!, meta.tsRem[i]!);
         const line = textDecoder.decode(lines.subarray(meta.lineOff[i]!, meta.lineOff[i + 1]!));
         if (keep && !keep(ts, line, sm[i]!)) {
@@ -73,6 +88,7 @@ export async function rewriteChunks(
         if ((open as OpenBlock).lineBytes >= blockSize) cut();
       }
       await yieldLoop();
+      sliceStart = performance.now();
     }
   }
   cut();
