@@ -12,6 +12,7 @@ import { encodeStats, encodeStreams } from './encode.js';
 import { errorStatus, HttpError, sendError } from './errors.js';
 import { requestParams } from './params.js';
 import type { Services } from './services.js';
+import { LoopTurns } from '../util/loop-turns.js';
 import { readTenants } from './tenant.js';
 import { CancelledError } from '../worker/pool.js';
 import { validateQuery } from '../query/validate.js';
@@ -123,11 +124,16 @@ function checkQueryBytesRead(s: Services, tenants: string[], e: Expr, start: big
 }
 
 export function registerQueryRoutes(app: FastifyInstance, s: Services): void {
+  // A query's start (parse, stream selection, snapshots, scan dispatch) runs in a loop turn of
+  // its own: a dashboard's queries arrive together, and their starts ran back to back in one
+  // poll phase (at a server's start, with cold code and scan threads to spawn, 20-40 ms).
+  const turns = new LoopTurns();
   const run = async (req: FastifyRequest, reply: FastifyReply, instant: boolean): Promise<FastifyReply> => {
     const started = Date.now();
     s.metrics.queries++;
     let sig: ReturnType<typeof querySignal> | null = null;
     try {
+      await turns.next();
       // Several tenants (querier.multi_tenant_queries_enabled): Loki applies the smallest
       // positive value of each query limit among them.
       const tenants = readTenants(req, s.config.authEnabled, s.config.querier.multiTenantQueriesEnabled);
