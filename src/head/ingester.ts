@@ -23,8 +23,8 @@ import { BufferPool } from '../util/buffer-pool.js';
 const FLUSH_WRITERS = 3;
 
 /**
- * Longest stretch (ms) a push adds entries to heads before it waits for a loop turn, when its
- * caller gives it turns. A warm 1 MiB push stores in well under this; the server's first pushes
+ * Longest stretch (ms) of a push's store (its per-entry rules, then adding entries to heads)
+ * before it waits for a loop turn between streams, when its caller gives it turns. A warm 1 MiB push stores in well under this; the server's first pushes
  * (cold code, dozens of new streams, each with fresh block memory) took 40-60 ms in one go.
  */
 export const STORE_SLICE_MS = 8;
@@ -240,8 +240,9 @@ export class Ingester {
    * `body`: the protobuf request the entries were decoded from, so the WAL can log it instead of
    * copying every line (record.ts, type 2). The streams a push creates are written to the index
    * in one transaction; when it fails, none of them is kept and the push throws.
-   * `turns`: when given, adding the entries to heads waits for a loop turn every STORE_SLICE_MS
-   * (between streams), so a big or cold push does not hold the event loop in one stretch.
+   * `turns`: when given, the per-entry rules and adding the entries to heads wait for a loop
+   * turn every STORE_SLICE_MS (between streams; new streams are created first, in one go), so a
+   * big or cold push does not hold the event loop in one stretch.
    */
   async push(tenant: string, streams: IngestStream[], body?: PushBody, turns?: StoreTurns): Promise<IngestRejection | null> {
     while (this.storing !== null) {
@@ -250,6 +251,8 @@ export class Ingester {
     }
     let started = performance.now();
     const sliceMs = this.opts.storeSliceMs ?? STORE_SLICE_MS;
+    let record: Buffer | null = null;
+    let durable: Promise<void> | null = null;
     const walStreams: WalStream[] = [];
     const targets: StreamRecord[] = [];
     // Loki's instance.Push reports what happened to the *last* stream of the request only.
@@ -259,17 +262,20 @@ export class Ingester {
     const limits = this.opts.limits;
     const maxStreams = limits ? limits.maxActiveStreams(tenant) : Infinity;
     let active = -1; // counted lazily, only when a stream (re)activates under a finite limit
-    const now = Date.now();
-    // streams this push creates, in one index transaction (committed before the WAL append)
+    let now = Date.now();
+    // Which stream each request stream goes to (null: refused by the active-stream limit); the
+    // streams this push creates go into the index in one transaction, committed here, before
+    // any wait for a turn (other index writes must not join it).
+    const picked: (StreamRecord | null)[] = new Array<StreamRecord | null>(streams.length);
     let created: StreamRecord[] | null = null;
     try {
-      for (const ps of streams) {
+      for (let k = 0; k < streams.length; k++) {
+        const ps = streams[k]!;
         let stream = this.streams.get(tenant)?.get(labelsKey(ps.labels));
         if (maxStreams !== Infinity && (stream === undefined || !isActive(stream))) {
           if (active < 0) active = this.activeStreams(tenant);
           if (active >= maxStreams) {
-            this.metrics.streamLimitRejected += ps.entries.length;
-            lastError = new IngestRejection(429, streamLimitMessage(ps.labelsString, tenant));
+            picked[k] = null;
             continue;
           }
           active++;
@@ -282,147 +288,160 @@ export class Ingester {
           stream = this.getOrCreateStream(tenant, ps.labels, ps.labelsString);
           created.push(stream);
         }
-        const h = stream.head;
-        const batch = ps.batch;
-        if (batch !== undefined && this.takesWholeBatch(stream, batch, maxBehindMs, limits ? this.streamRate(stream, tenant, limits, now) : null)) {
-          lastError = null;
-          walStreams.push({ labels: stream.labelsString, entries: [], batch });
-          targets.push(stream);
-          continue;
-        }
-        // null while every entry so far is accepted: then ps.entries is stored as it is (no copy)
-        let accepted: WalEntry[] | null = null;
-        const failed: { e: WalEntry; reason: string; rateLimited: boolean }[] = [];
-        const rate = limits ? this.streamRate(stream, tenant, limits, now) : null;
-        // Track the newest accepted ts and last entry inside this request too. Timestamps are
-        // compared as (ms, ns remainder) numbers (entry.ts): no bigint per entry.
-        const highest = highestAccepted(stream);
-        let hiMs = msOf(highest);
-        let hiRem = remOf(highest);
-        let lastMs = h.lastMs;
-        let lastRem = h.lastRem;
-        let last: WalEntry | null = null; // last accepted entry of this request (null: the head's)
-        const entries = ps.entries;
-        // entrySize for the rate limit: the metadata size of a frozen list (detected_level only,
-        // shared by consecutive entries) is counted once
-        let sizedSm: Labels | null = null;
-        let smBytes = 0;
-        for (let i = 0; i < entries.length; i++) {
-          const e = entries[i]!;
-          const ms = entryMs(e);
-          const rem = entryRem(e);
-          if (ms === lastMs && rem === lastRem && (last === null ? h.isLastLine(e) : sameLine(e, last))) {
-            this.metrics.duplicatesDropped++;
-            accepted ??= entries.slice(0, i);
-            continue;
-          }
-          if (rate !== null) {
-            const sm = e.structuredMetadata;
-            if (sm !== sizedSm) {
-              sizedSm = Object.isFrozen(sm) ? sm : null;
-              smBytes = structuredMetadataSize(sm);
-            }
-            const size = lineLength(e) + smBytes; // entrySize(e)
-            if (!rate.allowN(Date.now(), size)) {
-              failed.push({ e, reason: streamRateLimitMessage(rate.rate, stream.labelsString, size), rateLimited: true });
-              accepted ??= entries.slice(0, i);
-              continue;
-            }
-          }
-          // highest >= 0 and e older than highest - maxBehind (which is at most highest)
-          const cutMs = hiMs - maxBehindMs;
-          if (hiMs >= 0 && (ms < cutMs || (ms === cutMs && rem < hiRem))) {
-            const cutoff = nsOf(cutMs, hiRem);
-            failed.push({ e, reason: `entry too far behind, entry timestamp is: ${rfc3339(e.tsNs)}, oldest acceptable timestamp is: ${rfc3339(cutoff)}`, rateLimited: false });
-            accepted ??= entries.slice(0, i);
-            continue;
-          }
-          if (accepted !== null) accepted.push(e);
-          if (ms > hiMs || (ms === hiMs && rem > hiRem)) {
-            hiMs = ms;
-            hiRem = rem;
-          }
-          lastMs = ms;
-          lastRem = rem;
-          last = e;
-        }
-        if (failed.length) {
-          let msg = '';
-          for (const f of failed) {
-            if (f.rateLimited) this.metrics.rateLimitedEntries++;
-            else this.metrics.outOfOrderRejected++;
-          }
-          for (const f of failed.slice(0, 10)) msg += `entry with timestamp ${goTimeString(f.e.tsNs)} ignored, reason: '${f.reason}',\n`;
-          msg += `user '${tenant}', total ignored: ${failed.length} out of ${ps.entries.length} for stream: ${stream.labelsString}`;
-          // The status follows the last failed entry: 429 for a rate limit, 400 for out of order.
-          lastError = new IngestRejection(failed[failed.length - 1]!.rateLimited ? 429 : 400, msg);
-        } else {
-          lastError = null;
-        }
-        const acc = accepted ?? entries;
-        if (acc.length) {
-          walStreams.push({ labels: stream.labelsString, entries: acc });
-          targets.push(stream);
-        }
+        picked[k] = stream;
       }
       if (created !== null) this.index.commit();
     } catch (e) {
       if (created !== null) this.forgetStreams(created);
       throw e;
     }
-    if (walStreams.length) {
-      const parts = body ? encodePushBodyRecord(tenant, walStreams, body) : null;
-      const record = parts === null ? encodePushRecord(tenant, walStreams, this.recordBuffer) : null;
-      const { pos, durable } = this.wal.append(parts ?? record!);
-      // awaited below, after the store: a failed write meanwhile is not an unhandled rejection
-      durable.catch(() => {});
-      let now = Date.now();
-      let storeDone: (() => void) | null = null;
-      try {
-        for (let i = 0; i < walStreams.length; i++) {
-          if (turns !== undefined && i > 0 && performance.now() - started >= sliceMs) {
-            if (storeDone === null) {
-              const done = new Promise<void>((resolve) => (storeDone = resolve));
-              this.storing = { done };
-            }
-            await turns.next();
-            started = performance.now();
-            now = Date.now();
-          }
-          const stream = targets[i]!;
-          const ws = walStreams[i]!;
-          if (ws.batch !== undefined) {
-            this.metrics.bytesIngested += stream.head.appendBatch(ws.batch, pos, now);
-            this.metrics.linesIngested += ws.batch.n;
+    // From the first wait for a turn on, other pushes wait for this one (see `storing`).
+    let storeDone: (() => void) | null = null;
+    const nextTurn = async (t: StoreTurns): Promise<void> => {
+      if (storeDone === null) {
+        const done = new Promise<void>((resolve) => (storeDone = resolve));
+        this.storing = { done };
+      }
+      await t.next();
+      started = performance.now();
+      now = Date.now();
+    };
+    try {
+      // the per-entry rules, stream by stream
+      for (let k = 0; k < streams.length; k++) {
+        if (turns !== undefined && performance.now() - started >= sliceMs) await nextTurn(turns);
+        const ps = streams[k]!;
+        const stream = picked[k];
+        if (!stream) {
+          this.metrics.streamLimitRejected += ps.entries.length;
+          lastError = new IngestRejection(429, streamLimitMessage(ps.labelsString, tenant));
+          continue;
+        }
+          const h = stream.head;
+          const batch = ps.batch;
+          if (batch !== undefined && this.takesWholeBatch(stream, batch, maxBehindMs, limits ? this.streamRate(stream, tenant, limits, now) : null)) {
+            lastError = null;
+            walStreams.push({ labels: stream.labelsString, entries: [], batch });
+            targets.push(stream);
             continue;
           }
-          this.metrics.bytesIngested += stream.head.appendEntries(ws.entries, pos, now);
-          this.metrics.linesIngested += ws.entries.length;
-        }
-      } finally {
-        if (storeDone !== null) {
-          this.storing = null;
-          (storeDone as () => void)();
-        }
-      }
-      this.metrics.pushesInFlight++;
-      try {
-        await durable;
-      } finally {
-        this.metrics.pushesInFlight--;
-        // written (or failed): the WAL no longer reads the record
-        if (record !== null) this.records.release(record);
-      }
-      // Tail clients and the forwarder see an entry only once it is acknowledged (durable).
-      const all = this.observersFor(tenant);
-      if (all !== null) {
-        for (let i = 0; i < walStreams.length; i++) {
-          const obs = this.streamObservers(all, targets[i]!);
-          if (obs === null) continue;
-          for (const e of walEntries(walStreams[i]!)) {
-            if (e instanceof LogEntry) e.detach(); // observers may keep it; not the request body
-            for (const o of obs) o.fn(targets[i]!, e);
+          // null while every entry so far is accepted: then ps.entries is stored as it is (no copy)
+          let accepted: WalEntry[] | null = null;
+          const failed: { e: WalEntry; reason: string; rateLimited: boolean }[] = [];
+          const rate = limits ? this.streamRate(stream, tenant, limits, now) : null;
+          // Track the newest accepted ts and last entry inside this request too. Timestamps are
+          // compared as (ms, ns remainder) numbers (entry.ts): no bigint per entry.
+          const highest = highestAccepted(stream);
+          let hiMs = msOf(highest);
+          let hiRem = remOf(highest);
+          let lastMs = h.lastMs;
+          let lastRem = h.lastRem;
+          let last: WalEntry | null = null; // last accepted entry of this request (null: the head's)
+          const entries = ps.entries;
+          // entrySize for the rate limit: the metadata size of a frozen list (detected_level only,
+          // shared by consecutive entries) is counted once
+          let sizedSm: Labels | null = null;
+          let smBytes = 0;
+          for (let i = 0; i < entries.length; i++) {
+            const e = entries[i]!;
+            const ms = entryMs(e);
+            const rem = entryRem(e);
+            if (ms === lastMs && rem === lastRem && (last === null ? h.isLastLine(e) : sameLine(e, last))) {
+              this.metrics.duplicatesDropped++;
+              accepted ??= entries.slice(0, i);
+              continue;
+            }
+            if (rate !== null) {
+              const sm = e.structuredMetadata;
+              if (sm !== sizedSm) {
+                sizedSm = Object.isFrozen(sm) ? sm : null;
+                smBytes = structuredMetadataSize(sm);
+              }
+              const size = lineLength(e) + smBytes; // entrySize(e)
+              if (!rate.allowN(Date.now(), size)) {
+                failed.push({ e, reason: streamRateLimitMessage(rate.rate, stream.labelsString, size), rateLimited: true });
+                accepted ??= entries.slice(0, i);
+                continue;
+              }
+            }
+            // highest >= 0 and e older than highest - maxBehind (which is at most highest)
+            const cutMs = hiMs - maxBehindMs;
+            if (hiMs >= 0 && (ms < cutMs || (ms === cutMs && rem < hiRem))) {
+              const cutoff = nsOf(cutMs, hiRem);
+              failed.push({ e, reason: `entry too far behind, entry timestamp is: ${rfc3339(e.tsNs)}, oldest acceptable timestamp is: ${rfc3339(cutoff)}`, rateLimited: false });
+              accepted ??= entries.slice(0, i);
+              continue;
+            }
+            if (accepted !== null) accepted.push(e);
+            if (ms > hiMs || (ms === hiMs && rem > hiRem)) {
+              hiMs = ms;
+              hiRem = rem;
+            }
+            lastMs = ms;
+            lastRem = rem;
+            last = e;
           }
+          if (failed.length) {
+            let msg = '';
+            for (const f of failed) {
+              if (f.rateLimited) this.metrics.rateLimitedEntries++;
+              else this.metrics.outOfOrderRejected++;
+            }
+            for (const f of failed.slice(0, 10)) msg += `entry with timestamp ${goTimeString(f.e.tsNs)} ignored, reason: '${f.reason}',\n`;
+            msg += `user '${tenant}', total ignored: ${failed.length} out of ${ps.entries.length} for stream: ${stream.labelsString}`;
+            // The status follows the last failed entry: 429 for a rate limit, 400 for out of order.
+            lastError = new IngestRejection(failed[failed.length - 1]!.rateLimited ? 429 : 400, msg);
+          } else {
+            lastError = null;
+          }
+          const acc = accepted ?? entries;
+          if (acc.length) {
+            walStreams.push({ labels: stream.labelsString, entries: acc });
+            targets.push(stream);
+          }
+      }
+      if (walStreams.length === 0) return lastError;
+      const parts = body ? encodePushBodyRecord(tenant, walStreams, body) : null;
+      record = parts === null ? encodePushRecord(tenant, walStreams, this.recordBuffer) : null;
+      const appended = this.wal.append(parts ?? record!);
+      durable = appended.durable;
+      // awaited below, after the store: a failed write meanwhile is not an unhandled rejection
+      durable.catch(() => {});
+      for (let i = 0; i < walStreams.length; i++) {
+        if (turns !== undefined && i > 0 && performance.now() - started >= sliceMs) await nextTurn(turns);
+        const stream = targets[i]!;
+        const ws = walStreams[i]!;
+        if (ws.batch !== undefined) {
+          this.metrics.bytesIngested += stream.head.appendBatch(ws.batch, appended.pos, now);
+          this.metrics.linesIngested += ws.batch.n;
+          continue;
+        }
+        this.metrics.bytesIngested += stream.head.appendEntries(ws.entries, appended.pos, now);
+        this.metrics.linesIngested += ws.entries.length;
+      }
+    } finally {
+      if (storeDone !== null) {
+        this.storing = null;
+        (storeDone as () => void)();
+      }
+    }
+    this.metrics.pushesInFlight++;
+    try {
+      await durable!;
+    } finally {
+      this.metrics.pushesInFlight--;
+      // written (or failed): the WAL no longer reads the record
+      if (record !== null) this.records.release(record);
+    }
+    // Tail clients and the forwarder see an entry only once it is acknowledged (durable).
+    const all = this.observersFor(tenant);
+    if (all !== null) {
+      for (let i = 0; i < walStreams.length; i++) {
+        const obs = this.streamObservers(all, targets[i]!);
+        if (obs === null) continue;
+        for (const e of walEntries(walStreams[i]!)) {
+          if (e instanceof LogEntry) e.detach(); // observers may keep it; not the request body
+          for (const o of obs) o.fn(targets[i]!, e);
         }
       }
     }

@@ -1,6 +1,7 @@
-// A push given loop turns adds its entries to heads in slices, waiting for a turn between
-// streams once a slice ran storeSliceMs; meanwhile other pushes wait, so their checks still see
-// every earlier entry.
+// A push given loop turns runs its per-entry rules and adds its entries to heads in slices,
+// waiting for a turn between streams once a slice ran storeSliceMs (new streams are created
+// first, in one index transaction committed before any wait); meanwhile other pushes wait, so
+// their checks still see every earlier entry.
 import { describe, expect, it } from 'vitest';
 import { LogEntry } from '../../src/push/entry.js';
 import type { IngestStream, StoreTurns } from '../../src/head/ingester.js';
@@ -36,6 +37,10 @@ describe('store slices', () => {
   it('waits for a turn between streams and stores every entry', () => withIngester(async (ing) => {
     const turns = manualTurns();
     const done = ing.push('t', streams(4), undefined, turns);
+    // the streams exist, and their index transaction is committed, before the first wait
+    expect(ing.listStreams('t')).toHaveLength(4);
+    expect(ing.index.loadStreams()).toHaveLength(4);
+    expect(ing.index.db.inTransaction).toBe(false);
     const seen: number[] = [];
     for (;;) {
       await settle();
@@ -45,9 +50,10 @@ describe('store slices', () => {
       next();
     }
     expect(await done).toBeNull();
-    // one stream per slice: the loop ran between them
-    expect(seen).toEqual([1, 2, 3, 4]);
-    expect(turns.asked).toBe(3);
+    // one stream per slice, for the rules (4 turns) and then into the heads (3): the loop ran
+    // between them
+    expect(seen).toEqual([0, 0, 0, 0, 1, 2, 3, 4]);
+    expect(turns.asked).toBe(7);
     expect(ing.listStreams('t')).toHaveLength(4);
   }, 16 * 1024, { storeSliceMs: 0 }));
 
@@ -60,8 +66,10 @@ describe('store slices', () => {
   it('a later push waits for one still storing, so its checks see those entries', () => withIngester(async (ing) => {
     const turns = manualTurns();
     const first = ing.push('t', streams(5), undefined, turns);
+    // the first waits for a turn before its rules
     await settle();
-    expect(ing.metrics.linesIngested).toBe(1);
+    expect(turns.waiting).toHaveLength(1);
+    expect(ing.metrics.linesIngested).toBe(0);
     // an exact duplicate of the first push's last entry (stream j4, not stored yet) and a new one
     const second = ing.push('t', [{
       labels: [{ name: 'job', value: 'j4' }],
@@ -69,7 +77,7 @@ describe('store slices', () => {
       entries: [LogEntry.fromBytes(T + 4n, body, 0, 4, []), LogEntry.fromBytes(T + 5n, body, 0, 4, [])],
     }]);
     await settle();
-    expect(ing.metrics.linesIngested).toBe(1);
+    expect(ing.metrics.linesIngested).toBe(0);
     while (turns.waiting.length > 0 || ing.metrics.linesIngested < 5) {
       turns.waiting.shift()?.();
       await settle();
