@@ -82,7 +82,14 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
   pruneTimer.unref();
   reclaimer.start();
   const stallMs = stallThresholdFromEnv(process.env);
-  const stopStallWatch = stallMs === null ? null : startStallWatch(stallMs, log);
+  const stopStallWatch = stallMs === null ? null : startStallWatch(stallMs, log, (fromMs, toMs) => ({
+    // what was under way (a glibc trim holds the allocator's locks the event loop mallocs under)
+    trim: reclaimer.lastTrim.startMs >= 0 && reclaimer.lastTrim.startMs <= toMs && (reclaimer.lastTrim.endMs < 0 || reclaimer.lastTrim.endMs >= fromMs),
+    flushing: ingester.isFlushing,
+    compacting: compactor.isRunning,
+    scans: pool.busy,
+    pushes: ingester.metrics.pushesInFlight,
+  }));
   // Open connections, to close at shutdown those that never sent a request (clients keep spare
   // ones, or give up before sending): app.close() would wait for each to time out, over a
   // minute. Go's http.Server.Shutdown, Loki's, closes them too.

@@ -70,6 +70,11 @@ export class Compactor {
     this.rules = new RetentionRules(config.limits);
   }
 
+  /** true while a compaction run is under way */
+  get isRunning(): boolean {
+    return this.running !== null;
+  }
+
   get deletionEnabled(): boolean {
     return this.config.compactor.retentionEnabled && this.config.limits.deletionMode !== 'disabled';
   }

@@ -109,6 +109,11 @@ export class Ingester {
   private readonly records = new BufferPool(4);
   private readonly recordBuffer = (n: number): Buffer => this.records.acquire(n);
   private flushing: Promise<void> | null = null;
+
+  /** true while a flush (periodic, cap or requested) is under way */
+  get isFlushing(): boolean {
+    return this.flushing !== null;
+  }
   /**
    * The push whose entries are going into heads over several loop turns (its WAL position and
    * when it is done), or null. Other pushes wait for it before their own checks: a stream's

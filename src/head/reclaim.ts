@@ -126,6 +126,8 @@ export class Reclaimer {
   /** the tick at which the owed trim fell due (-1: none owed) */
   private trimDueAt = -1;
   private trimming = false;
+  /** when the last trim started and ended (performance.now(); end -1 while one runs), for the stall log */
+  readonly lastTrim = { startMs: -1, endMs: -1 };
   private timer: NodeJS.Timeout | null = null;
 
   private readonly arrayBuffers: () => number;
@@ -222,11 +224,14 @@ export class Reclaimer {
     this.trimDueAt = -1;
     this.trimming = true;
     const t0 = performance.now();
+    this.lastTrim.startMs = t0;
+    this.lastTrim.endMs = -1;
     void this.trim()
       .catch(() => false)
       .finally(() => {
         this.trimming = false;
-        this.metrics.mallocTrimSeconds += (performance.now() - t0) / 1000;
+        this.lastTrim.endMs = performance.now();
+        this.metrics.mallocTrimSeconds += (this.lastTrim.endMs - t0) / 1000;
       });
   }
 }

@@ -1,14 +1,19 @@
 // Event-loop stall log, for diagnosis: with BRAMBLE_STALL_LOG_MS=N set, a 10 ms timer notes
 // every time it ran N ms or more late (the main thread was busy that long) and logs a warning
-// with the stall's length and when it ended on the monotonic clock (`monoUs`, the clock V8's
-// CPU profiles use), so `bench/stalls.ts --log` can find each stall in a `--cpu-prof` profile.
-// /metrics' bramble_event_loop_lag_max_seconds says how long the worst stall was; this says when.
+// with the stall's length, when it ended on the monotonic clock (`monoUs`, the clock V8's CPU
+// profiles use, so `bench/stalls.ts --log` can find it in a `--cpu-prof` profile), the garbage
+// collection pauses within it (`gcMs`, `gcMaxMs`), and what the server had under way (the
+// caller's `context`). /metrics' bramble_event_loop_lag_max_seconds says how long the worst stall
+// was; this says when, and what else ran.
+import { PerformanceObserver } from 'node:perf_hooks';
 
 export interface StallLogger {
   warn(obj: object, msg: string): void;
 }
 
 const TICK_MS = 10;
+/** GC pauses remembered to match against stalls (a stall is logged a tick after it ends) */
+const GC_RING = 64;
 
 /** Parses BRAMBLE_STALL_LOG_MS: a positive number of milliseconds, or null (off). */
 export function stallThresholdFromEnv(env: NodeJS.ProcessEnv): number | null {
@@ -19,17 +24,59 @@ export function stallThresholdFromEnv(env: NodeJS.ProcessEnv): number | null {
   return n;
 }
 
-/** Starts the watch; returns a function that stops it. The timer does not keep the process alive. */
-export function startStallWatch(thresholdMs: number, log: StallLogger): () => void {
+/**
+ * Starts the watch; returns a function that stops it. The timer does not keep the process
+ * alive. `context`, read when a stall ends (performance.now() times of its start and end), adds
+ * fields to the log line.
+ */
+export function startStallWatch(thresholdMs: number, log: StallLogger, context?: (fromMs: number, toMs: number) => object): () => void {
+  // GC pauses as (start, duration) in performance.now() ms; V8 reports them to observers a
+  // moment after they happen, so a stall is logged one tick after it ends.
+  const gcStart = new Float64Array(GC_RING);
+  const gcDur = new Float64Array(GC_RING);
+  let gcN = 0;
+  const gcs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcStart[gcN % GC_RING] = e.startTime;
+      gcDur[gcN % GC_RING] = e.duration;
+      gcN++;
+    }
+  });
+  gcs.observe({ entryTypes: ['gc'] });
+  let pending: { stalledMs: number; monoUs: number; fromMs: number; toMs: number; ctx: object } | null = null;
   let last = process.hrtime.bigint();
   const timer = setInterval(() => {
+    if (pending !== null) {
+      const p = pending;
+      pending = null;
+      let gcMs = 0;
+      let gcMaxMs = 0;
+      for (let i = Math.max(0, gcN - GC_RING); i < gcN; i++) {
+        const s = gcStart[i % GC_RING]!;
+        const d = gcDur[i % GC_RING]!;
+        const overlap = Math.min(s + d, p.toMs) - Math.max(s, p.fromMs);
+        if (overlap <= 0) continue;
+        gcMs += overlap;
+        if (d > gcMaxMs) gcMaxMs = d;
+      }
+      log.warn({ component: 'event-loop', stalledMs: p.stalledMs, monoUs: p.monoUs, gcMs: round(gcMs), gcMaxMs: round(gcMaxMs), ...p.ctx }, 'event loop stalled');
+    }
     const now = process.hrtime.bigint();
     const lateMs = Number(now - last) / 1e6 - TICK_MS;
     last = now;
     if (lateMs >= thresholdMs) {
-      log.warn({ component: 'event-loop', stalledMs: Math.round(lateMs * 10) / 10, monoUs: Number(now / 1000n) }, 'event loop stalled');
+      const toMs = performance.now();
+      const fromMs = toMs - lateMs - TICK_MS;
+      pending = { stalledMs: round(lateMs), monoUs: Number(now / 1000n), fromMs, toMs, ctx: context ? context(fromMs, toMs) : {} };
     }
   }, TICK_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    gcs.disconnect();
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }

@@ -2,6 +2,7 @@
 // and when it ended on the monotonic clock; a quiet one is not.
 import { describe, expect, it } from 'vitest';
 import { startStallWatch, stallThresholdFromEnv } from '../../src/util/stall-watch.js';
+import { majorGc } from '../../src/util/gc.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -14,17 +15,29 @@ describe('stall watch', () => {
     expect(() => stallThresholdFromEnv({ BRAMBLE_STALL_LOG_MS: '0' })).toThrow('positive');
   });
 
-  it('logs a stall with its length and end time, and stops', async () => {
-    const seen: { stalledMs: number; monoUs: number }[] = [];
-    const stop = startStallWatch(60, { warn: (o) => seen.push(o as { stalledMs: number; monoUs: number }) });
+  it('logs a stall with its length, end time, collections within it and context, and stops', async () => {
+    type Seen = { stalledMs: number; monoUs: number; gcMs: number; gcMaxMs: number; busy: string; span: number };
+    const seen: Seen[] = [];
+    const spans: [number, number][] = [];
+    const stop = startStallWatch(60, { warn: (o) => seen.push(o as Seen) }, (fromMs, toMs) => {
+      spans.push([fromMs, toMs]);
+      return { busy: 'test', span: toMs - fromMs };
+    });
     try {
       await sleep(30);
       const before = Number(process.hrtime.bigint() / 1000n);
+      const beforeMs = performance.now();
       const until = Date.now() + 150;
+      const gcMs = majorGc();
       while (Date.now() < until) {
         /* hold the event loop */
       }
       await sleep(30);
+      if (gcMs !== null) expect(seen.find((x) => x.stalledMs >= 120)!.gcMs).toBeGreaterThan(0);
+      expect(seen[0]!.busy).toBe('test');
+      // the span handed to the context covers the stall
+      expect(spans[0]![0]).toBeLessThanOrEqual(beforeMs + 1);
+      expect(spans[0]![1]).toBeGreaterThanOrEqual(beforeMs + 140);
       expect(seen.length).toBeGreaterThanOrEqual(1);
       const s = seen.find((x) => x.stalledMs >= 120)!;
       expect(s).toBeDefined();
