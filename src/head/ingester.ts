@@ -24,8 +24,9 @@ const FLUSH_WRITERS = 3;
 
 /**
  * Longest stretch (ms) of a push's store (its per-entry rules, then adding entries to heads)
- * before it waits for a loop turn between streams, when its caller gives it turns. A warm 1 MiB push stores in well under this; the server's first pushes
- * (cold code, dozens of new streams, each with fresh block memory) took 40-60 ms in one go.
+ * before it waits for a loop turn between streams, when its caller gives it turns. A warm 1 MiB
+ * push stores in well under this; the server's first pushes (cold code, dozens of new streams,
+ * each with fresh block memory) took 40-60 ms in one go.
  */
 export const STORE_SLICE_MS = 8;
 
@@ -59,7 +60,7 @@ export interface IngesterOptions {
   maxHeadBytes?: number;
   /** called after every flush run (the server reclaims the freed heads' memory) */
   afterFlush?: () => void;
-  /** STORE_SLICE_MS unless set (tests: 0 waits for a turn before every stream after the first) */
+  /** STORE_SLICE_MS unless set (tests: 0 waits for a turn before every stream's rules and every append but the first) */
   storeSliceMs?: number;
 }
 
@@ -115,11 +116,10 @@ export class Ingester {
     return this.flushing !== null;
   }
   /**
-   * The push whose entries are going into heads over several loop turns (its WAL position and
-   * when it is done), or null. Other pushes wait for it before their own checks: a stream's
-   * order, duplicate and rate checks read its head, which must hold every earlier push's entries.
-   * So no record is appended meanwhile either, and its record stays in the WAL's newest segment,
-   * which truncation keeps.
+   * The push whose store runs over several loop turns (resolved when it is done), or null.
+   * Other pushes wait for it before their own checks: a stream's order, duplicate and rate checks
+   * read its head, which must hold every earlier push's entries. So no record is appended
+   * meanwhile either, and its record stays in the WAL's newest segment, which truncation keeps.
    */
   private storing: { done: Promise<void> } | null = null;
   /** listeners told about every accepted entry (pattern mining, tail) */

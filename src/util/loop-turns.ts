@@ -1,5 +1,6 @@
 // Turns on the event loop for long synchronous steps (a push's decode, validation, store: some
-// 10-30 ms of CPU each for 1 MiB): at most one step per loop iteration, in arrival order.
+// 10-30 ms of CPU each for 1 MiB; a query's start): at most one step per loop iteration, in
+// arrival order.
 //
 // Awaiting setImmediate alone does not do that. Every immediate queued before the check phase
 // runs in that one phase, and the I/O callbacks of one poll phase run back to back, so pushes
@@ -11,7 +12,7 @@
 // A turn lasts until the step's first await (its synchronous part); nothing needs releasing.
 
 export class LoopTurns {
-  /** waiters in arrival order (as many as pushes under way: a few) */
+  /** waiters in arrival order (as many as the pushes or queries under way: a few) */
   private readonly waiting: (() => void)[] = [];
   private scheduled = false;
   private readonly grant = (): void => {
