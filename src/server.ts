@@ -84,7 +84,7 @@ export async function startServer(config: Config, opts: { logger?: pino.Logger }
   const stallMs = stallThresholdFromEnv(process.env);
   const stopStallWatch = stallMs === null ? null : startStallWatch(stallMs, log, (fromMs, toMs) => ({
     // what was under way (a glibc trim holds the allocator's locks the event loop mallocs under)
-    trim: reclaimer.lastTrim.startMs >= 0 && reclaimer.lastTrim.startMs <= toMs && (reclaimer.lastTrim.endMs < 0 || reclaimer.lastTrim.endMs >= fromMs),
+    trim: reclaimer.trimDuring(fromMs, toMs),
     flushing: ingester.isFlushing,
     compacting: compactor.isRunning,
     scans: pool.busy,

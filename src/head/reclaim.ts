@@ -125,9 +125,8 @@ export class Reclaimer {
   private baselineTicks = 0;
   /** the tick at which the owed trim fell due (-1: none owed) */
   private trimDueAt = -1;
-  private trimming = false;
-  /** when the last trim started and ended (performance.now(); end -1 while one runs), for the stall log */
-  readonly lastTrim = { startMs: -1, endMs: -1 };
+  /** when the last trim started and ended (performance.now(); start -1: none yet; end -1 while one runs) */
+  private readonly lastTrim = { startMs: -1, endMs: -1 };
   private timer: NodeJS.Timeout | null = null;
 
   private readonly arrayBuffers: () => number;
@@ -219,19 +218,27 @@ export class Reclaimer {
     if (this.arrayBuffers() - this.arrayBuffersAfterGc >= GC_AFTER_ARRAY_BUFFER_GROWTH) this.queueGc();
     if (quiet && !this.gcQueued && now - this.gcAtIngested >= GC_AFTER_INGESTED_BYTES && performance.now() - this.gcAt >= GC_MIN_INTERVAL_MS) this.runGc();
     if (++this.ticks % TRIM_TICKS === 0 && this.trimDueAt < 0) this.trimDueAt = this.ticks;
-    if (this.trimDueAt < 0 || this.trimming) return;
+    if (this.trimDueAt < 0 || this.trimRunning) return;
     if (this.queryQuietMs() < TRIM_QUERY_QUIET_MS && this.ticks - this.trimDueAt < TRIM_MAX_DEFER_TICKS) return;
     this.trimDueAt = -1;
-    this.trimming = true;
     const t0 = performance.now();
     this.lastTrim.startMs = t0;
     this.lastTrim.endMs = -1;
     void this.trim()
       .catch(() => false)
       .finally(() => {
-        this.trimming = false;
         this.lastTrim.endMs = performance.now();
         this.metrics.mallocTrimSeconds += (this.lastTrim.endMs - t0) / 1000;
       });
+  }
+
+  private get trimRunning(): boolean {
+    return this.lastTrim.startMs >= 0 && this.lastTrim.endMs < 0;
+  }
+
+  /** Did a trim run at some time between fromMs and toMs (performance.now())? For the stall log. */
+  trimDuring(fromMs: number, toMs: number): boolean {
+    const t = this.lastTrim;
+    return t.startMs >= 0 && t.startMs <= toMs && (t.endMs < 0 || t.endMs >= fromMs);
   }
 }

@@ -206,6 +206,37 @@ describe('reclaimer', () => {
     expect(metrics.forcedGcSeconds).toBeGreaterThan(forcedS);
   });
 
+  it('says whether a trim ran during a span, and starts no trim while one runs', async () => {
+    vi.useFakeTimers();
+    let trims = 0;
+    let finish: (v: boolean) => void = () => {};
+    const { r } = setup({
+      trim: () => {
+        trims++;
+        return new Promise<boolean>((res) => (finish = res));
+      },
+    });
+    r.start();
+    try {
+      const before = performance.now();
+      expect(r.trimDuring(0, before)).toBe(false); // none yet
+      await vi.advanceTimersByTimeAsync(5100);
+      expect(trims).toBe(1);
+      const started = performance.now();
+      expect(r.trimDuring(started - 1, started)).toBe(true); // running now
+      await vi.advanceTimersByTimeAsync(6000); // a second one falls due meanwhile: not started
+      expect(trims).toBe(1);
+      finish(true);
+      await vi.advanceTimersByTimeAsync(0);
+      const ended = performance.now();
+      expect(r.trimDuring(started - 1000, ended)).toBe(true);
+      expect(r.trimDuring(before - 100, before)).toBe(false); // the span before it started
+      expect(r.trimDuring(ended + 1, ended + 100)).toBe(false); // after it ended
+    } finally {
+      r.stop();
+    }
+  });
+
   it('trims every 5 s, but waits while queries run until 1 s without one, at most 30 s', async () => {
     vi.useFakeTimers();
     const q = { quiet: Infinity };
