@@ -4,7 +4,11 @@
 // profiles use, so `bench/stalls.ts --log` can find it in a `--cpu-prof` profile), the garbage
 // collection pauses within it (`gcMs`, `gcMaxMs`), and what the server had under way (the
 // caller's `context`). /metrics' bramble_event_loop_lag_max_seconds says how long the worst stall
-// was; this says when, and what else ran.
+// was; this says when, and what else ran. On Linux it also says how the main thread spent the
+// stall (from /proc/thread-self/schedstat): `runMs` on a CPU, `waitMs` runnable but waiting for
+// one (other threads or processes had the cores), the rest blocked in the kernel (disk, locks);
+// and `majorFaults`, its page faults that had to read from disk (/proc/thread-self/stat).
+import { closeSync, openSync, readSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 
 export interface StallLogger {
@@ -43,7 +47,12 @@ export function startStallWatch(thresholdMs: number, log: StallLogger, context?:
     }
   });
   gcs.observe({ entryTypes: ['gc'] });
-  let pending: { stalledMs: number; monoUs: number; fromMs: number; toMs: number; ctx: object } | null = null;
+  const sched = openSchedstat();
+  let runNs = 0;
+  let waitNs = 0;
+  let majFlt = 0;
+  if (sched !== null) [runNs, waitNs, majFlt] = sched.read();
+  let pending: { stalledMs: number; monoUs: number; fromMs: number; toMs: number; sched: object; ctx: object } | null = null;
   let last = process.hrtime.bigint();
   const timer = setInterval(() => {
     if (pending !== null) {
@@ -59,21 +68,68 @@ export function startStallWatch(thresholdMs: number, log: StallLogger, context?:
         gcMs += overlap;
         if (d > gcMaxMs) gcMaxMs = d;
       }
-      log.warn({ component: 'event-loop', stalledMs: p.stalledMs, monoUs: p.monoUs, gcMs: round(gcMs), gcMaxMs: round(gcMaxMs), ...p.ctx }, 'event loop stalled');
+      log.warn({ component: 'event-loop', stalledMs: p.stalledMs, monoUs: p.monoUs, gcMs: round(gcMs), gcMaxMs: round(gcMaxMs), ...p.sched, ...p.ctx }, 'event loop stalled');
     }
     const now = process.hrtime.bigint();
     const lateMs = Number(now - last) / 1e6 - TICK_MS;
     last = now;
+    // the thread's run and wait times over this tick (its span includes the stall)
+    let schedFields: object = {};
+    if (sched !== null) {
+      const [r, w, f] = sched.read();
+      schedFields = { runMs: round((r - runNs) / 1e6), waitMs: round((w - waitNs) / 1e6), majorFaults: f - majFlt };
+      runNs = r;
+      waitNs = w;
+      majFlt = f;
+    }
     if (lateMs >= thresholdMs) {
       const toMs = performance.now();
       const fromMs = toMs - lateMs - TICK_MS;
-      pending = { stalledMs: round(lateMs), monoUs: Number(now / 1000n), fromMs, toMs, ctx: context ? context(fromMs, toMs) : {} };
+      pending = { stalledMs: round(lateMs), monoUs: Number(now / 1000n), fromMs, toMs, sched: schedFields, ctx: context ? context(fromMs, toMs) : {} };
     }
   }, TICK_MS);
   timer.unref();
   return () => {
     clearInterval(timer);
     gcs.disconnect();
+    sched?.close();
+  };
+}
+
+/**
+ * The calling thread's scheduler statistics (Linux): nanoseconds on a CPU and waiting on a run
+ * queue (/proc/thread-self/schedstat), and major page faults (/proc/thread-self/stat), read from
+ * files kept open. Null where they do not exist.
+ */
+function openSchedstat(): { read(): [number, number, number]; close(): void } | null {
+  let fd: number;
+  let statFd: number;
+  try {
+    fd = openSync('/proc/thread-self/schedstat', 'r');
+  } catch {
+    return null;
+  }
+  try {
+    statFd = openSync('/proc/thread-self/stat', 'r');
+  } catch {
+    closeSync(fd);
+    return null;
+  }
+  const buf = Buffer.alloc(1024);
+  return {
+    read(): [number, number, number] {
+      let n = readSync(fd, buf, 0, buf.length, 0);
+      const parts = buf.toString('latin1', 0, n).split(' ');
+      n = readSync(statFd, buf, 0, buf.length, 0);
+      const stat = buf.toString('latin1', 0, n);
+      // fields after the command name's closing parenthesis: state is the 3rd, majflt the 12th
+      const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return [Number(parts[0]), Number(parts[1]), Number(after[9])];
+    },
+    close(): void {
+      closeSync(fd);
+      closeSync(statFd);
+    },
   };
 }
 

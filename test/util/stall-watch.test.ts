@@ -1,5 +1,6 @@
 // The diagnostic stall log (BRAMBLE_STALL_LOG_MS): a busy main thread is logged with its length
 // and when it ended on the monotonic clock; a quiet one is not.
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startStallWatch, stallThresholdFromEnv } from '../../src/util/stall-watch.js';
 import { majorGc } from '../../src/util/gc.js';
@@ -16,7 +17,7 @@ describe('stall watch', () => {
   });
 
   it('logs a stall with its length, end time, collections within it and context, and stops', async () => {
-    type Seen = { stalledMs: number; monoUs: number; gcMs: number; gcMaxMs: number; busy: string; span: number };
+    type Seen = { stalledMs: number; monoUs: number; gcMs: number; gcMaxMs: number; runMs?: number; waitMs?: number; majorFaults?: number; busy: string; span: number };
     const seen: Seen[] = [];
     const spans: [number, number][] = [];
     const stop = startStallWatch(60, { warn: (o) => seen.push(o as Seen) }, (fromMs, toMs) => {
@@ -44,6 +45,13 @@ describe('stall watch', () => {
       expect(s).toBeDefined();
       expect(s.monoUs).toBeGreaterThan(before + 140_000);
       expect(s.monoUs).toBeLessThanOrEqual(Number(process.hrtime.bigint() / 1000n));
+      if (existsSync('/proc/thread-self/schedstat')) {
+        // a busy wait is on a CPU or waiting for one for the whole stall, never blocked
+        expect(s.runMs! + s.waitMs!).toBeGreaterThanOrEqual(s.stalledMs * 0.9);
+        expect(s.runMs!).toBeGreaterThan(0);
+        expect(Number.isInteger(s.majorFaults)).toBe(true);
+        expect(s.majorFaults).toBeGreaterThanOrEqual(0);
+      }
     } finally {
       stop();
     }
