@@ -1,5 +1,6 @@
-// Worker thread entry: receives scan tasks from the pool, runs them synchronously (this thread
-// exists so that scans never block the server's event loop) and streams results back in batches:
+// A scan worker's task loop (loaded by scan-worker.ts once the thread's priority is lowered):
+// receives scan tasks from the pool, runs them synchronously (this thread exists so that scans
+// never block the server's event loop) and streams results back in batches:
 // log entries as the scan accepts them, metric series when the scan ends. Posting a batch takes a
 // credit; with none left the worker waits until the coordinator has taken earlier batches
 // (back-pressure), or the task is cancelled.
@@ -7,12 +8,9 @@ import { getHeapStatistics } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import { packEntries, readResultBound, takeCredit, type ReplyMessage, type ResultBatch, type ScannedEntry, type TaskMessage, type WorkerMemory } from './protocol.js';
 import { ScanCancelled, scanLogs, scanSamples } from './scan.js';
-import { SCAN_THREAD_NICE, lowerThreadPriority } from './thread-priority.js';
 
-if (!parentPort) throw new Error('scan-worker must run as a worker thread');
+if (!parentPort) throw new Error('scan-loop must run in a worker thread');
 const port = parentPort;
-// the event loop comes first when the cores are busy (see thread-priority.ts)
-lowerThreadPriority(SCAN_THREAD_NICE);
 
 /** Series per batch of a metric scan's result. */
 const SERIES_PER_BATCH = 1024;

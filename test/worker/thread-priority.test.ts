@@ -1,6 +1,7 @@
 // Scan threads run 10 nice steps below the server (Linux keeps a nice value per thread), so the
 // event loop gets the CPU first when scans keep every core busy; the calling thread is left alone.
 import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkerPool } from '../../src/worker/pool.js';
 import { SCAN_THREAD_NICE, lowerThreadPriority, threadId } from '../../src/worker/thread-priority.js';
@@ -43,5 +44,17 @@ describe('scan thread priority', () => {
     const after = [...threadNices().values()].filter((n) => n === want).length;
     expect(after - before).toBe(2);
     expect(threadNices().get(me!)).toBe(base); // the caller's own priority is untouched
+  });
+
+  it('the worker entry lowers its priority before it loads the scan engine', () => {
+    // Loading the scan code is most of a new thread's start-up CPU; a static import in the entry
+    // would run it at the server's priority, before the entry's own code.
+    const src = readFileSync(fileURLToPath(new URL('../../src/worker/scan-worker.ts', import.meta.url)), 'utf8');
+    const staticImports = [...src.matchAll(/^import\s[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]);
+    expect(staticImports).toEqual(['./thread-priority.js']);
+    const lower = src.indexOf('lowerThreadPriority(SCAN_THREAD_NICE)');
+    const load = src.indexOf("await import('./scan-loop.js')");
+    expect(lower).toBeGreaterThan(0);
+    expect(load).toBeGreaterThan(lower);
   });
 });
