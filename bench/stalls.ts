@@ -88,6 +88,8 @@ interface Stretch {
   startUs: number;
   endUs: number;
   ms: number;
+  /** for a logged stall: how the main thread spent it, from the log line */
+  note?: string;
 }
 
 function frameName(f: CallFrame): string {
@@ -100,6 +102,22 @@ function frameName(f: CallFrame): string {
 interface LoggedStall {
   stalledMs: number;
   monoUs: number;
+  gcMs?: number;
+  runMs?: number;
+  waitMs?: number;
+  majorFaults?: number;
+}
+
+/** "GC 9.4 ms; on a CPU 7.5, waiting for one 21.9, blocked 0.8 ms" (the tick's span, stall + 10 ms). */
+function describeLogged(x: LoggedStall): string {
+  const parts: string[] = [];
+  if (typeof x.gcMs === 'number') parts.push(`GC ${x.gcMs} ms`);
+  if (typeof x.runMs === 'number' && typeof x.waitMs === 'number') {
+    const blocked = Math.max(0, x.stalledMs + 10 - x.runMs - x.waitMs);
+    parts.push(`on a CPU ${x.runMs}, waiting for one ${x.waitMs}, blocked ${blocked.toFixed(1)} ms of ${(x.stalledMs + 10).toFixed(1)}`);
+  }
+  if (x.majorFaults) parts.push(`${x.majorFaults} major faults`);
+  return parts.join('; ');
 }
 
 /** The "event loop stalled" lines of a server log (pino JSON, one object per line). */
@@ -109,7 +127,7 @@ function readStalls(file: string): LoggedStall[] {
     if (!line.includes('"event loop stalled"')) continue;
     try {
       const o = JSON.parse(line) as Partial<LoggedStall>;
-      if (typeof o.stalledMs === 'number' && typeof o.monoUs === 'number') out.push({ stalledMs: o.stalledMs, monoUs: o.monoUs });
+      if (typeof o.stalledMs === 'number' && typeof o.monoUs === 'number') out.push(o as LoggedStall);
     } catch {
       /* not a log object */
     }
@@ -154,7 +172,7 @@ function main(): void {
       .map((x) => {
         const endUs = x.monoUs - p.startTime;
         const startUs = endUs - (x.stalledMs + 10) * 1000;
-        return { first: sampleAt(startUs), last: sampleAt(endUs) - 1, startUs, endUs, ms: x.stalledMs };
+        return { first: sampleAt(startUs), last: sampleAt(endUs) - 1, startUs, endUs, ms: x.stalledMs, note: describeLogged(x) };
       })
       .filter((s) => s.ms >= o.minMs && s.startUs >= 0 && s.endUs <= t[t.length - 1]! && s.startUs / 1e6 >= o.fromS && s.startUs / 1e6 < o.toS)
       .sort((a, b) => b.ms - a.ms);
@@ -214,6 +232,7 @@ function main(): void {
       [...m].sort((a, b) => b[1] - a[1]).slice(0, o.top).map(([k, v]) => `    ${String(v).padStart(5)}  ${k}`).join('\n');
     process.stdout.write(
       `\n${(s.startUs / 1e6).toFixed(2)} s: ${s.ms.toFixed(1)} ms, ${n} busy samples, ${idleN} idle\n` +
+        (s.note ? `  ${s.note}\n` : '') +
         `  on the stack:\n${fmt(counts)}\n  self:\n${fmt(self)}\n`,
     );
   }
