@@ -93,6 +93,8 @@ export class WorkerPool {
         if (job) this.takeBatch(job, m.batch);
         return;
       }
+      // a task's last batch comes with its reply
+      if (job && m.type === 'done' && m.batch) this.takeBatch(job, m.batch);
       slot.job = null;
       slot.mem = m.mem;
       if (job) endJob(job);

@@ -198,5 +198,7 @@ export interface WorkerMemory {
 
 export type ReplyMessage =
   | { id: number; type: 'batch'; batch: ResultBatch }
-  | { id: number; type: 'done'; stats: ScanStats; mem: WorkerMemory }
+  // a task's last result batch rides with its reply: each message from a worker makes the event
+  // loop take the port's lock, which a worker thread can hold (see src/worker/scan-loop.ts)
+  | { id: number; type: 'done'; stats: ScanStats; mem: WorkerMemory; batch?: ResultBatch }
   | { id: number; type: 'error'; error: { message: string; status: number; name: string }; mem: WorkerMemory };

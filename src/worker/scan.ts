@@ -269,7 +269,10 @@ function readMatchingBlock(pb: PlannedBlock, fds: Map<string, number>, lf: LineF
 /** `plain`: no byte filters, bloom skips or step accumulators (the reference the tests compare with). */
 export interface ScanOptions {
   plain?: boolean;
-  /** log scans: stream accepted entries here in batches instead of returning them */
+  /**
+   * log scans: stream accepted entries here in batches; only the last batch is returned (the
+   * worker sends it with its final reply, one message fewer per task)
+   */
   sink?: LogSink;
 }
 
@@ -324,8 +327,10 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
   const sink = opts.sink;
   const pending: ScannedEntry[] = [];
   let pendingBytes = 0;
-  const flush = (): void => {
-    if (!sink || pending.length === 0) return;
+  let last: ScannedEntry[] = [];
+  // the queued entries as a batch, emptying the queue
+  const takePending = (): ScannedEntry[] => {
+    if (pending.length === 0) return [];
     pending.sort(cmp);
     // what has fallen behind the bound since it was queued is not sent, nor what is beyond the
     // best `limit` of the batch (those beat it)
@@ -334,7 +339,12 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
     const batch = pending.splice(0, pending.length);
     pendingBytes = 0;
     batch.length = n;
-    if (n > 0) sink.emit(batch);
+    return batch;
+  };
+  const flush = (): void => {
+    if (!sink) return;
+    const batch = takePending();
+    if (batch.length > 0) sink.emit(batch);
   };
   let worstNs: bigint | null = null;
   // the same bound as (ms, ns remainder) for per-entry checks without a bigint
@@ -410,11 +420,12 @@ export function scanLogs(task: LogScanTask, cancel: Int32Array, opts: ScanOption
       if (pending.length >= task.limit || pendingBytes >= BATCH_LINE_BYTES) flush();
     }
     trim();
-    flush();
+    // with a sink the last batch is returned, not emitted: the worker sends it with its reply
+    if (sink) last = takePending();
   } finally {
     closeFds(fds);
   }
-  return { entries: sink ? [] : found, stats };
+  return { entries: sink ? last : found, stats };
 }
 
 function closeFds(fds: Map<string, number>): void {

@@ -141,6 +141,30 @@ describe('result batches and back-pressure', () => {
     expect(new Set(r.series.map((x) => x.key)).size).toBe(5000);
   });
 
+  it("a task's last batch comes with the worker's reply: one message for a small result", async () => {
+    // Each message from a worker costs the event loop a wake-up and the port's lock.
+    pool = new WorkerPool(1, 0);
+    await gather(pool, task()); // starts the worker
+    const worker = (pool as unknown as { slots: { worker: Worker }[] }).slots[0]!.worker;
+    let messages = 0;
+    const count = (): void => { messages++; };
+    worker.on('message', count);
+    try {
+      const logs = await gather(pool, task());
+      expect(logs.entries).toHaveLength(34);
+      expect(logs.batches).toHaveLength(1);
+      expect(messages).toBe(1);
+      messages = 0;
+      const metric = await gather(pool, manySeries());
+      expect(metric.series).toHaveLength(5000);
+      expect(new Set(metric.series.map((x) => x.key)).size).toBe(5000);
+      expect(metric.batches).toHaveLength(5); // 1024 series a batch
+      expect(messages).toBe(5); // 4 batches, then the reply with the fifth
+    } finally {
+      worker.off('message', count);
+    }
+  });
+
   it('a handler that throws cancels the scan, and a worker waiting for credits is freed at once', async () => {
     pool = new WorkerPool(1, 0);
     await gather(pool, manySeries()); // warm-up
