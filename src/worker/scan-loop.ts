@@ -1,9 +1,9 @@
 // A scan worker's task loop (loaded by scan-worker.ts once the thread's priority is lowered):
 // receives scan tasks from the pool, runs them synchronously (this thread exists so that scans
 // never block the server's event loop) and streams results back in batches:
-// log entries as the scan accepts them, metric series when the scan ends. Posting a batch takes a
-// credit; with none left the worker waits until the coordinator has taken earlier batches
-// (back-pressure), or the task is cancelled.
+// log entries as the scan accepts them, metric series when the scan ends, and the last batch with
+// the task's reply. Posting a batch takes a credit; with none left the worker waits until the
+// coordinator has taken earlier batches (back-pressure), or the task is cancelled.
 import { getHeapStatistics } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import { packEntries, readResultBound, takeCredit, type ReplyMessage, type ResultBatch, type ScannedEntry, type TaskMessage, type WorkerMemory } from './protocol.js';
@@ -32,8 +32,9 @@ port.on('message', (msg: TaskMessage) => {
     const t = msg.task;
     let stats;
     // The last batch goes with the reply. Each message costs the event loop a wake-up and the
-    // port's lock, which this thread takes to post: a scan thread preempted while holding it (it
-    // runs niced) kept the event loop waiting 10-40 ms in soaks.
+    // port's lock, which this thread also takes to post; a niced scan thread preempted while it
+    // holds the lock keeps the event loop waiting (in perf over a soak, the loop's most frequent
+    // lock wait; the stall log showed 10-40 ms stalls spent blocked).
     let last: ResultBatch | undefined;
     if (t.type === 'logScan') {
       const bound = t.bound;
