@@ -540,7 +540,7 @@ export class Ingester {
    * blocks' memory is never reused.
    */
   sources(s: StreamRecord, fromNs: bigint, throughNs: bigint, lease?: number): { files: string[]; mem: BlockData[] } {
-    const files = s.flushedMinTs === null ? [] : this.index.chunksForStream(s.id, fromNs, throughNs).map((c) => c.path);
+    const files = s.flushedMinTs === null ? [] : this.index.chunkPaths(s.id, fromNs, throughNs);
     const mem = s.head.snapshot(lease).filter((b) => b.info.maxTs >= fromNs && b.info.minTs <= throughNs);
     return { files, mem };
   }

@@ -86,11 +86,10 @@ export function registerLabelRoutes(app: FastifyInstance, s: Services): void {
     for (const st of tenants.flatMap((t) => s.engine.selectStreams(t, matchers, start, end))) {
       streams++;
       const mem = s.ingester.memInfos(st, start, end);
-      for (const c of s.ingester.index.chunksForStream(st.id, start, end)) {
-        chunks++;
-        bytes += c.lineBytes;
-        entries += c.entries;
-      }
+      const t = s.ingester.index.chunkTotals(st.id, start, end);
+      chunks += t.chunks;
+      bytes += t.lineBytes;
+      entries += t.entries;
       if (mem.length) chunks++;
       for (const b of mem) {
         bytes += b.lineBytes;

@@ -113,7 +113,7 @@ function checkQueryBytesRead(s: Services, tenants: string[], e: Expr, start: big
     const picked = tenants.length > 1 ? splitTenantMatchers(tenants, sel.matchers) : { tenants, matchers: sel.matchers };
     for (const t of picked.tenants) {
       for (const st of s.engine.selectStreams(t, picked.matchers, from, through)) {
-        for (const c of s.ingester.index.chunksForStream(st.id, from, through)) total += c.lineBytes;
+        total += s.ingester.index.chunkTotals(st.id, from, through).lineBytes;
         for (const b of s.ingester.memInfos(st, from, through)) total += b.lineBytes;
       }
     }

@@ -118,6 +118,8 @@ export class IndexDb {
       chunksForStream: this.db
         .prepare('SELECT id, stream_id AS streamId, min_ts AS minTs, max_ts AS maxTs, path, bytes, line_bytes AS lineBytes, entries FROM chunks WHERE stream_id = ? AND max_ts >= ? AND min_ts <= ? ORDER BY min_ts')
         .safeIntegers(true),
+      chunkPaths: this.db.prepare('SELECT path FROM chunks WHERE stream_id = ? AND max_ts >= ? AND min_ts <= ? ORDER BY min_ts').pluck(),
+      chunkTotals: this.db.prepare('SELECT COUNT(*), COALESCE(SUM(line_bytes), 0), COALESCE(SUM(entries), 0) FROM chunks WHERE stream_id = ? AND max_ts >= ? AND min_ts <= ?').raw(),
       allChunks: this.db.prepare('SELECT id, stream_id AS streamId, min_ts AS minTs, max_ts AS maxTs, path, bytes, line_bytes AS lineBytes, entries FROM chunks').safeIntegers(true),
     };
   }
@@ -173,6 +175,21 @@ export class IndexDb {
 
   chunksForStream(streamId: number, fromNs: bigint, throughNs: bigint): ChunkRow[] {
     return (this.stmts.chunksForStream.all(streamId, fromNs, throughNs) as Record<string, unknown>[]).map(toChunkRow);
+  }
+
+  /**
+   * Paths of a stream's chunk files overlapping [from, through], oldest first: what a query's
+   * scan reads. Whole rows cost ~4 µs each (four BigInts and an object) on the event loop; a
+   * metric query over 128 streams of 6 chunks took 2.9 ms for them, 0.6 ms for the paths alone.
+   */
+  chunkPaths(streamId: number, fromNs: bigint, throughNs: bigint): string[] {
+    return this.stmts.chunkPaths.all(streamId, fromNs, throughNs) as string[];
+  }
+
+  /** Number, line bytes and entries of a stream's chunks overlapping [from, through], summed by SQLite. */
+  chunkTotals(streamId: number, fromNs: bigint, throughNs: bigint): { chunks: number; lineBytes: number; entries: number } {
+    const [chunks, lineBytes, entries] = this.stmts.chunkTotals.get(streamId, fromNs, throughNs) as [number, number, number];
+    return { chunks, lineBytes, entries };
   }
 
   allChunks(): ChunkRow[] {
