@@ -119,14 +119,20 @@ export function registerLabelRoutes(app: FastifyInstance, s: Services): void {
     const groupNames = targets.length ? targets : [...new Set(matchers.map((m) => m.name))];
     const nb = range ? Number((end - start + step - 1n) / step) || 1 : 1;
     const series = new Map<string, { metric: Record<string, string>; values: number[] }>();
-    const addTo = (metric: Record<string, string>, bucket: number, bytes: number): void => {
+    const valuesOf = (metric: Record<string, string>): number[] => {
       const key = JSON.stringify(metric);
       let g = series.get(key);
       if (!g) {
         g = { metric, values: new Array(nb).fill(0) };
         series.set(key, g);
       }
-      g.values[bucket]! += bytes;
+      return g.values;
+    };
+    // a timestamp's bucket
+    const bucket = (ts: bigint): number => {
+      if (!range) return 0;
+      const b = ts < start ? 0 : Number((ts - start) / step);
+      return b >= nb ? nb - 1 : b;
     };
     for (const st of tenants.flatMap((t) => s.engine.selectStreams(t, matchers, start, end))) {
       const metrics: Record<string, string>[] = [];
@@ -137,21 +143,19 @@ export function registerLabelRoutes(app: FastifyInstance, s: Services): void {
         for (const l of st.labels) if (groupNames.includes(l.name)) m[l.name] = l.value;
         metrics.push(m);
       }
-      // Bytes per bucket from block metadata (volume is an estimate in Loki as well).
-      const blocks = s.ingester.memInfos(st, start, end);
-      for (const c of s.ingester.index.chunksForStream(st.id, start, end)) blocks.push({ firstTs: c.minTs, minTs: c.minTs, maxTs: c.maxTs, entries: c.entries, lineBytes: c.lineBytes, metaU: 0, linesU: 0, smU: 0 });
-      for (const info of blocks) {
-        // Spread a block's bytes over the buckets its time range overlaps.
-        const clamp = (ts: bigint): number => {
-          if (!range) return 0;
-          const b = ts < start ? 0 : Number((ts - start) / step);
-          return b >= nb ? nb - 1 : b;
-        };
-        const b0 = clamp(info.minTs);
-        const b1 = clamp(info.maxTs);
-        const share = Math.max(1, Math.round(info.lineBytes / (b1 - b0 + 1)));
-        for (let b = b0; b <= b1; b++) for (const m of metrics) addTo(m, b, share);
-      }
+      // the stream's series, looked up once it has bytes in range
+      let groups: number[][] | null = null;
+      // Bytes per bucket from block metadata (volume is an estimate in Loki as well): a block's
+      // or chunk's bytes are spread over the buckets its time range overlaps.
+      const spread = (minTs: bigint, maxTs: bigint, lineBytes: number): void => {
+        groups ??= metrics.map(valuesOf);
+        const b0 = bucket(minTs);
+        const b1 = bucket(maxTs);
+        const share = Math.max(1, Math.round(lineBytes / (b1 - b0 + 1)));
+        for (let b = b0; b <= b1; b++) for (const values of groups) values[b]! += share;
+      };
+      for (const info of s.ingester.memInfos(st, start, end)) spread(info.minTs, info.maxTs, info.lineBytes);
+      for (const [minTs, maxTs, lineBytes] of s.ingester.index.chunkSpans(st.id, start, end)) spread(minTs, maxTs, Number(lineBytes));
     }
     const list = [...series.values()].map((g) => ({ ...g, total: g.values.reduce((a, b) => a + b, 0) }));
     list.sort((a, b) => b.total - a.total);

@@ -119,6 +119,7 @@ export class IndexDb {
         .prepare('SELECT id, stream_id AS streamId, min_ts AS minTs, max_ts AS maxTs, path, bytes, line_bytes AS lineBytes, entries FROM chunks WHERE stream_id = ? AND max_ts >= ? AND min_ts <= ? ORDER BY min_ts')
         .safeIntegers(true),
       chunkPaths: this.db.prepare('SELECT path FROM chunks WHERE stream_id = ? AND max_ts >= ? AND min_ts <= ? ORDER BY min_ts').pluck(),
+      chunkSpans: this.db.prepare('SELECT min_ts, max_ts, line_bytes FROM chunks WHERE stream_id = ? AND max_ts >= ? AND min_ts <= ? ORDER BY min_ts').raw().safeIntegers(true),
       chunkTotals: this.db.prepare('SELECT COUNT(*), COALESCE(SUM(line_bytes), 0), COALESCE(SUM(entries), 0) FROM chunks WHERE stream_id = ? AND max_ts >= ? AND min_ts <= ?').raw(),
       allChunks: this.db.prepare('SELECT id, stream_id AS streamId, min_ts AS minTs, max_ts AS maxTs, path, bytes, line_bytes AS lineBytes, entries FROM chunks').safeIntegers(true),
     };
@@ -184,6 +185,15 @@ export class IndexDb {
    */
   chunkPaths(streamId: number, fromNs: bigint, throughNs: bigint): string[] {
     return this.stmts.chunkPaths.all(streamId, fromNs, throughNs) as string[];
+  }
+
+  /**
+   * [minTs, maxTs, lineBytes] of a stream's chunks overlapping [from, through], oldest first, as
+   * bare arrays (index/volume spreads each chunk's bytes over its time range; a third of the
+   * cost of whole rows).
+   */
+  chunkSpans(streamId: number, fromNs: bigint, throughNs: bigint): [bigint, bigint, bigint][] {
+    return this.stmts.chunkSpans.all(streamId, fromNs, throughNs) as [bigint, bigint, bigint][];
   }
 
   /** Number, line bytes and entries of a stream's chunks overlapping [from, through], summed by SQLite. */

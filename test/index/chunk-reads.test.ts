@@ -1,5 +1,6 @@
-// The narrow chunk reads a query uses on the event loop: chunkPaths (what a scan reads) and
-// chunkTotals (index/stats, the bytes-read limit) answer exactly what the full rows would.
+// The narrow chunk reads a query uses on the event loop: chunkPaths (what a scan reads),
+// chunkSpans (index/volume) and chunkTotals (index/stats, the bytes-read limit) answer exactly
+// what the full rows would.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ afterEach(() => {
 });
 
 describe('chunk reads', () => {
-  it('chunkPaths and chunkTotals agree with the full rows for every range', () => {
+  it('chunkPaths, chunkSpans and chunkTotals agree with the full rows for every range', () => {
     dir = mkdtempSync(join(tmpdir(), 'bramble-index-'));
     const db = new IndexDb(join(dir, 'index.db'));
     try {
@@ -42,6 +43,7 @@ describe('chunk reads', () => {
           const rows = db.chunksForStream(id, from, through);
           some += rows.length;
           expect(db.chunkPaths(id, from, through)).toEqual(rows.map((r) => r.path));
+          expect(db.chunkSpans(id, from, through)).toEqual(rows.map((r) => [r.minTs, r.maxTs, BigInt(r.lineBytes)]));
           expect(db.chunkTotals(id, from, through)).toEqual({
             chunks: rows.length,
             lineBytes: rows.reduce((n, r) => n + r.lineBytes, 0),
