@@ -3,7 +3,7 @@
 // workers with positioned reads so only the needed sections of the needed blocks are touched.
 import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { mkdir, open as openAsync, rename, type FileHandle } from 'node:fs/promises';
+import { mkdir, open as openAsync, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { CODEC_LZ4, SEC_ALL, SEC_INDEX, SEC_LINES, SEC_META, SEC_SM, type BlockData, type BlockInfo, type BlockSource } from './block.js';
 import { CorruptBlockError } from './block-reader.js';
@@ -35,58 +35,88 @@ export interface ChunkFooter {
 export function readChunkFooter(path: string): ChunkFooter {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
-    if (size < HEADER_SIZE + TRAILER_SIZE) throw new CorruptBlockError(`chunk ${path} is truncated`);
-    const trailer = Buffer.alloc(TRAILER_SIZE);
-    readSync(fd, trailer, 0, TRAILER_SIZE, size - TRAILER_SIZE);
-    if (!trailer.subarray(8).equals(MAGIC)) throw new CorruptBlockError(`chunk ${path} has no valid trailer`);
-    const header = Buffer.alloc(HEADER_SIZE);
-    readSync(fd, header, 0, HEADER_SIZE, 0);
-    if (!header.subarray(0, 4).equals(MAGIC) || header[4] !== VERSION) {
-      throw new CorruptBlockError(`chunk ${path} has format version ${header[4]}; this build reads version ${VERSION}`);
-    }
-    const flen = trailer.readUInt32LE(0);
-    if (flen > size - HEADER_SIZE - TRAILER_SIZE) throw new CorruptBlockError(`chunk ${path} footer length is invalid`);
-    const footer = Buffer.alloc(flen);
-    readSync(fd, footer, 0, flen, size - TRAILER_SIZE - flen);
-    if (crc32(footer) !== trailer.readUInt32LE(4)) throw new CorruptBlockError(`chunk ${path} footer checksum mismatch`);
-    const n = footer.readUInt32LE(0);
-    const blocks: ChunkFooter['blocks'] = [];
-    let fp = 4;
-    for (let i = 0; i < n; i++) {
-      const info: BlockInfo = {
-        firstTs: footer.readBigInt64LE(fp),
-        minTs: footer.readBigInt64LE(fp + 8),
-        maxTs: footer.readBigInt64LE(fp + 16),
-        entries: footer.readUInt32LE(fp + 24),
-        lineBytes: footer.readUInt32LE(fp + 28),
-        metaU: footer.readUInt32LE(fp + 52),
-        smU: footer.readUInt32LE(fp + 56),
-        linesU: footer.readUInt32LE(fp + 60),
-      };
-      blocks.push({
-        kind: 'file', path, index: i, info,
-        offset: footer.readUInt32LE(fp + 32),
-        indexLen: footer.readUInt32LE(fp + 36),
-        metaC: footer.readUInt32LE(fp + 40),
-        smC: footer.readUInt32LE(fp + 44),
-        linesC: footer.readUInt32LE(fp + 48),
-        crcIndex: footer.readUInt32LE(fp + 64),
-        crcMeta: footer.readUInt32LE(fp + 68),
-        crcSm: footer.readUInt32LE(fp + 72),
-        crcLines: footer.readUInt32LE(fp + 76),
-      });
-      fp += BLOCK_META_SIZE;
-    }
-    const tl = footer.readUInt32LE(fp);
-    const tenant = footer.toString('utf8', fp + 4, fp + 4 + tl);
-    fp += 4 + tl;
-    const ll = footer.readUInt32LE(fp);
-    const labels = footer.toString('utf8', fp + 4, fp + 4 + ll);
-    return { tenant, labels, blocks };
+    return parseFooter(path, fstatSync(fd).size, (pos, len) => {
+      const buf = Buffer.alloc(len);
+      readSync(fd, buf, 0, len, pos);
+      return buf;
+    });
   } finally {
     closeSync(fd);
   }
+}
+
+/** A chunk file read whole into memory: its footer, and its blocks cut from those bytes. */
+export interface LoadedChunkFile {
+  footer: ChunkFooter;
+  /** One block's sections (checksums verified), without further I/O. */
+  block(src: Extract<BlockSource, { kind: 'file' }>): BlockData;
+}
+
+/**
+ * Reads a whole chunk file off the event loop (one read on the libuv pool) and parses it there
+ * after: the compactor's way to read its inputs, where synchronous reads would hold the event
+ * loop for as long as the disk takes (an SD card's random reads take milliseconds).
+ */
+export async function loadChunkFile(path: string): Promise<LoadedChunkFile> {
+  const file = await readFile(path);
+  const footer = parseFooter(path, file.length, (pos, len) => file.subarray(pos, pos + len));
+  return {
+    footer,
+    block(src) {
+      const { from, to } = blockRange(src, SEC_ALL);
+      if (to > file.length) throw new CorruptBlockError(`chunk ${src.path} block ${src.index} is truncated`);
+      return blockSections(src, file.subarray(from, to), from, SEC_ALL);
+    },
+  };
+}
+
+/** Checks and decodes the footer of a chunk file of `size` bytes; `read(pos, len)` gives its bytes. */
+function parseFooter(path: string, size: number, read: (pos: number, len: number) => Buffer): ChunkFooter {
+  if (size < HEADER_SIZE + TRAILER_SIZE) throw new CorruptBlockError(`chunk ${path} is truncated`);
+  const trailer = read(size - TRAILER_SIZE, TRAILER_SIZE);
+  if (!trailer.subarray(8).equals(MAGIC)) throw new CorruptBlockError(`chunk ${path} has no valid trailer`);
+  const header = read(0, HEADER_SIZE);
+  if (!header.subarray(0, 4).equals(MAGIC) || header[4] !== VERSION) {
+    throw new CorruptBlockError(`chunk ${path} has format version ${header[4]}; this build reads version ${VERSION}`);
+  }
+  const flen = trailer.readUInt32LE(0);
+  if (flen > size - HEADER_SIZE - TRAILER_SIZE) throw new CorruptBlockError(`chunk ${path} footer length is invalid`);
+  const footer = read(size - TRAILER_SIZE - flen, flen);
+  if (crc32(footer) !== trailer.readUInt32LE(4)) throw new CorruptBlockError(`chunk ${path} footer checksum mismatch`);
+  const n = footer.readUInt32LE(0);
+  const blocks: ChunkFooter['blocks'] = [];
+  let fp = 4;
+  for (let i = 0; i < n; i++) {
+    const info: BlockInfo = {
+      firstTs: footer.readBigInt64LE(fp),
+      minTs: footer.readBigInt64LE(fp + 8),
+      maxTs: footer.readBigInt64LE(fp + 16),
+      entries: footer.readUInt32LE(fp + 24),
+      lineBytes: footer.readUInt32LE(fp + 28),
+      metaU: footer.readUInt32LE(fp + 52),
+      smU: footer.readUInt32LE(fp + 56),
+      linesU: footer.readUInt32LE(fp + 60),
+    };
+    blocks.push({
+      kind: 'file', path, index: i, info,
+      offset: footer.readUInt32LE(fp + 32),
+      indexLen: footer.readUInt32LE(fp + 36),
+      metaC: footer.readUInt32LE(fp + 40),
+      smC: footer.readUInt32LE(fp + 44),
+      linesC: footer.readUInt32LE(fp + 48),
+      crcIndex: footer.readUInt32LE(fp + 64),
+      crcMeta: footer.readUInt32LE(fp + 68),
+      crcSm: footer.readUInt32LE(fp + 72),
+      crcLines: footer.readUInt32LE(fp + 76),
+    });
+    fp += BLOCK_META_SIZE;
+  }
+  const tl = footer.readUInt32LE(fp);
+  const tenant = footer.toString('utf8', fp + 4, fp + 4 + tl);
+  fp += 4 + tl;
+  const ll = footer.readUInt32LE(fp);
+  const labels = footer.toString('utf8', fp + 4, fp + 4 + ll);
+  return { tenant, labels, blocks };
 }
 
 function blockFd(path: string, fdCache?: Map<string, number>): { fd: number; own: boolean } {
@@ -126,12 +156,25 @@ export function readFileBlockIndex(src: Extract<BlockSource, { kind: 'file' }>, 
  * verifying each section's checksum. Unread sections are empty arrays.
  */
 export function readFileBlock(src: Extract<BlockSource, { kind: 'file' }>, fdCache?: Map<string, number>, want = SEC_ALL, index?: Uint8Array, into?: Scratch): BlockData {
+  const { from, to } = blockRange(src, want);
+  return blockSections(src, readAt(src, from, to - from, fdCache, into), from, want, index);
+}
+
+/** The byte range of a block's sections `want` (meta, sm and lines are stored in that order). */
+function blockRange(src: Extract<BlockSource, { kind: 'file' }>, want: number): { from: number; to: number } {
   const metaAt = src.offset + src.indexLen;
   const smAt = metaAt + src.metaC;
   const linesAt = smAt + src.smC;
   const from = want & SEC_INDEX ? src.offset : want & SEC_META ? metaAt : want & SEC_SM ? smAt : linesAt;
   const to = want & SEC_LINES ? linesAt + src.linesC : want & SEC_SM ? linesAt : smAt;
-  const buf = readAt(src, from, to - from, fdCache, into);
+  return { from, to };
+}
+
+/** A block's sections `want` from `buf`, the file's bytes from offset `from` on, each checksum verified. */
+function blockSections(src: Extract<BlockSource, { kind: 'file' }>, buf: Uint8Array, from: number, want: number, index?: Uint8Array): BlockData {
+  const metaAt = src.offset + src.indexLen;
+  const smAt = metaAt + src.metaC;
+  const linesAt = smAt + src.smC;
   const part = (at: number, len: number, bit: number, crc: number, what: string): Uint8Array => {
     if (!(want & bit)) return EMPTY;
     const u = buf.subarray(at - from, at - from + len);

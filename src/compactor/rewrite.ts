@@ -1,14 +1,15 @@
 // Rewrites chunk files of one stream into one new chunk: used to merge a stream's small chunks
-// (no filter) and to apply delete requests (a filter dropping the matching entries). Blocks are
-// read with the chunk-file reader (CRC checked) and written with the chunk-file writer (temp
-// name, fsync, rename), so the format lives in src/chunk only. Large untouched blocks are copied
+// (no filter) and to apply delete requests (a filter dropping the matching entries). Each input
+// is read whole off the event loop with the chunk-file reader (CRC checked) and the result
+// written with the chunk-file writer (temp name, fsync, rename), so the format lives in src/chunk
+// only. Large untouched blocks are copied
 // compressed as they are; small ones (the tail block of every flush) and filtered ones are
 // re-encoded into full-size blocks. Yields to the event loop between blocks, and within a block
 // once a slice of work ran REWRITE_SLICE_MS.
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import type { BlockData } from '../chunk/block.js';
 import { decodeLines, decodeMeta, decodeStructuredMetadata, joinNs } from '../chunk/block-reader.js';
-import { readChunkFooter, readFileBlock, writeChunkFileAsync, type ChunkSummary } from '../chunk/chunk-file.js';
+import { loadChunkFile, writeChunkFileAsync, type ChunkSummary } from '../chunk/chunk-file.js';
 import { OpenBlock } from '../chunk/open-block.js';
 import type { Labels } from '../util/labels.js';
 
@@ -58,9 +59,10 @@ export async function rewriteChunks(
     open = null;
   };
   for (const path of inputs) {
-    const footer = readChunkFooter(path);
-    for (const src of footer.blocks) {
-      const block = readFileBlock(src);
+    // read whole, off the event loop (an input is at most a chunk's size)
+    const file = await loadChunkFile(path);
+    for (const src of file.footer.blocks) {
+      const block = file.block(src);
       if (!keep && block.info.linesU >= blockSize / 2) {
         // Already a full block: keep it compressed, in order after what was re-encoded so far.
         cut();

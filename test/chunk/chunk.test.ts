@@ -1,8 +1,9 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OpenBlock } from '../../src/chunk/open-block.js';
 import { decodeLines, decodeMeta, decodeStructuredMetadata, joinNs, nsString } from '../../src/chunk/block-reader.js';
-import { readChunkFooter, readFileBlock, readFileBlockIndex, writeChunkFileAsync } from '../../src/chunk/chunk-file.js';
+import { loadChunkFile, readChunkFooter, readFileBlock, readFileBlockIndex, writeChunkFileAsync } from '../../src/chunk/chunk-file.js';
 import { BlockIndex } from '../../src/chunk/block-index.js';
 import { SEC_META } from '../../src/chunk/block.js';
 import { removeDir, tempDataDir } from '../helpers/server.js';
@@ -66,5 +67,42 @@ describe('blocks and chunk files', () => {
     expect(ix.mayContain(Buffer.from('héllo'))).toBe(true);
     expect(ix.mayContain(Buffer.from('line 7'))).toBe(true);
     removeDir(dir);
+  });
+
+  it('loadChunkFile (the compactor\'s whole-file read) gives what the positioned reads give, and detects corruption', async () => {
+    const dir = tempDataDir();
+    try {
+      const b1 = new OpenBlock(1 << 16);
+      fill(b1, 100);
+      const b2 = new OpenBlock(1 << 16);
+      fill(b2, 50);
+      const path = join(dir, 'x', 'c.chk');
+      await writeChunkFileAsync(path, 'tenant-a', '{app="x"}', [b1.cut(), b2.cut()]);
+      const loaded = await loadChunkFile(path);
+      expect(loaded.footer).toEqual(readChunkFooter(path));
+      for (const src of loaded.footer.blocks) {
+        const a = loaded.block(src);
+        const b = readFileBlock(src);
+        for (const k of ['index', 'meta', 'sm', 'lines'] as const) expect(Buffer.from(a[k]).equals(Buffer.from(b[k]))).toBe(true);
+        expect(a.info).toEqual(b.info);
+        expect(a.loaded).toBe(b.loaded);
+      }
+      for (const field of ['crcIndex', 'crcMeta', 'crcSm', 'crcLines'] as const) {
+        const bad = { ...loaded.footer.blocks[0]!, [field]: (loaded.footer.blocks[0]![field] + 1) >>> 0 };
+        expect(() => loaded.block(bad)).toThrow(/checksum/);
+      }
+      // a flipped byte inside the first block's lines, and a file cut short
+      const bytes = readFileSync(path);
+      const src = loaded.footer.blocks[0]!;
+      const flipped = Buffer.from(bytes);
+      flipped[src.offset + src.indexLen + src.metaC + src.smC + 3]! ^= 0xff;
+      writeFileSync(path, flipped);
+      const again = await loadChunkFile(path);
+      expect(() => again.block(src)).toThrow(/lines section failed its checksum/);
+      writeFileSync(path, bytes.subarray(0, bytes.length - 5));
+      await expect(loadChunkFile(path)).rejects.toThrow(/no valid trailer/);
+    } finally {
+      removeDir(dir);
+    }
   });
 });
