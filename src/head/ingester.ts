@@ -322,88 +322,88 @@ export class Ingester {
           lastError = new IngestRejection(429, streamLimitMessage(ps.labelsString, tenant));
           continue;
         }
-          const h = stream.head;
-          const batch = ps.batch;
-          if (batch !== undefined && this.takesWholeBatch(stream, batch, maxBehindMs, limits ? this.streamRate(stream, tenant, limits, now) : null)) {
-            lastError = null;
-            walStreams.push({ labels: stream.labelsString, entries: [], batch });
-            targets.push(stream);
+        const h = stream.head;
+        const batch = ps.batch;
+        if (batch !== undefined && this.takesWholeBatch(stream, batch, maxBehindMs, limits ? this.streamRate(stream, tenant, limits, now) : null)) {
+          lastError = null;
+          walStreams.push({ labels: stream.labelsString, entries: [], batch });
+          targets.push(stream);
+          continue;
+        }
+        // null while every entry so far is accepted: then ps.entries is stored as it is (no copy)
+        let accepted: WalEntry[] | null = null;
+        const failed: { e: WalEntry; reason: string; rateLimited: boolean }[] = [];
+        const rate = limits ? this.streamRate(stream, tenant, limits, now) : null;
+        // Track the newest accepted ts and last entry inside this request too. Timestamps are
+        // compared as (ms, ns remainder) numbers (entry.ts): no bigint per entry.
+        const highest = highestAccepted(stream);
+        let hiMs = msOf(highest);
+        let hiRem = remOf(highest);
+        let lastMs = h.lastMs;
+        let lastRem = h.lastRem;
+        let last: WalEntry | null = null; // last accepted entry of this request (null: the head's)
+        const entries = ps.entries;
+        // entrySize for the rate limit: the metadata size of a frozen list (detected_level only,
+        // shared by consecutive entries) is counted once
+        let sizedSm: Labels | null = null;
+        let smBytes = 0;
+        for (let i = 0; i < entries.length; i++) {
+          const e = entries[i]!;
+          const ms = entryMs(e);
+          const rem = entryRem(e);
+          if (ms === lastMs && rem === lastRem && (last === null ? h.isLastLine(e) : sameLine(e, last))) {
+            this.metrics.duplicatesDropped++;
+            accepted ??= entries.slice(0, i);
             continue;
           }
-          // null while every entry so far is accepted: then ps.entries is stored as it is (no copy)
-          let accepted: WalEntry[] | null = null;
-          const failed: { e: WalEntry; reason: string; rateLimited: boolean }[] = [];
-          const rate = limits ? this.streamRate(stream, tenant, limits, now) : null;
-          // Track the newest accepted ts and last entry inside this request too. Timestamps are
-          // compared as (ms, ns remainder) numbers (entry.ts): no bigint per entry.
-          const highest = highestAccepted(stream);
-          let hiMs = msOf(highest);
-          let hiRem = remOf(highest);
-          let lastMs = h.lastMs;
-          let lastRem = h.lastRem;
-          let last: WalEntry | null = null; // last accepted entry of this request (null: the head's)
-          const entries = ps.entries;
-          // entrySize for the rate limit: the metadata size of a frozen list (detected_level only,
-          // shared by consecutive entries) is counted once
-          let sizedSm: Labels | null = null;
-          let smBytes = 0;
-          for (let i = 0; i < entries.length; i++) {
-            const e = entries[i]!;
-            const ms = entryMs(e);
-            const rem = entryRem(e);
-            if (ms === lastMs && rem === lastRem && (last === null ? h.isLastLine(e) : sameLine(e, last))) {
-              this.metrics.duplicatesDropped++;
+          if (rate !== null) {
+            const sm = e.structuredMetadata;
+            if (sm !== sizedSm) {
+              sizedSm = Object.isFrozen(sm) ? sm : null;
+              smBytes = structuredMetadataSize(sm);
+            }
+            const size = lineLength(e) + smBytes; // entrySize(e)
+            if (!rate.allowN(Date.now(), size)) {
+              failed.push({ e, reason: streamRateLimitMessage(rate.rate, stream.labelsString, size), rateLimited: true });
               accepted ??= entries.slice(0, i);
               continue;
             }
-            if (rate !== null) {
-              const sm = e.structuredMetadata;
-              if (sm !== sizedSm) {
-                sizedSm = Object.isFrozen(sm) ? sm : null;
-                smBytes = structuredMetadataSize(sm);
-              }
-              const size = lineLength(e) + smBytes; // entrySize(e)
-              if (!rate.allowN(Date.now(), size)) {
-                failed.push({ e, reason: streamRateLimitMessage(rate.rate, stream.labelsString, size), rateLimited: true });
-                accepted ??= entries.slice(0, i);
-                continue;
-              }
-            }
-            // highest >= 0 and e older than highest - maxBehind (which is at most highest)
-            const cutMs = hiMs - maxBehindMs;
-            if (hiMs >= 0 && (ms < cutMs || (ms === cutMs && rem < hiRem))) {
-              const cutoff = nsOf(cutMs, hiRem);
-              failed.push({ e, reason: `entry too far behind, entry timestamp is: ${rfc3339(e.tsNs)}, oldest acceptable timestamp is: ${rfc3339(cutoff)}`, rateLimited: false });
-              accepted ??= entries.slice(0, i);
-              continue;
-            }
-            if (accepted !== null) accepted.push(e);
-            if (ms > hiMs || (ms === hiMs && rem > hiRem)) {
-              hiMs = ms;
-              hiRem = rem;
-            }
-            lastMs = ms;
-            lastRem = rem;
-            last = e;
           }
-          if (failed.length) {
-            let msg = '';
-            for (const f of failed) {
-              if (f.rateLimited) this.metrics.rateLimitedEntries++;
-              else this.metrics.outOfOrderRejected++;
-            }
-            for (const f of failed.slice(0, 10)) msg += `entry with timestamp ${goTimeString(f.e.tsNs)} ignored, reason: '${f.reason}',\n`;
-            msg += `user '${tenant}', total ignored: ${failed.length} out of ${ps.entries.length} for stream: ${stream.labelsString}`;
-            // The status follows the last failed entry: 429 for a rate limit, 400 for out of order.
-            lastError = new IngestRejection(failed[failed.length - 1]!.rateLimited ? 429 : 400, msg);
-          } else {
-            lastError = null;
+          // highest >= 0 and e older than highest - maxBehind (which is at most highest)
+          const cutMs = hiMs - maxBehindMs;
+          if (hiMs >= 0 && (ms < cutMs || (ms === cutMs && rem < hiRem))) {
+            const cutoff = nsOf(cutMs, hiRem);
+            failed.push({ e, reason: `entry too far behind, entry timestamp is: ${rfc3339(e.tsNs)}, oldest acceptable timestamp is: ${rfc3339(cutoff)}`, rateLimited: false });
+            accepted ??= entries.slice(0, i);
+            continue;
           }
-          const acc = accepted ?? entries;
-          if (acc.length) {
-            walStreams.push({ labels: stream.labelsString, entries: acc });
-            targets.push(stream);
+          if (accepted !== null) accepted.push(e);
+          if (ms > hiMs || (ms === hiMs && rem > hiRem)) {
+            hiMs = ms;
+            hiRem = rem;
           }
+          lastMs = ms;
+          lastRem = rem;
+          last = e;
+        }
+        if (failed.length) {
+          let msg = '';
+          for (const f of failed) {
+            if (f.rateLimited) this.metrics.rateLimitedEntries++;
+            else this.metrics.outOfOrderRejected++;
+          }
+          for (const f of failed.slice(0, 10)) msg += `entry with timestamp ${goTimeString(f.e.tsNs)} ignored, reason: '${f.reason}',\n`;
+          msg += `user '${tenant}', total ignored: ${failed.length} out of ${ps.entries.length} for stream: ${stream.labelsString}`;
+          // The status follows the last failed entry: 429 for a rate limit, 400 for out of order.
+          lastError = new IngestRejection(failed[failed.length - 1]!.rateLimited ? 429 : 400, msg);
+        } else {
+          lastError = null;
+        }
+        const acc = accepted ?? entries;
+        if (acc.length) {
+          walStreams.push({ labels: stream.labelsString, entries: acc });
+          targets.push(stream);
+        }
       }
       if (walStreams.length === 0) return lastError;
       const parts = body ? encodePushBodyRecord(tenant, walStreams, body) : null;
