@@ -115,9 +115,6 @@ export class IndexDb {
       updateStreamRange: this.db.prepare(
         'UPDATE streams SET min_ts = CASE WHEN min_ts IS NULL OR ? < min_ts THEN ? ELSE min_ts END, max_ts = CASE WHEN max_ts IS NULL OR ? > max_ts THEN ? ELSE max_ts END, flushed_pos = ? WHERE id = ?',
       ),
-      chunksForStream: this.db
-        .prepare('SELECT id, stream_id AS streamId, min_ts AS minTs, max_ts AS maxTs, path, bytes, line_bytes AS lineBytes, entries FROM chunks WHERE stream_id = ? AND max_ts >= ? AND min_ts <= ? ORDER BY min_ts')
-        .safeIntegers(true),
       chunkPaths: this.db.prepare('SELECT path FROM chunks WHERE stream_id = ? AND max_ts >= ? AND min_ts <= ? ORDER BY min_ts').pluck(),
       chunkSpans: this.db.prepare('SELECT min_ts, max_ts, line_bytes FROM chunks WHERE stream_id = ? AND max_ts >= ? AND min_ts <= ? ORDER BY min_ts').raw().safeIntegers(true),
       chunkTotals: this.db.prepare('SELECT COUNT(*), COALESCE(SUM(line_bytes), 0), COALESCE(SUM(entries), 0) FROM chunks WHERE stream_id = ? AND max_ts >= ? AND min_ts <= ?').raw(),
@@ -172,10 +169,6 @@ export class IndexDb {
       return id;
     });
     return tx();
-  }
-
-  chunksForStream(streamId: number, fromNs: bigint, throughNs: bigint): ChunkRow[] {
-    return (this.stmts.chunksForStream.all(streamId, fromNs, throughNs) as Record<string, unknown>[]).map(toChunkRow);
   }
 
   /**
